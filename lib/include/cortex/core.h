@@ -1,0 +1,69 @@
+/* Cortex core: status codes, error messages, random numbers, threads.
+ *
+ * Every fallible library function returns a cx_status (CX_OK == 0) and, on
+ * failure, writes a human-readable message into a caller-supplied cx_error.
+ * The library never prints, never exits and never aborts on bad input.
+ */
+#ifndef CORTEX_CORE_H
+#define CORTEX_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CX_VERSION_STRING "0.1.0"
+
+typedef enum cx_status {
+    CX_OK = 0,
+    CX_ERR_ARG = 1,    /* bad argument or specification */
+    CX_ERR_NOMEM = 2,  /* allocation failed */
+    CX_ERR_IO = 3,     /* file could not be opened, read or written */
+    CX_ERR_FORMAT = 4, /* file contents are corrupt, truncated or unsupported */
+    CX_ERR_SHAPE = 5,  /* tensor shapes do not agree */
+    CX_ERR_STATE = 6,  /* call made in the wrong state */
+    CX_ERR_INTERRUPTED = 7,
+} cx_status;
+
+typedef struct cx_error {
+    char msg[256];
+} cx_error;
+
+/* Formats a message into err (if err is non-NULL) and returns status. */
+cx_status cx_fail(cx_error *err, cx_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A short name for a status code ("format error", ...). */
+const char *cx_status_name(cx_status status);
+
+/* Deterministic random numbers (xoshiro128**, seeded by splitmix64). One
+ * generator per training run makes runs reproducible from the seed. */
+typedef struct cx_rng {
+    uint32_t s[4];
+} cx_rng;
+
+void cx_rng_seed(cx_rng *rng, uint64_t seed);
+uint32_t cx_rng_u32(cx_rng *rng);
+float cx_rng_uniform(cx_rng *rng);               /* [0, 1) */
+float cx_rng_normal(cx_rng *rng);                /* mean 0, sd 1 */
+uint32_t cx_rng_below(cx_rng *rng, uint32_t n);  /* [0, n), n > 0 */
+void cx_rng_shuffle(cx_rng *rng, int *v, int n); /* Fisher-Yates */
+
+/* 64-bit FNV-1a hash of a string: stable across runs and machines, used for
+ * deterministic dataset splits. */
+uint64_t cx_hash_string(const char *s);
+
+/* Threads used by matrix products (OpenBLAS). n <= 0 means all cores. The
+ * library adds no threads of its own, so this is the whole thread budget. */
+void cx_set_threads(int n);
+int cx_get_threads(void);
+
+/* Wall-clock seconds from a monotonic clock. */
+double cx_now(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,12 @@
+/* Cortex: the whole public API. */
+#ifndef CORTEX_CORTEX_H
+#define CORTEX_CORTEX_H
+
+#include "cortex/core.h"
+#include "cortex/tensor.h"
+#include "cortex/layers.h"
+#include "cortex/model.h"
+#include "cortex/optim.h"
+#include "cortex/io.h"
+
+#endif

@@ -1,0 +1,120 @@
+/* Cortex layers: the interface every layer kind implements.
+ *
+ * A layer transforms a batch x of n samples of shape `in` into y of n samples
+ * of shape `out` (see tensor.h for layouts). Each kind lives in one source
+ * file under lib/src/layers/ with its forward and backward, and is described
+ * by a cx_layer_kind table of function pointers. A layer's private state is
+ * its own struct whose first member is the cx_layer base.
+ *
+ * Parameters are declared by the layer (cx_param: name, shape, init) and
+ * allocated by the model in one block, so optimizers and model files see a
+ * flat list of named tensors.
+ */
+#ifndef CORTEX_LAYERS_H
+#define CORTEX_LAYERS_H
+
+#include "cortex/core.h"
+#include "cortex/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum cx_init {
+    CX_INIT_ZERO,
+    CX_INIT_CONST,   /* every element = init_value */
+    CX_INIT_HE,      /* normal, sd sqrt(2 / fan_in): ReLU nets */
+    CX_INIT_GLOROT,  /* uniform, limit sqrt(6 / (fan_in + fan_out)) */
+    CX_INIT_UNIFORM, /* uniform in [-init_value, init_value] */
+} cx_init;
+
+#define CX_PARAM_NAME 24
+
+typedef struct cx_param {
+    char name[CX_PARAM_NAME]; /* "weight", "bias", "running_mean", ... */
+    int ndim;
+    int shape[CX_MAX_DIMS];
+    size_t size;
+    float *w;      /* values (set by the model) */
+    float *g;      /* gradient, same size (set by the model) */
+    int trainable; /* 0: a buffer such as running statistics, saved but not optimized */
+    int decay;     /* weight decay applies (weights yes, biases and norms no) */
+    cx_init init;
+    float init_value;
+    int fan_in, fan_out;
+} cx_param;
+
+/* What a forward or backward call may use besides its inputs. */
+typedef struct cx_run {
+    int training;   /* training mode: dropout active, batch statistics */
+    cx_rng *rng;    /* for dropout and other randomness */
+    float *work;    /* scratch of at least kind->workspace(l, n) floats */
+} cx_run;
+
+#define CX_LAYER_MAX_PARAMS 6
+#define CX_LAYER_SPEC 96
+
+typedef struct cx_layer_kind cx_layer_kind;
+
+typedef struct cx_layer {
+    const cx_layer_kind *kind;
+    cx_shape in, out;
+    int nparams;
+    cx_param params[CX_LAYER_MAX_PARAMS];
+    char spec[CX_LAYER_SPEC]; /* canonical text, e.g. "conv 32 3 stride=1 pad=1" */
+    int max_batch;            /* set by reserve */
+} cx_layer;
+
+struct cx_layer_kind {
+    const char *name;  /* spec keyword */
+    const char *usage; /* one line, e.g. "conv FILTERS SIZE [stride=S] [pad=P|same|valid] [ACT]" */
+    int takes_activation; /* a trailing activation name is accepted */
+
+    /* Parses argv (the tokens after the keyword), checks the input shape,
+     * sets out, declares parameters and writes spec. Errors name the token. */
+    cx_status (*create)(cx_layer **out, int argc, char **argv, const cx_shape *in, cx_error *err);
+    /* Allocates what forward/backward keep between calls for up to max_batch
+     * samples (masks, argmax indices, gate values). May be NULL. */
+    cx_status (*reserve)(cx_layer *l, int max_batch, cx_error *err);
+    /* Scratch floats a forward or backward of n samples needs. May be NULL. */
+    size_t (*workspace)(const cx_layer *l, int n);
+    void (*forward)(cx_layer *l, const cx_run *r, int n, const float *x, float *y);
+    /* Adds parameter gradients into params[i].g; writes dx unless dx is NULL.
+     * x and y are the forward's input and output for the same batch. */
+    void (*backward)(cx_layer *l, const cx_run *r, int n, const float *x, const float *y,
+                     const float *dy, float *dx);
+    void (*destroy)(cx_layer *l);
+
+    /* Streaming (optional): one time step of a sequence layer, carrying state
+     * between calls. x is n frames of in.d[ndim-1] features, y is n frames of
+     * out.d[ndim-1] features. reset zeroes the state of all n streams. Layers
+     * after a sequence pooling layer are run with forward on 1-step input. */
+    void (*step)(cx_layer *l, int n, const float *x, float *y);
+    void (*reset)(cx_layer *l);
+    int pools_time; /* 1 for sequence pooling: streaming output is the pooled state */
+};
+
+/* Looks up a layer kind by keyword; NULL if none. */
+const cx_layer_kind *cx_layer_find(const char *name);
+/* All kinds, NULL-terminated (for --help listings). */
+const cx_layer_kind *const *cx_layer_kinds(void);
+
+/* Frees a layer made by a kind's create. */
+void cx_layer_destroy(cx_layer *l);
+
+/* Softmax cross-entropy over k classes, numerically stable (max-shifted
+ * log-sum-exp). logits: (n, k); labels: n class indices in [0, k).
+ * smoothing in [0, 1): target = (1 - s) * onehot + s / k.
+ * Returns the mean loss over the batch. If dlogits is non-NULL it receives
+ * d(mean loss)/d logits = (softmax - target) / n. If probs is non-NULL it
+ * receives the softmax. */
+float cx_softmax_xent(const float *logits, const int *labels, int n, int k, float smoothing,
+                      float *dlogits, float *probs);
+
+/* Row-wise softmax of (n, k) logits into probs (may alias logits). */
+void cx_softmax(const float *logits, int n, int k, float *probs);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

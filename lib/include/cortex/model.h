@@ -1,0 +1,117 @@
+/* Cortex models: an ordered stack of layers built from a short text spec.
+ *
+ * Spec grammar: layers separated by ';' (or newlines), tokens by spaces.
+ *   input C H W | input T F | input F      the per-sample input shape
+ *   conv FILTERS SIZE [stride=S] [pad=P|same|valid] [ACT]
+ *   dwconv SIZE [stride=S] [pad=P|same|valid] [ACT]
+ *   maxpool SIZE [stride=S]     avgpool SIZE [stride=S]     gap
+ *   batchnorm (bn)              dropout P                   flatten
+ *   dense UNITS [ACT]
+ *   relu | leaky [SLOPE] | gelu | sigmoid | tanh
+ *   gru UNITS  | lstm UNITS     (over a (T,F) sequence, output (T,UNITS))
+ *   last | mean                 (sequence pooling: (T,F) -> (F))
+ * e.g. "input 1 28 28; conv 32 3 relu; maxpool 2; conv 64 3 relu; maxpool 2;
+ *       dense 128 relu; dropout 0.3; dense 10"
+ * dense flattens whatever it is given. A bad spec gives an error naming the
+ * offending token.
+ *
+ * Lifecycle: cx_model_create -> cx_model_init (weights from a seed) ->
+ * cx_model_reserve (activations for a batch size) -> forward / backward.
+ * All parameters live in one allocation; cx_model_free releases everything.
+ */
+#ifndef CORTEX_MODEL_H
+#define CORTEX_MODEL_H
+
+#include "cortex/core.h"
+#include "cortex/layers.h"
+#include "cortex/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cx_model cx_model;
+
+/* Builds a model from spec. If input is NULL the spec must begin with an
+ * "input" layer; if both are given they must agree. Parameters are zero
+ * until cx_model_init or a load. */
+cx_status cx_model_create(cx_model **out, const char *spec, const cx_shape *input,
+                          cx_error *err);
+void cx_model_free(cx_model *m);
+
+/* Initializes every parameter (He/Glorot/constant as each layer declares)
+ * from seed, and seeds the model's generator used by dropout. */
+void cx_model_init(cx_model *m, uint64_t seed);
+
+/* The canonical spec, including the input line; parsing it again gives the
+ * same model. */
+const char *cx_model_spec(const cx_model *m);
+const cx_shape *cx_model_input_shape(const cx_model *m);
+const cx_shape *cx_model_output_shape(const cx_model *m);
+int cx_model_num_layers(const cx_model *m);
+cx_layer *cx_model_layer(cx_model *m, int i);
+/* Number of trainable scalars. */
+size_t cx_model_num_params(const cx_model *m);
+
+/* All parameter tensors (trainable and buffers), in layer order. Names are
+ * "<layer index>.<param name>", e.g. "0.weight". */
+int cx_model_num_tensors(const cx_model *m);
+cx_param *cx_model_tensor(cx_model *m, int i);
+const char *cx_model_tensor_name(const cx_model *m, int i, char *buf, size_t len);
+
+/* The single block holding every parameter tensor, and its gradient block
+ * (same layout; tensor k starts at cx_model_tensor(m, k)->w - block). */
+float *cx_model_param_block(cx_model *m, size_t *n);
+float *cx_model_grad_block(cx_model *m, size_t *n);
+
+/* Training mode: dropout active, batch normalization uses batch statistics
+ * and updates its running statistics. Default: evaluation mode. */
+void cx_model_set_training(cx_model *m, int training);
+int cx_model_training(const cx_model *m);
+cx_rng *cx_model_rng(cx_model *m);
+
+/* Allocates activations and scratch for batches of up to max_batch samples.
+ * Nothing is allocated during forward or backward. Call again to grow. */
+cx_status cx_model_reserve(cx_model *m, int max_batch, cx_error *err);
+int cx_model_max_batch(const cx_model *m);
+
+/* Runs n samples (n <= max_batch) of the input shape through the model and
+ * returns the output, n x output size, valid until the next forward. x must
+ * stay unchanged until the matching backward. Returns NULL if n is out of
+ * range. */
+const float *cx_model_forward(cx_model *m, int n, const float *x);
+
+/* Sets every parameter gradient to zero. */
+void cx_model_zero_grad(cx_model *m);
+/* Back-propagates dy (n x output size) through the last forward, adding
+ * into the parameter gradients. The input gradient is computed too and can
+ * be read with cx_model_input_grad. */
+void cx_model_backward(cx_model *m, int n, const float *dy);
+const float *cx_model_input_grad(const cx_model *m);
+
+/* Streaming, for models whose input is a (T,F) sequence: feeds one frame of
+ * F features and returns the output after it, as the whole-sequence forward
+ * would give for the frames fed since the last reset. Works when every layer
+ * before the sequence pooling layer can step (recurrent, elementwise). */
+cx_status cx_model_stream_reset(cx_model *m, cx_error *err);
+const float *cx_model_stream_step(cx_model *m, const float *frame);
+
+/* Class labels, one per output. */
+cx_status cx_model_set_labels(cx_model *m, int n, const char *const *labels, cx_error *err);
+int cx_model_num_labels(const cx_model *m);
+const char *cx_model_label(const cx_model *m, int i);
+
+/* Free-form string metadata saved with the model (preprocessing, training
+ * record). Keys and values are copied. Setting NULL removes a key. */
+cx_status cx_model_set_meta(cx_model *m, const char *key, const char *value, cx_error *err);
+const char *cx_model_get_meta(const cx_model *m, const char *key);
+int cx_model_num_meta(const cx_model *m);
+const char *cx_model_meta_key(const cx_model *m, int i);
+
+/* Copies all parameter values (not metadata) from src; shapes must match. */
+cx_status cx_model_copy_weights(cx_model *dst, const cx_model *src, cx_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,550 @@
+#define _POSIX_C_SOURCE 200809L
+#include "cortex/model.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layer_util.h"
+
+#define MAX_TOKENS 16
+#define MAX_LAYERS 256
+
+struct cx_model {
+    char *spec;
+    cx_shape input;
+    int nlayers;
+    cx_layer **layers;
+
+    float *w, *g; /* one block for every parameter and its gradient */
+    size_t nw;
+
+    int training;
+    cx_rng rng;
+
+    int max_batch;
+    float **act;        /* act[i]: output of layer i, max_batch x out size */
+    float *grad[2];     /* ping-pong buffers for output gradients */
+    float *grad_input;  /* gradient wrt the model input */
+    size_t grad_size;   /* floats in each grad buffer */
+    float *work;
+    size_t work_size;
+    const float *last_x;
+
+    int stream_ready;
+    int pool_at; /* index of the sequence pooling layer, or nlayers */
+
+    int nlabels;
+    char **labels;
+    int nmeta;
+    char **meta_key, **meta_val;
+};
+
+static int is_activation(const char *tok)
+{
+    return !strcmp(tok, "relu") || !strcmp(tok, "leaky") || !strcmp(tok, "gelu") ||
+           !strcmp(tok, "sigmoid") || !strcmp(tok, "tanh") || !strcmp(tok, "linear");
+}
+
+static cx_status add_layer(cx_model *m, cx_layer *l, cx_error *err)
+{
+    if (m->nlayers >= MAX_LAYERS) {
+        cx_layer_destroy(l);
+        return cx_fail(err, CX_ERR_ARG, "spec: more than %d layers", MAX_LAYERS);
+    }
+    m->layers[m->nlayers++] = l;
+    return CX_OK;
+}
+
+static cx_status make_layer(cx_model *m, const char *name, int argc, char **argv, cx_shape *cur,
+                            cx_error *err)
+{
+    const cx_layer_kind *kind = cx_layer_find(name);
+    if (!kind) return cx_fail(err, CX_ERR_ARG, "spec: unknown layer '%s'", name);
+    cx_layer *l = NULL;
+    cx_status st = kind->create(&l, argc, argv, cur, err);
+    if (st) return st;
+    *cur = l->out;
+    return add_layer(m, l, err);
+}
+
+/* Parses "input C H W" style tokens into a shape. */
+static cx_status parse_input(int argc, char **argv, cx_shape *s, cx_error *err)
+{
+    if (argc < 1 || argc > 3)
+        return cx_fail(err, CX_ERR_ARG, "spec: 'input' takes 1 to 3 sizes (C H W, T F or F)");
+    s->ndim = argc;
+    for (int i = 0; i < argc; i++)
+        if (cx_parse_int(argv[i], 1, 1 << 20, &s->d[i]))
+            return cx_bad_token(err, "input", argv[i], "a size from 1 to 1048576");
+    if (cx_shape_size(s) > (size_t)1 << 28)
+        return cx_fail(err, CX_ERR_ARG, "spec: input is too large");
+    return CX_OK;
+}
+
+static cx_status build_canonical_spec(cx_model *m, cx_error *err)
+{
+    size_t cap = 64 + (size_t)m->nlayers * (CX_LAYER_SPEC + 2);
+    char *s = malloc(cap);
+    if (!s) return cx_fail(err, CX_ERR_NOMEM, "spec: out of memory");
+    size_t used = (size_t)snprintf(s, cap, "input");
+    for (int i = 0; i < m->input.ndim; i++)
+        used += (size_t)snprintf(s + used, cap - used, " %d", m->input.d[i]);
+    for (int i = 0; i < m->nlayers; i++)
+        used += (size_t)snprintf(s + used, cap - used, "; %s", m->layers[i]->spec);
+    m->spec = s;
+    return CX_OK;
+}
+
+static cx_status alloc_params(cx_model *m, cx_error *err)
+{
+    size_t total = 0;
+    for (int i = 0; i < m->nlayers; i++)
+        for (int j = 0; j < m->layers[i]->nparams; j++) {
+            size_t sz = m->layers[i]->params[j].size;
+            total += (sz + 15) & ~(size_t)15; /* keep every tensor 64-byte aligned */
+        }
+    if (total > ((size_t)1 << 31))
+        return cx_fail(err, CX_ERR_ARG, "spec: %zu parameters is more than Cortex supports", total);
+    m->nw = total;
+    m->w = cx_alloc_floats(total);
+    m->g = cx_alloc_floats(total);
+    if (!m->w || !m->g) return cx_fail(err, CX_ERR_NOMEM, "model: out of memory for parameters");
+    size_t off = 0;
+    for (int i = 0; i < m->nlayers; i++)
+        for (int j = 0; j < m->layers[i]->nparams; j++) {
+            cx_param *p = &m->layers[i]->params[j];
+            p->w = m->w + off;
+            p->g = m->g + off;
+            off += (p->size + 15) & ~(size_t)15;
+        }
+    return CX_OK;
+}
+
+static int find_pool(const cx_model *m)
+{
+    for (int i = 0; i < m->nlayers; i++)
+        if (m->layers[i]->kind->pools_time) return i;
+    return m->nlayers;
+}
+
+cx_status cx_model_create(cx_model **out, const char *spec, const cx_shape *input,
+                          cx_error *err)
+{
+    *out = NULL;
+    if (!spec) return cx_fail(err, CX_ERR_ARG, "spec: empty");
+    cx_model *m = calloc(1, sizeof *m);
+    char *text = strdup(spec);
+    if (!m || !text || !(m->layers = calloc(MAX_LAYERS, sizeof *m->layers))) {
+        free(m ? m->layers : NULL);
+        free(m);
+        free(text);
+        return cx_fail(err, CX_ERR_NOMEM, "spec: out of memory");
+    }
+    cx_rng_seed(&m->rng, 0);
+    cx_status st = CX_OK;
+    cx_shape cur = {0};
+    int have_input = 0;
+    if (input) {
+        cur = *input;
+        have_input = 1;
+    }
+    char *save = NULL;
+    for (char *seg = strtok_r(text, ";\n", &save); seg && !st; seg = strtok_r(NULL, ";\n", &save)) {
+        char *argv[MAX_TOKENS];
+        int argc = 0;
+        char *tsave = NULL;
+        for (char *t = strtok_r(seg, " \t\r", &tsave); t; t = strtok_r(NULL, " \t\r", &tsave)) {
+            if (argc == MAX_TOKENS) {
+                st = cx_bad_token(err, argv[0], t, "fewer arguments");
+                break;
+            }
+            argv[argc++] = t;
+        }
+        if (st || argc == 0) continue;
+        if (!strcmp(argv[0], "input")) {
+            cx_shape s = {0};
+            if ((st = parse_input(argc - 1, argv + 1, &s, err))) break;
+            if (m->nlayers > 0) {
+                st = cx_fail(err, CX_ERR_ARG, "spec: 'input' must come first");
+                break;
+            }
+            if (have_input && !cx_shape_equal(&s, &cur)) {
+                char a[48], b[48];
+                st = cx_fail(err, CX_ERR_SHAPE, "spec: input %s does not match the data's %s",
+                             cx_shape_str(&s, a, sizeof a), cx_shape_str(&cur, b, sizeof b));
+                break;
+            }
+            cur = s;
+            have_input = 1;
+            continue;
+        }
+        if (!have_input) {
+            st = cx_fail(err, CX_ERR_ARG, "spec: no input shape (begin with e.g. 'input 1 28 28')");
+            break;
+        }
+        if (m->nlayers == 0) m->input = cur;
+        const cx_layer_kind *kind = cx_layer_find(argv[0]);
+        const char *act = NULL;
+        if (kind && kind->takes_activation && argc > 1 && is_activation(argv[argc - 1])) {
+            act = argv[argc - 1];
+            argc--;
+        }
+        if ((st = make_layer(m, argv[0], argc - 1, argv + 1, &cur, err))) break;
+        if (act && strcmp(act, "linear") != 0) st = make_layer(m, act, 0, NULL, &cur, err);
+    }
+    free(text);
+    if (!st && !have_input)
+        st = cx_fail(err, CX_ERR_ARG, "spec: no input shape (begin with e.g. 'input 1 28 28')");
+    if (!st && m->nlayers == 0) {
+        m->input = cur;
+        st = cx_fail(err, CX_ERR_ARG, "spec: no layers");
+    }
+    if (!st) st = build_canonical_spec(m, err);
+    if (!st) st = alloc_params(m, err);
+    if (st) {
+        cx_model_free(m);
+        return st;
+    }
+    m->pool_at = find_pool(m);
+    *out = m;
+    return CX_OK;
+}
+
+void cx_model_free(cx_model *m)
+{
+    if (!m) return;
+    for (int i = 0; i < m->nlayers; i++) cx_layer_destroy(m->layers[i]);
+    if (m->act)
+        for (int i = 0; i < m->nlayers; i++) cx_free_floats(m->act[i]);
+    free(m->act);
+    free(m->layers);
+    cx_free_floats(m->grad[0]);
+    cx_free_floats(m->grad[1]);
+    cx_free_floats(m->grad_input);
+    cx_free_floats(m->work);
+    cx_free_floats(m->w);
+    cx_free_floats(m->g);
+    for (int i = 0; i < m->nlabels; i++) free(m->labels[i]);
+    free(m->labels);
+    for (int i = 0; i < m->nmeta; i++) {
+        free(m->meta_key[i]);
+        free(m->meta_val[i]);
+    }
+    free(m->meta_key);
+    free(m->meta_val);
+    free(m->spec);
+    free(m);
+}
+
+static void init_param(cx_param *p, cx_rng *rng)
+{
+    size_t n = p->size;
+    switch (p->init) {
+    case CX_INIT_ZERO:
+        memset(p->w, 0, n * sizeof(float));
+        break;
+    case CX_INIT_CONST:
+        for (size_t i = 0; i < n; i++) p->w[i] = p->init_value;
+        break;
+    case CX_INIT_HE: {
+        float sd = sqrtf(2.0f / (float)(p->fan_in > 0 ? p->fan_in : 1));
+        for (size_t i = 0; i < n; i++) p->w[i] = sd * cx_rng_normal(rng);
+        break;
+    }
+    case CX_INIT_GLOROT: {
+        float lim = sqrtf(6.0f / (float)(p->fan_in + p->fan_out > 0 ? p->fan_in + p->fan_out : 1));
+        for (size_t i = 0; i < n; i++) p->w[i] = lim * (2.0f * cx_rng_uniform(rng) - 1.0f);
+        break;
+    }
+    case CX_INIT_UNIFORM:
+        for (size_t i = 0; i < n; i++) p->w[i] = p->init_value * (2.0f * cx_rng_uniform(rng) - 1.0f);
+        break;
+    }
+}
+
+void cx_model_init(cx_model *m, uint64_t seed)
+{
+    cx_rng rng;
+    cx_rng_seed(&rng, seed);
+    for (int i = 0; i < m->nlayers; i++)
+        for (int j = 0; j < m->layers[i]->nparams; j++) init_param(&m->layers[i]->params[j], &rng);
+    cx_rng_seed(&m->rng, seed ^ 0x5eed5eedULL);
+}
+
+const char *cx_model_spec(const cx_model *m) { return m->spec; }
+const cx_shape *cx_model_input_shape(const cx_model *m) { return &m->input; }
+const cx_shape *cx_model_output_shape(const cx_model *m) { return &m->layers[m->nlayers - 1]->out; }
+int cx_model_num_layers(const cx_model *m) { return m->nlayers; }
+cx_layer *cx_model_layer(cx_model *m, int i) { return i >= 0 && i < m->nlayers ? m->layers[i] : NULL; }
+
+size_t cx_model_num_params(const cx_model *m)
+{
+    size_t n = 0;
+    for (int i = 0; i < m->nlayers; i++)
+        for (int j = 0; j < m->layers[i]->nparams; j++)
+            if (m->layers[i]->params[j].trainable) n += m->layers[i]->params[j].size;
+    return n;
+}
+
+int cx_model_num_tensors(const cx_model *m)
+{
+    int n = 0;
+    for (int i = 0; i < m->nlayers; i++) n += m->layers[i]->nparams;
+    return n;
+}
+
+static int tensor_index(const cx_model *m, int k, int *layer)
+{
+    for (int i = 0; i < m->nlayers; i++) {
+        if (k < m->layers[i]->nparams) {
+            *layer = i;
+            return k;
+        }
+        k -= m->layers[i]->nparams;
+    }
+    return -1;
+}
+
+cx_param *cx_model_tensor(cx_model *m, int k)
+{
+    int layer, j = tensor_index(m, k, &layer);
+    return j < 0 ? NULL : &m->layers[layer]->params[j];
+}
+
+const char *cx_model_tensor_name(const cx_model *m, int k, char *buf, size_t len)
+{
+    int layer, j = tensor_index(m, k, &layer);
+    if (j < 0)
+        snprintf(buf, len, "?");
+    else
+        snprintf(buf, len, "%d.%s", layer, m->layers[layer]->params[j].name);
+    return buf;
+}
+
+float *cx_model_param_block(cx_model *m, size_t *n)
+{
+    if (n) *n = m->nw;
+    return m->w;
+}
+
+float *cx_model_grad_block(cx_model *m, size_t *n)
+{
+    if (n) *n = m->nw;
+    return m->g;
+}
+
+void cx_model_set_training(cx_model *m, int training) { m->training = training != 0; }
+int cx_model_training(const cx_model *m) { return m->training; }
+cx_rng *cx_model_rng(cx_model *m) { return &m->rng; }
+int cx_model_max_batch(const cx_model *m) { return m->max_batch; }
+
+cx_status cx_model_reserve(cx_model *m, int max_batch, cx_error *err)
+{
+    if (max_batch <= 0) return cx_fail(err, CX_ERR_ARG, "model: batch size must be positive");
+    if (max_batch <= m->max_batch) return CX_OK;
+    size_t in_size = cx_shape_size(&m->input);
+    size_t biggest = in_size, work = 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        cx_layer *l = m->layers[i];
+        size_t o = cx_shape_size(&l->out);
+        if (o > biggest) biggest = o;
+        if (l->kind->workspace) {
+            size_t w = l->kind->workspace(l, max_batch);
+            if (w > work) work = w;
+        }
+    }
+    if (biggest > SIZE_MAX / 8 / (size_t)max_batch)
+        return cx_fail(err, CX_ERR_NOMEM, "model: batch of %d is too large", max_batch);
+    if (!m->act && !(m->act = calloc((size_t)m->nlayers, sizeof *m->act)))
+        return cx_fail(err, CX_ERR_NOMEM, "model: out of memory");
+    for (int i = 0; i < m->nlayers; i++) {
+        cx_free_floats(m->act[i]);
+        m->act[i] = cx_alloc_floats(cx_shape_size(&m->layers[i]->out) * (size_t)max_batch);
+        if (!m->act[i]) return cx_fail(err, CX_ERR_NOMEM, "model: out of memory for activations");
+    }
+    m->grad_size = biggest * (size_t)max_batch;
+    for (int k = 0; k < 2; k++) {
+        cx_free_floats(m->grad[k]);
+        if (!(m->grad[k] = cx_alloc_floats(m->grad_size)))
+            return cx_fail(err, CX_ERR_NOMEM, "model: out of memory for gradients");
+    }
+    cx_free_floats(m->grad_input);
+    if (!(m->grad_input = cx_alloc_floats(in_size * (size_t)max_batch)))
+        return cx_fail(err, CX_ERR_NOMEM, "model: out of memory for gradients");
+    cx_free_floats(m->work);
+    m->work_size = work;
+    if (!(m->work = cx_alloc_floats(work)))
+        return cx_fail(err, CX_ERR_NOMEM, "model: out of memory for workspace");
+    for (int i = 0; i < m->nlayers; i++) {
+        cx_layer *l = m->layers[i];
+        if (l->kind->reserve) {
+            cx_status st = l->kind->reserve(l, max_batch, err);
+            if (st) return st;
+        }
+        l->max_batch = max_batch;
+    }
+    m->max_batch = max_batch;
+    return CX_OK;
+}
+
+const float *cx_model_forward(cx_model *m, int n, const float *x)
+{
+    if (n <= 0 || n > m->max_batch) return NULL;
+    cx_run r = {m->training, &m->rng, m->work};
+    const float *cur = x;
+    for (int i = 0; i < m->nlayers; i++) {
+        cx_layer *l = m->layers[i];
+        l->kind->forward(l, &r, n, cur, m->act[i]);
+        cur = m->act[i];
+    }
+    m->last_x = x;
+    m->stream_ready = 0;
+    return cur;
+}
+
+void cx_model_zero_grad(cx_model *m) { memset(m->g, 0, m->nw * sizeof(float)); }
+
+void cx_model_backward(cx_model *m, int n, const float *dy)
+{
+    if (n <= 0 || n > m->max_batch || !m->last_x) return;
+    cx_run r = {m->training, &m->rng, m->work};
+    const float *cur = dy;
+    for (int i = m->nlayers - 1; i >= 0; i--) {
+        cx_layer *l = m->layers[i];
+        const float *x = i > 0 ? m->act[i - 1] : m->last_x;
+        float *dx = i > 0 ? m->grad[i & 1] : m->grad_input;
+        l->kind->backward(l, &r, n, x, m->act[i], cur, dx);
+        cur = dx;
+    }
+}
+
+const float *cx_model_input_grad(const cx_model *m) { return m->grad_input; }
+
+cx_status cx_model_stream_reset(cx_model *m, cx_error *err)
+{
+    if (m->input.ndim != 2)
+        return cx_fail(err, CX_ERR_STATE, "model: streaming needs a (time, features) input");
+    for (int i = 0; i < m->pool_at; i++)
+        if (!m->layers[i]->kind->step)
+            return cx_fail(err, CX_ERR_STATE, "model: layer '%s' cannot run one frame at a time",
+                           m->layers[i]->spec);
+    if (m->pool_at < m->nlayers && !m->layers[m->pool_at]->kind->step)
+        return cx_fail(err, CX_ERR_STATE, "model: layer '%s' cannot run one frame at a time",
+                       m->layers[m->pool_at]->spec);
+    if (m->max_batch < 1) {
+        cx_status st = cx_model_reserve(m, 1, err);
+        if (st) return st;
+    }
+    for (int i = 0; i < m->nlayers; i++)
+        if (m->layers[i]->kind->reset) m->layers[i]->kind->reset(m->layers[i]);
+    m->stream_ready = 1;
+    return CX_OK;
+}
+
+const float *cx_model_stream_step(cx_model *m, const float *frame)
+{
+    if (!m->stream_ready) return NULL;
+    cx_run r = {0, &m->rng, m->work};
+    const float *cur = frame;
+    for (int i = 0; i < m->nlayers; i++) {
+        cx_layer *l = m->layers[i];
+        if (i <= m->pool_at && i < m->nlayers)
+            l->kind->step(l, 1, cur, m->act[i]);
+        else
+            l->kind->forward(l, &r, 1, cur, m->act[i]);
+        cur = m->act[i];
+    }
+    return cur;
+}
+
+static char *dup_str(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+cx_status cx_model_set_labels(cx_model *m, int n, const char *const *labels, cx_error *err)
+{
+    char **copy = n > 0 ? calloc((size_t)n, sizeof *copy) : NULL;
+    if (n > 0 && !copy) return cx_fail(err, CX_ERR_NOMEM, "model: out of memory for labels");
+    for (int i = 0; i < n; i++)
+        if (!(copy[i] = dup_str(labels[i]))) {
+            for (int j = 0; j < i; j++) free(copy[j]);
+            free(copy);
+            return cx_fail(err, CX_ERR_NOMEM, "model: out of memory for labels");
+        }
+    for (int i = 0; i < m->nlabels; i++) free(m->labels[i]);
+    free(m->labels);
+    m->labels = copy;
+    m->nlabels = n;
+    return CX_OK;
+}
+
+int cx_model_num_labels(const cx_model *m) { return m->nlabels; }
+const char *cx_model_label(const cx_model *m, int i)
+{
+    return i >= 0 && i < m->nlabels ? m->labels[i] : NULL;
+}
+
+cx_status cx_model_set_meta(cx_model *m, const char *key, const char *value, cx_error *err)
+{
+    for (int i = 0; i < m->nmeta; i++) {
+        if (strcmp(m->meta_key[i], key) != 0) continue;
+        if (!value) {
+            free(m->meta_key[i]);
+            free(m->meta_val[i]);
+            m->nmeta--;
+            m->meta_key[i] = m->meta_key[m->nmeta];
+            m->meta_val[i] = m->meta_val[m->nmeta];
+            return CX_OK;
+        }
+        char *v = dup_str(value);
+        if (!v) return cx_fail(err, CX_ERR_NOMEM, "model: out of memory for metadata");
+        free(m->meta_val[i]);
+        m->meta_val[i] = v;
+        return CX_OK;
+    }
+    if (!value) return CX_OK;
+    char **k = realloc(m->meta_key, (size_t)(m->nmeta + 1) * sizeof *k);
+    if (!k) return cx_fail(err, CX_ERR_NOMEM, "model: out of memory for metadata");
+    m->meta_key = k;
+    char **v = realloc(m->meta_val, (size_t)(m->nmeta + 1) * sizeof *v);
+    if (!v) return cx_fail(err, CX_ERR_NOMEM, "model: out of memory for metadata");
+    m->meta_val = v;
+    char *kk = dup_str(key), *vv = dup_str(value);
+    if (!kk || !vv) {
+        free(kk);
+        free(vv);
+        return cx_fail(err, CX_ERR_NOMEM, "model: out of memory for metadata");
+    }
+    m->meta_key[m->nmeta] = kk;
+    m->meta_val[m->nmeta] = vv;
+    m->nmeta++;
+    return CX_OK;
+}
+
+const char *cx_model_get_meta(const cx_model *m, const char *key)
+{
+    for (int i = 0; i < m->nmeta; i++)
+        if (!strcmp(m->meta_key[i], key)) return m->meta_val[i];
+    return NULL;
+}
+
+int cx_model_num_meta(const cx_model *m) { return m->nmeta; }
+const char *cx_model_meta_key(const cx_model *m, int i)
+{
+    return i >= 0 && i < m->nmeta ? m->meta_key[i] : NULL;
+}
+
+cx_status cx_model_copy_weights(cx_model *dst, const cx_model *src, cx_error *err)
+{
+    if (dst->nw != src->nw || strcmp(dst->spec, src->spec) != 0)
+        return cx_fail(err, CX_ERR_SHAPE, "model: cannot copy weights between different architectures");
+    memcpy(dst->w, src->w, src->nw * sizeof(float));
+    return CX_OK;
+}
