@@ -1,0 +1,196 @@
+/* Training end to end on generated problems: an MLP learns XOR-like points;
+ * training is bit-for-bit reproducible; schedules and clipping behave. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+/* Points in [-1,1]^2 labelled by the quadrant parity (XOR of the signs),
+ * kept away from the axes by a margin. */
+static void make_xor(int n, float *x, int *y, cx_rng *rng)
+{
+    for (int i = 0; i < n; i++) {
+        float a, b;
+        do {
+            a = 2 * cx_rng_uniform(rng) - 1;
+            b = 2 * cx_rng_uniform(rng) - 1;
+        } while (fabsf(a) < 0.1f || fabsf(b) < 0.1f);
+        x[2 * i] = a;
+        x[2 * i + 1] = b;
+        y[i] = (a > 0) != (b > 0);
+    }
+}
+
+/* Trains spec on (x, y) for epochs with batch size 32 and Adam; returns the
+ * model. */
+static cx_model *train(const char *spec, const float *x, const int *y, int n, int epochs,
+                       uint64_t seed)
+{
+    enum { B = 32 };
+    cx_error err;
+    cx_model *m;
+    if (cx_model_create(&m, spec, NULL, &err)) return NULL;
+    cx_model_init(m, seed);
+    cx_model_reserve(m, B, &err);
+    cx_model_set_training(m, 1);
+    cx_optim_config cfg = cx_optim_defaults(CX_OPT_ADAM);
+    cx_optim *o;
+    cx_optim_create(&o, m, &cfg, &err);
+    int in = (int)cx_shape_size(cx_model_input_shape(m));
+    int k = (int)cx_shape_size(cx_model_output_shape(m));
+    int *order = malloc(n * sizeof *order);
+    float *bx = malloc((size_t)B * in * sizeof *bx), *dz = malloc((size_t)B * k * sizeof *dz);
+    int by[B];
+    cx_rng rng;
+    cx_rng_seed(&rng, seed);
+    for (int i = 0; i < n; i++) order[i] = i;
+    long steps = (long)epochs * ((n + B - 1) / B), t = 0;
+    cx_schedule sched = cx_schedule_make(CX_SCHED_ONECYCLE, 0.02f, steps);
+    for (int e = 0; e < epochs; e++) {
+        cx_rng_shuffle(&rng, order, n);
+        for (int s = 0; s < n; s += B) {
+            int nb = n - s < B ? n - s : B;
+            for (int i = 0; i < nb; i++) {
+                memcpy(bx + (size_t)i * in, x + (size_t)order[s + i] * in, in * sizeof *bx);
+                by[i] = y[order[s + i]];
+            }
+            cx_model_zero_grad(m);
+            const float *z = cx_model_forward(m, nb, bx);
+            cx_softmax_xent(z, by, nb, k, 0.0f, dz, NULL);
+            cx_model_backward(m, nb, dz);
+            cx_optim_step(o, cx_schedule_lr(&sched, t++));
+        }
+    }
+    cx_model_set_training(m, 0);
+    cx_optim_free(o);
+    free(order), free(bx), free(dz);
+    return m;
+}
+
+static double accuracy(cx_model *m, const float *x, const int *y, int n)
+{
+    int in = (int)cx_shape_size(cx_model_input_shape(m));
+    int k = (int)cx_shape_size(cx_model_output_shape(m)), right = 0;
+    for (int i = 0; i < n; i++) {
+        const float *z = cx_model_forward(m, 1, x + (size_t)i * in);
+        int best = 0;
+        for (int j = 1; j < k; j++)
+            if (z[j] > z[best]) best = j;
+        right += best == y[i];
+    }
+    return (double)right / n;
+}
+
+static void test_mlp_learns_xor(void)
+{
+    enum { N = 1000, NT = 500 };
+    float *x = malloc(sizeof(float) * 2 * (N + NT));
+    int *y = malloc(sizeof(int) * (N + NT));
+    cx_rng rng;
+    cx_rng_seed(&rng, 42);
+    make_xor(N + NT, x, y, &rng);
+    cx_model *m = train("input 2; dense 32 relu; dense 32 relu; dense 2", x, y, N, 30, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    double acc = accuracy(m, x + 2 * N, y + N, NT);
+    fprintf(stderr, "  XOR held-out accuracy %.1f%%\n", 100 * acc);
+    CU_ASSERT(acc >= 0.97);
+    cx_model_free(m);
+    free(x), free(y);
+}
+
+static void test_reproducible(void)
+{
+    enum { N = 400 };
+    float x[2 * N];
+    int y[N];
+    cx_rng rng;
+    cx_rng_seed(&rng, 5);
+    make_xor(N, x, y, &rng);
+    const char *spec = "input 2; dense 64 relu; dropout 0.2; dense 64; batchnorm; tanh; dense 2";
+    cx_set_threads(2);
+    cx_model *a = train(spec, x, y, N, 3, 9), *b = train(spec, x, y, N, 3, 9);
+    cx_model *c = train(spec, x, y, N, 3, 10);
+    size_t na, nb;
+    float *wa = cx_model_param_block(a, &na), *wb = cx_model_param_block(b, &nb);
+    float *wc = cx_model_param_block(c, NULL);
+    CU_ASSERT_EQUAL(na, nb);
+    CU_ASSERT_EQUAL(memcmp(wa, wb, na * sizeof(float)), 0);
+    CU_ASSERT_NOT_EQUAL(memcmp(wa, wc, na * sizeof(float)), 0);
+    cx_set_threads(1);
+    cx_model_free(a), cx_model_free(b), cx_model_free(c);
+}
+
+static void test_schedules(void)
+{
+    cx_schedule s = cx_schedule_make(CX_SCHED_STEP, 1.0f, 300);
+    CU_ASSERT_DOUBLE_EQUAL(cx_schedule_lr(&s, 0), 1.0, 1e-6);
+    CU_ASSERT_DOUBLE_EQUAL(cx_schedule_lr(&s, 100), 0.1, 1e-6);
+    CU_ASSERT_DOUBLE_EQUAL(cx_schedule_lr(&s, 250), 0.01, 1e-6);
+    s = cx_schedule_make(CX_SCHED_COSINE, 1.0f, 1000);
+    CU_ASSERT(cx_schedule_lr(&s, 0) < 0.1);                       /* warm-up */
+    CU_ASSERT_DOUBLE_EQUAL(cx_schedule_lr(&s, 50), 1.0, 1e-3);     /* peak */
+    CU_ASSERT_DOUBLE_EQUAL(cx_schedule_lr(&s, 525), 0.5, 1e-2);    /* halfway */
+    CU_ASSERT(cx_schedule_lr(&s, 999) < 1e-4);                     /* end */
+    s = cx_schedule_make(CX_SCHED_ONECYCLE, 1.0f, 1000);
+    CU_ASSERT_DOUBLE_EQUAL(cx_schedule_lr(&s, 0), 0.04, 1e-6);     /* lr / 25 */
+    CU_ASSERT_DOUBLE_EQUAL(cx_schedule_lr(&s, 300), 1.0, 1e-6);    /* peak after 30% */
+    CU_ASSERT(cx_schedule_lr(&s, 999) < 1e-4);
+    float prev = 2;
+    for (long t = 300; t < 1000; t += 50) {
+        CU_ASSERT(cx_schedule_lr(&s, t) <= prev);
+        prev = cx_schedule_lr(&s, t);
+    }
+    cx_error err;
+    cx_schedule_kind k;
+    CU_ASSERT_NOT_EQUAL(cx_schedule_parse("linear-ish", &k, &err), CX_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "linear-ish"));
+}
+
+static void test_clip(void)
+{
+    cx_error err;
+    cx_model *m;
+    CU_ASSERT_EQUAL_FATAL(cx_model_create(&m, "input 3; dense 2", NULL, &err), CX_OK);
+    cx_param *w = cx_model_tensor(m, 0), *b = cx_model_tensor(m, 1);
+    for (int i = 0; i < 6; i++) w->g[i] = 2.0f;
+    b->g[0] = b->g[1] = 2.0f; /* norm sqrt(8 * 4) = sqrt(32) */
+    float norm = cx_grad_clip(m, 1.0f);
+    CU_ASSERT_DOUBLE_EQUAL(norm, sqrt(32.0), 1e-4);
+    double sq = 0;
+    for (int i = 0; i < 6; i++) sq += w->g[i] * w->g[i];
+    sq += b->g[0] * b->g[0] + b->g[1] * b->g[1];
+    CU_ASSERT_DOUBLE_EQUAL(sqrt(sq), 1.0, 1e-4);
+    cx_model_free(m);
+}
+
+static void test_init(void)
+{
+    cx_error err;
+    cx_model *m;
+    CU_ASSERT_EQUAL_FATAL(cx_model_create(&m, "input 400; dense 300; batchnorm", NULL, &err), CX_OK);
+    cx_model_init(m, 3);
+    cx_param *w = cx_model_tensor(m, 0);
+    double sq = 0;
+    for (size_t i = 0; i < w->size; i++) sq += (double)w->w[i] * w->w[i];
+    /* He: variance 2 / fan_in */
+    CU_ASSERT_DOUBLE_EQUAL(sq / w->size, 2.0 / 400, 0.1 * 2.0 / 400);
+    CU_ASSERT_EQUAL(cx_model_tensor(m, 1)->w[0], 0.0f);   /* bias */
+    CU_ASSERT_EQUAL(cx_model_tensor(m, 2)->w[5], 1.0f);   /* gamma */
+    CU_ASSERT_EQUAL(cx_model_tensor(m, 5)->w[7], 1.0f);   /* running var */
+    cx_model_free(m);
+}
+
+int main(void)
+{
+    cx_set_threads(1);
+    static const cx_test tests[] = {
+        {"an MLP learns XOR-like points (>= 97% held out)", test_mlp_learns_xor},
+        {"same seed, data and threads give bit-identical training", test_reproducible},
+        {"learning-rate schedules", test_schedules},
+        {"gradient clipping by global norm", test_clip},
+        {"He initialization and constant inits", test_init},
+        {NULL, NULL},
+    };
+    return cx_test_main("train", tests);
+}
