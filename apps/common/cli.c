@@ -1,0 +1,118 @@
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+volatile int cli_stop;
+
+static void on_signal(int sig)
+{
+    if (cli_stop) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+    }
+    cli_stop = 1;
+}
+
+void cli_install_stop_handler(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+void cli_error(const char *prog, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int cli_int(const char *prog, const char *opt, const char *val, long lo, long hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(val, &end, 10);
+    if (errno || end == val || *end || v < lo || v > hi) {
+        cli_error(prog, "%s: '%s' is not a whole number from %ld to %ld", opt, val, lo, hi);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+int cli_float(const char *prog, const char *opt, const char *val, double lo, double hi, float *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(val, &end);
+    if (errno || end == val || *end || !isfinite(v) || v < lo || v > hi) {
+        cli_error(prog, "%s: '%s' is not a number from %g to %g", opt, val, lo, hi);
+        return -1;
+    }
+    *out = (float)v;
+    return 0;
+}
+
+int cli_u64(const char *prog, const char *opt, const char *val, unsigned long long *out)
+{
+    char *end;
+    errno = 0;
+    if (*val == '-' || !*val) goto bad;
+    *out = strtoull(val, &end, 10);
+    if (errno || *end) goto bad;
+    return 0;
+bad:
+    cli_error(prog, "%s: '%s' is not a non-negative whole number", opt, val);
+    return -1;
+}
+
+const char *cli_duration(double s, char *buf, size_t len)
+{
+    if (!isfinite(s) || s < 0) s = 0;
+    long t = (long)(s + 0.5);
+    if (t >= 3600)
+        snprintf(buf, len, "%ldh%02ldm", t / 3600, t / 60 % 60);
+    else if (t >= 60)
+        snprintf(buf, len, "%ldm%02lds", t / 60, t % 60);
+    else
+        snprintf(buf, len, "%lds", t);
+    return buf;
+}
+
+static int progress_shown;
+
+void cli_progress(void *user, const cx_train_progress *p)
+{
+    (void)user;
+    static double last;
+    if (!isatty(STDERR_FILENO)) return;
+    double now = cx_now();
+    if (p->batch != p->batches && now - last < 0.1) return;
+    last = now;
+    int width = 28, fill = (int)(width * p->batch / (p->batches ? p->batches : 1));
+    char bar[64], eta[32];
+    for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
+    bar[width] = 0;
+    fprintf(stderr, "\r\033[Kepoch %d/%d [%s] %ld/%ld  %.0f/s  loss %.4f  ETA %s", p->epoch,
+            p->epochs, bar, p->batch, p->batches, p->samples_per_sec, (double)p->loss,
+            cli_duration(p->eta_sec, eta, sizeof eta));
+    progress_shown = 1;
+}
+
+void cli_progress_done(void)
+{
+    if (progress_shown && isatty(STDERR_FILENO)) fprintf(stderr, "\r\033[K");
+    progress_shown = 0;
+}

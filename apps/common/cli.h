@@ -1,0 +1,34 @@
+/* Shared command-line plumbing for the applications. */
+#ifndef CORTEX_APP_CLI_H
+#define CORTEX_APP_CLI_H
+
+#include <stdio.h>
+
+#include "cortex/cortex.h"
+
+#define EXIT_OK 0
+#define EXIT_ERROR 1
+#define EXIT_USAGE 2
+
+/* Set by SIGINT/SIGTERM once handlers are installed; a second Ctrl-C kills. */
+extern volatile int cli_stop;
+void cli_install_stop_handler(void);
+
+/* Whole-token number parsing for option values; print a usage error naming
+ * the option and return -1 on failure. */
+int cli_int(const char *prog, const char *opt, const char *val, long lo, long hi, int *out);
+int cli_float(const char *prog, const char *opt, const char *val, double lo, double hi,
+              float *out);
+int cli_u64(const char *prog, const char *opt, const char *val, unsigned long long *out);
+
+/* Training progress on a terminal (a bar redrawn in place) or as nothing at
+ * all when stderr is not a terminal (per-epoch lines are printed instead). */
+void cli_progress(void *user, const cx_train_progress *p);
+void cli_progress_done(void);
+/* "1h02m", "3m05s", "12s" */
+const char *cli_duration(double seconds, char *buf, size_t len);
+
+/* Prints "PROG: message" to stderr. */
+void cli_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,94 @@
+/* Cortex training loop shared by the applications: mini-batch training with
+ * a schedule, validation after every epoch, the best model kept, a
+ * checkpoint after every epoch and on interruption, and exact resumption.
+ *
+ * Determinism: the shuffle of epoch e, the augmentation randomness of batch
+ * b and the dropout randomness of step t are each derived from the seed and
+ * their position alone, so a run resumed from a checkpoint (even one written
+ * in the middle of an epoch by an interruption) ends bit-identical to an
+ * uninterrupted run with the same seed, data and thread count.
+ *
+ * The library never prints: progress and per-epoch results go to callbacks.
+ */
+#ifndef CORTEX_TRAIN_H
+#define CORTEX_TRAIN_H
+
+#include "cortex/core.h"
+#include "cortex/model.h"
+#include "cortex/optim.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Fills x (n x input size) and labels (n) with examples idx[0..n). With
+ * augment set the source may apply random augmentation drawn from rng. */
+typedef cx_status (*cx_batch_fn)(void *ctx, const int *idx, int n, int augment, cx_rng *rng,
+                                 float *x, int *labels, cx_error *err);
+
+typedef struct cx_train_source {
+    void *ctx;
+    int count; /* number of examples */
+    cx_batch_fn get;
+} cx_train_source;
+
+typedef struct cx_train_progress {
+    int epoch, epochs;      /* 1-based current epoch */
+    long batch, batches;    /* 1-based batch within the epoch */
+    float loss;             /* running mean over the epoch so far */
+    double samples_per_sec; /* this epoch so far */
+    double eta_sec;         /* remaining time of the whole run */
+} cx_train_progress;
+
+typedef struct cx_epoch_report {
+    int epoch;
+    float train_loss, train_acc;
+    float val_loss, val_acc; /* -1 without validation data */
+    float lr;                /* at the end of the epoch */
+    double seconds, samples_per_sec;
+    int improved; /* this epoch's model became the best one and was saved */
+} cx_epoch_report;
+
+typedef struct cx_train_config {
+    int epochs;
+    int batch;
+    float lr;
+    cx_schedule_kind schedule;
+    cx_optim_config optim;
+    float label_smoothing;
+    uint64_t seed;
+    const char *out_path;        /* the best model is saved here (required) */
+    const char *checkpoint_path; /* NULL: no checkpoints */
+    int resume;                  /* continue from checkpoint_path */
+    volatile const int *stop;    /* when it becomes nonzero: checkpoint, then stop */
+    void (*on_progress)(void *user, const cx_train_progress *p);
+    void (*on_epoch)(void *user, const cx_epoch_report *r);
+    void *user;
+} cx_train_config;
+
+cx_train_config cx_train_defaults(void);
+
+typedef struct cx_train_result {
+    int epochs_done;
+    int best_epoch;
+    float best_val_acc;
+    int interrupted;
+    int nhistory;
+    cx_epoch_report history[1024]; /* per epoch, epochs beyond 1024 not kept */
+} cx_train_result;
+
+/* Trains m (already initialized, or loaded) on train, validating on val
+ * (val may be NULL: then the last epoch's model is kept). Returns
+ * CX_ERR_INTERRUPTED after writing a checkpoint when *cfg->stop was set. */
+cx_status cx_train(cx_model *m, const cx_train_source *train, const cx_train_source *val,
+                   const cx_train_config *cfg, cx_train_result *res, cx_error *err);
+
+/* Evaluates m on src in batches: writes predicted classes (if pred is
+ * non-NULL, count entries) and returns mean loss / accuracy. */
+cx_status cx_evaluate(cx_model *m, const cx_train_source *src, int batch, int *pred, int *truth,
+                      float *loss, float *acc, cx_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,448 @@
+#define _POSIX_C_SOURCE 200809L
+#include "cortex/train.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cortex/io.h"
+#include "cortex/layers.h"
+
+cx_train_config cx_train_defaults(void)
+{
+    cx_train_config c = {0};
+    c.epochs = 10;
+    c.batch = 64;
+    c.lr = 1e-3f;
+    c.schedule = CX_SCHED_ONECYCLE;
+    c.optim = cx_optim_defaults(CX_OPT_ADAMW);
+    c.seed = 1;
+    return c;
+}
+
+/* A generator for the randomness at one position of the run (what: 1 shuffle,
+ * 2 augmentation, 3 dropout), independent of everything before it. */
+static void derive(cx_rng *rng, uint64_t seed, uint64_t what, uint64_t a, uint64_t b)
+{
+    uint64_t h = seed * 0x9e3779b97f4a7c15ULL;
+    h ^= what + 0x632be59bd9b4e019ULL + (h << 6) + (h >> 2);
+    h ^= a * 0xbf58476d1ce4e5b9ULL + (h << 6) + (h >> 2);
+    h ^= b * 0x94d049bb133111ebULL + (h << 6) + (h >> 2);
+    cx_rng_seed(rng, h);
+}
+
+/* Everything the loop carries between batches; what a checkpoint holds. */
+typedef struct {
+    int epoch;  /* 0-based epoch in progress */
+    long batch; /* next batch within it */
+    long step;  /* optimizer steps so far */
+    double loss_sum;
+    long correct, seen;
+    double epoch_seconds; /* time spent in this epoch before a resume */
+    float best_acc;
+    int best_epoch;
+} loop_state;
+
+static int argmax(const float *z, int k)
+{
+    int best = 0;
+    for (int j = 1; j < k; j++)
+        if (z[j] > z[best]) best = j;
+    return best;
+}
+
+cx_status cx_evaluate(cx_model *m, const cx_train_source *src, int batch, int *pred, int *truth,
+                      float *loss, float *acc, cx_error *err)
+{
+    int in = (int)cx_shape_size(cx_model_input_shape(m));
+    int k = (int)cx_shape_size(cx_model_output_shape(m));
+    if (batch <= 0) batch = 64;
+    cx_status st = cx_model_reserve(m, batch, err);
+    if (st) return st;
+    float *x = cx_alloc_floats((size_t)batch * in);
+    int *idx = malloc((size_t)batch * sizeof *idx), *y = malloc((size_t)batch * sizeof *y);
+    if (!x || !idx || !y) {
+        st = cx_fail(err, CX_ERR_NOMEM, "evaluate: out of memory");
+        goto done;
+    }
+    int was_training = cx_model_training(m);
+    cx_model_set_training(m, 0);
+    double total = 0.0;
+    long right = 0;
+    cx_rng rng;
+    cx_rng_seed(&rng, 0);
+    for (int s = 0; s < src->count && !st; s += batch) {
+        int nb = src->count - s < batch ? src->count - s : batch;
+        for (int i = 0; i < nb; i++) idx[i] = s + i;
+        if ((st = src->get(src->ctx, idx, nb, 0, &rng, x, y, err))) break;
+        const float *z = cx_model_forward(m, nb, x);
+        total += (double)cx_softmax_xent(z, y, nb, k, 0.0f, NULL, NULL) * nb;
+        for (int i = 0; i < nb; i++) {
+            int p = argmax(z + (size_t)i * k, k);
+            right += p == y[i];
+            if (pred) pred[s + i] = p;
+            if (truth) truth[s + i] = y[i];
+        }
+    }
+    cx_model_set_training(m, was_training);
+    if (!st) {
+        if (loss) *loss = src->count ? (float)(total / src->count) : 0.0f;
+        if (acc) *acc = src->count ? (float)right / (float)src->count : 0.0f;
+    }
+done:
+    cx_free_floats(x);
+    free(idx);
+    free(y);
+    return st;
+}
+
+static char *history_json(const cx_train_result *res)
+{
+    cJSON *arr = cJSON_CreateArray();
+    if (!arr) return NULL;
+    for (int i = 0; i < res->nhistory; i++) {
+        const cx_epoch_report *r = &res->history[i];
+        cJSON *o = cJSON_CreateObject();
+        if (!o) break;
+        cJSON_AddNumberToObject(o, "epoch", r->epoch);
+        cJSON_AddNumberToObject(o, "train_loss", r->train_loss);
+        cJSON_AddNumberToObject(o, "train_acc", r->train_acc);
+        cJSON_AddNumberToObject(o, "val_loss", r->val_loss);
+        cJSON_AddNumberToObject(o, "val_acc", r->val_acc);
+        cJSON_AddNumberToObject(o, "lr", r->lr);
+        cJSON_AddNumberToObject(o, "seconds", r->seconds);
+        cJSON_AddNumberToObject(o, "samples_per_sec", r->samples_per_sec);
+        cJSON_AddItemToArray(arr, o);
+    }
+    char *s = cJSON_PrintUnformatted(arr);
+    cJSON_Delete(arr);
+    return s;
+}
+
+static float json_num(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? (float)v->valuedouble : 0.0f;
+}
+
+static int parse_history(const char *text, cx_train_result *res)
+{
+    cJSON *arr = cJSON_Parse(text);
+    if (!cJSON_IsArray(arr)) {
+        cJSON_Delete(arr);
+        return -1;
+    }
+    res->nhistory = 0;
+    const cJSON *o;
+    cJSON_ArrayForEach(o, arr)
+    {
+        if (res->nhistory >= (int)(sizeof res->history / sizeof res->history[0])) break;
+        cx_epoch_report *r = &res->history[res->nhistory++];
+        memset(r, 0, sizeof *r);
+        r->epoch = (int)json_num(o, "epoch");
+        r->train_loss = json_num(o, "train_loss");
+        r->train_acc = json_num(o, "train_acc");
+        r->val_loss = json_num(o, "val_loss");
+        r->val_acc = json_num(o, "val_acc");
+        r->lr = json_num(o, "lr");
+        r->seconds = json_num(o, "seconds");
+        r->samples_per_sec = json_num(o, "samples_per_sec");
+    }
+    cJSON_Delete(arr);
+    return 0;
+}
+
+/* Stamps the training record into the model's metadata before a save. */
+static cx_status stamp_model(cx_model *m, const cx_train_config *cfg, const loop_state *ls,
+                             int epochs_done, float val_acc, cx_error *err)
+{
+    char buf[64];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    cx_status st = cx_model_set_meta(m, "train.date", buf, err);
+    snprintf(buf, sizeof buf, "%d", epochs_done);
+    if (!st) st = cx_model_set_meta(m, "train.epochs", buf, err);
+    snprintf(buf, sizeof buf, "%d", cfg->epochs);
+    if (!st) st = cx_model_set_meta(m, "train.epochs_planned", buf, err);
+    snprintf(buf, sizeof buf, "%.6f", (double)val_acc);
+    if (!st && val_acc >= 0) st = cx_model_set_meta(m, "train.val_accuracy", buf, err);
+    snprintf(buf, sizeof buf, "%llu", (unsigned long long)cfg->seed);
+    if (!st) st = cx_model_set_meta(m, "train.seed", buf, err);
+    snprintf(buf, sizeof buf, "%ld", ls->step);
+    if (!st) st = cx_model_set_meta(m, "train.steps", buf, err);
+    if (!st) st = cx_model_set_meta(m, "cortex.version", CX_VERSION_STRING, err);
+    return st;
+}
+
+static cx_status save_checkpoint(cx_model *m, cx_optim *o, const float *best,
+                                 const cx_train_config *cfg, const loop_state *ls,
+                                 const cx_train_result *res, int count, cx_error *err)
+{
+    size_t nw;
+    cx_model_param_block(m, &nw);
+    cx_st_entry extra[3];
+    int ne = 0;
+    for (int k = 0; k < cx_optim_num_state(o); k++) {
+        static const char *names[2] = {"optim.state0", "optim.state1"};
+        extra[ne] = (cx_st_entry){names[k], 1, {(int64_t)nw}, cx_optim_state(o, k, NULL)};
+        ne++;
+    }
+    extra[ne++] = (cx_st_entry){"train.best", 1, {(int64_t)nw}, best};
+    char v[12][64];
+    snprintf(v[0], 64, "%d", ls->epoch);
+    snprintf(v[1], 64, "%ld", ls->batch);
+    snprintf(v[2], 64, "%ld", ls->step);
+    snprintf(v[3], 64, "%.17g", ls->loss_sum);
+    snprintf(v[4], 64, "%ld", ls->correct);
+    snprintf(v[5], 64, "%ld", ls->seen);
+    snprintf(v[6], 64, "%.9g", (double)ls->best_acc);
+    snprintf(v[7], 64, "%d", ls->best_epoch);
+    snprintf(v[8], 64, "%llu", (unsigned long long)cfg->seed);
+    snprintf(v[9], 64, "%d", cfg->batch);
+    snprintf(v[10], 64, "%d", count);
+    snprintf(v[11], 64, "%.6f", ls->epoch_seconds);
+    char *hist = history_json(res);
+    if (!hist) return cx_fail(err, CX_ERR_NOMEM, "checkpoint: out of memory");
+    const char *keys[] = {"train.ckpt.epoch",    "train.ckpt.batch",   "train.ckpt.step",
+                          "train.ckpt.loss_sum", "train.ckpt.correct", "train.ckpt.seen",
+                          "train.ckpt.best_acc", "train.ckpt.best_epoch", "train.ckpt.seed",
+                          "train.ckpt.batch_size", "train.ckpt.count", "train.ckpt.seconds",
+                          "train.ckpt.history"};
+    const char *vals[] = {v[0], v[1], v[2], v[3], v[4], v[5], v[6],
+                          v[7], v[8], v[9], v[10], v[11], hist};
+    cx_status st = cx_model_save_ex(m, cfg->checkpoint_path, ne, extra, 13, keys, vals, err);
+    free(hist);
+    return st;
+}
+
+static int meta_long(const cx_st *st, const char *key, long *out)
+{
+    const char *s = cx_st_meta(st, key);
+    if (!s) return -1;
+    char *end;
+    *out = strtol(s, &end, 10);
+    return *end ? -1 : 0;
+}
+
+static int meta_double(const cx_st *st, const char *key, double *out)
+{
+    const char *s = cx_st_meta(st, key);
+    if (!s) return -1;
+    char *end;
+    *out = strtod(s, &end);
+    return *end || !isfinite(*out) ? -1 : 0;
+}
+
+static cx_status load_checkpoint(cx_model *m, cx_optim *o, float *best, const cx_train_config *cfg,
+                                 loop_state *ls, cx_train_result *res, int count, cx_error *err)
+{
+    const char *path = cfg->checkpoint_path;
+    cx_st *st = NULL;
+    cx_model *saved = NULL;
+    cx_status rc = cx_st_read(&st, path, err);
+    if (rc) return rc;
+    if ((rc = cx_model_from_st(&saved, st, path, err))) goto done;
+    if (strcmp(cx_model_spec(saved), cx_model_spec(m)) != 0) {
+        rc = cx_fail(err, CX_ERR_FORMAT, "%s: the checkpoint is of a different architecture (%s)",
+                     path, cx_model_spec(saved));
+        goto done;
+    }
+    long epoch, batch, step, correct, seen, best_epoch, seed, bs, n;
+    double loss_sum, best_acc, secs;
+    if (meta_long(st, "train.ckpt.epoch", &epoch) || meta_long(st, "train.ckpt.batch", &batch) ||
+        meta_long(st, "train.ckpt.step", &step) || meta_long(st, "train.ckpt.correct", &correct) ||
+        meta_long(st, "train.ckpt.seen", &seen) ||
+        meta_long(st, "train.ckpt.best_epoch", &best_epoch) ||
+        meta_long(st, "train.ckpt.seed", &seed) || meta_long(st, "train.ckpt.batch_size", &bs) ||
+        meta_long(st, "train.ckpt.count", &n) || meta_double(st, "train.ckpt.loss_sum", &loss_sum) ||
+        meta_double(st, "train.ckpt.best_acc", &best_acc) ||
+        meta_double(st, "train.ckpt.seconds", &secs) || !cx_st_meta(st, "train.ckpt.history") ||
+        epoch < 0 || batch < 0 || step < 0 || seen < 0 || correct < 0) {
+        rc = cx_fail(err, CX_ERR_FORMAT, "%s: not a Cortex training checkpoint (training state missing or bad)", path);
+        goto done;
+    }
+    if ((uint64_t)seed != cfg->seed || bs != cfg->batch || n != count) {
+        rc = cx_fail(err, CX_ERR_ARG,
+                     "%s: cannot resume with different settings (checkpoint: seed %ld, batch %ld, "
+                     "%ld training examples; now: seed %llu, batch %d, %d examples)",
+                     path, seed, bs, n, (unsigned long long)cfg->seed, cfg->batch, count);
+        goto done;
+    }
+    size_t nw;
+    cx_model_param_block(m, &nw);
+    for (int k = 0; k < cx_optim_num_state(o) && !rc; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "optim.state%d", k);
+        rc = cx_st_get_f32(st, name, cx_optim_state(o, k, NULL), nw, err);
+    }
+    if (!rc) rc = cx_st_get_f32(st, "train.best", best, nw, err);
+    if (!rc) rc = cx_model_copy_weights(m, saved, err);
+    if (rc) goto done;
+    if (parse_history(cx_st_meta(st, "train.ckpt.history"), res)) {
+        rc = cx_fail(err, CX_ERR_FORMAT, "%s: bad training history", path);
+        goto done;
+    }
+    cx_optim_set_steps(o, step);
+    ls->epoch = (int)epoch;
+    ls->batch = batch;
+    ls->step = step;
+    ls->loss_sum = loss_sum;
+    ls->correct = correct;
+    ls->seen = seen;
+    ls->best_acc = (float)best_acc;
+    ls->best_epoch = (int)best_epoch;
+    ls->epoch_seconds = secs;
+done:
+    cx_model_free(saved);
+    cx_st_free(st);
+    return rc;
+}
+
+typedef struct {
+    float *x, *dz, *best;
+    int *idx, *order, *y;
+} buffers;
+
+static void free_buffers(buffers *b)
+{
+    cx_free_floats(b->x);
+    cx_free_floats(b->dz);
+    cx_free_floats(b->best);
+    free(b->idx);
+    free(b->order);
+    free(b->y);
+}
+
+cx_status cx_train(cx_model *m, const cx_train_source *train, const cx_train_source *val,
+                   const cx_train_config *cfg, cx_train_result *res, cx_error *err)
+{
+    memset(res, 0, sizeof *res);
+    if (!train || train->count <= 0) return cx_fail(err, CX_ERR_ARG, "train: no training examples");
+    if (cfg->epochs <= 0 || cfg->batch <= 0 || !(cfg->lr > 0) || !cfg->out_path)
+        return cx_fail(err, CX_ERR_ARG, "train: epochs, batch, lr and an output path are required");
+    if (cfg->resume && !cfg->checkpoint_path)
+        return cx_fail(err, CX_ERR_ARG, "train: resume needs a checkpoint path");
+    const int in = (int)cx_shape_size(cx_model_input_shape(m));
+    const int k = (int)cx_shape_size(cx_model_output_shape(m));
+    const int n = train->count, B = cfg->batch;
+    const long batches = (n + B - 1) / B;
+    loop_state ls = {0};
+    ls.best_acc = -1.0f;
+    cx_status st = cx_model_reserve(m, B, err);
+    if (st) return st;
+    cx_optim *o = NULL;
+    if ((st = cx_optim_create(&o, m, &cfg->optim, err))) return st;
+    size_t nw;
+    float *w = cx_model_param_block(m, &nw);
+    buffers b = {0};
+    b.x = cx_alloc_floats((size_t)B * in);
+    b.dz = cx_alloc_floats((size_t)B * k);
+    b.best = cx_alloc_floats(nw);
+    b.idx = malloc((size_t)B * sizeof(int));
+    b.y = malloc((size_t)B * sizeof(int));
+    b.order = malloc((size_t)n * sizeof(int));
+    if (!b.x || !b.dz || !b.best || !b.idx || !b.y || !b.order) {
+        st = cx_fail(err, CX_ERR_NOMEM, "train: out of memory");
+        goto done;
+    }
+    memcpy(b.best, w, nw * sizeof(float));
+    if (cfg->resume && (st = load_checkpoint(m, o, b.best, cfg, &ls, res, n, err))) goto done;
+
+    cx_schedule sched = cx_schedule_make(cfg->schedule, cfg->lr, (long)cfg->epochs * batches);
+    double run_start = cx_now();
+    long steps_at_start = ls.step;
+    for (; ls.epoch < cfg->epochs; ls.epoch++) {
+        cx_rng rng;
+        derive(&rng, cfg->seed, 1, (uint64_t)ls.epoch, 0);
+        for (int i = 0; i < n; i++) b.order[i] = i;
+        cx_rng_shuffle(&rng, b.order, n);
+        double epoch_start = cx_now() - ls.epoch_seconds;
+        long seen_at_start = ls.seen;
+        cx_model_set_training(m, 1);
+        for (; ls.batch < batches; ls.batch++) {
+            if (cfg->stop && *cfg->stop) {
+                ls.epoch_seconds = cx_now() - epoch_start;
+                res->interrupted = 1;
+                if (cfg->checkpoint_path &&
+                    (st = save_checkpoint(m, o, b.best, cfg, &ls, res, n, err)))
+                    goto done;
+                st = cx_fail(err, CX_ERR_INTERRUPTED, "training interrupted at epoch %d, batch %ld",
+                             ls.epoch + 1, ls.batch + 1);
+                goto done;
+            }
+            int s = (int)(ls.batch * B), nb = n - s < B ? n - s : B;
+            memcpy(b.idx, b.order + s, (size_t)nb * sizeof(int));
+            derive(&rng, cfg->seed, 2, (uint64_t)ls.epoch, (uint64_t)ls.batch);
+            if ((st = train->get(train->ctx, b.idx, nb, 1, &rng, b.x, b.y, err))) goto done;
+            derive(cx_model_rng(m), cfg->seed, 3, (uint64_t)ls.step, 0);
+            cx_model_zero_grad(m);
+            const float *z = cx_model_forward(m, nb, b.x);
+            float loss = cx_softmax_xent(z, b.y, nb, k, cfg->label_smoothing, b.dz, NULL);
+            for (int i = 0; i < nb; i++) ls.correct += argmax(z + (size_t)i * k, k) == b.y[i];
+            cx_model_backward(m, nb, b.dz);
+            cx_optim_step(o, cx_schedule_lr(&sched, ls.step));
+            ls.step++;
+            ls.loss_sum += (double)loss * nb;
+            ls.seen += nb;
+            if (cfg->on_progress) {
+                double now = cx_now(), el = now - epoch_start;
+                double run_rate = (double)(ls.step - steps_at_start) / (now - run_start + 1e-9);
+                cx_train_progress p = {ls.epoch + 1, cfg->epochs, ls.batch + 1, batches,
+                                       (float)(ls.loss_sum / (double)ls.seen),
+                                       (double)(ls.seen - seen_at_start) / (el + 1e-9),
+                                       (double)((long)cfg->epochs * batches - ls.step) /
+                                           (run_rate + 1e-9)};
+                cfg->on_progress(cfg->user, &p);
+            }
+        }
+        cx_epoch_report r = {0};
+        r.epoch = ls.epoch + 1;
+        r.seconds = cx_now() - epoch_start;
+        r.samples_per_sec = (double)ls.seen / (r.seconds + 1e-9);
+        r.train_loss = (float)(ls.loss_sum / (double)(ls.seen ? ls.seen : 1));
+        r.train_acc = (float)ls.correct / (float)(ls.seen ? ls.seen : 1);
+        r.lr = cx_schedule_lr(&sched, ls.step > 0 ? ls.step - 1 : 0);
+        r.val_loss = r.val_acc = -1.0f;
+        if (val && val->count > 0 &&
+            (st = cx_evaluate(m, val, B, NULL, NULL, &r.val_loss, &r.val_acc, err)))
+            goto done;
+        float score = val && val->count > 0 ? r.val_acc : r.train_acc;
+        /* Without validation data the newest model is the one kept. */
+        r.improved = !(val && val->count > 0) || score > ls.best_acc;
+        if (r.improved) {
+            ls.best_acc = score;
+            ls.best_epoch = r.epoch;
+            memcpy(b.best, w, nw * sizeof(float));
+            if ((st = stamp_model(m, cfg, &ls, r.epoch, r.val_acc, err)) ||
+                (st = cx_model_save(m, cfg->out_path, err)))
+                goto done;
+        }
+        if (res->nhistory < (int)(sizeof res->history / sizeof res->history[0]))
+            res->history[res->nhistory++] = r;
+        ls.batch = 0;
+        ls.loss_sum = 0;
+        ls.correct = ls.seen = 0;
+        ls.epoch_seconds = 0;
+        if (cfg->checkpoint_path) {
+            loop_state next = ls;
+            next.epoch++;
+            if ((st = save_checkpoint(m, o, b.best, cfg, &next, res, n, err))) goto done;
+        }
+        if (cfg->on_epoch) cfg->on_epoch(cfg->user, &r);
+    }
+    /* Leave the caller holding the best model. */
+    memcpy(w, b.best, nw * sizeof(float));
+done:
+    res->epochs_done = res->nhistory ? res->history[res->nhistory - 1].epoch : 0;
+    res->best_epoch = ls.best_epoch;
+    res->best_val_acc = ls.best_acc;
+    cx_model_set_training(m, 0);
+    cx_optim_free(o);
+    free_buffers(&b);
+    return st;
+}
