@@ -39,6 +39,7 @@ static void test_batchnorm(void)
     memcpy(cx_model_tensor(m, 0)->w, w, C * sizeof(float));
     memcpy(cx_model_tensor(m, 1)->w, b, C * sizeof(float));
     cx_model_set_training(m, 1);
+    cx_model_want_input_grad(m, 1);
     cx_model_zero_grad(m);
     expect_close("bn y", cx_model_forward(m, N, x), "bn_y", SZ);
     cx_model_backward(m, N, dy);

@@ -85,6 +85,7 @@ int cx_gradcheck(const char *spec, int n, int training, uint64_t seed, float eps
     }
     cx_model_init(m, seed);
     cx_model_set_training(m, training);
+    cx_model_want_input_grad(m, 1);
     if (cx_model_reserve(m, n, &err)) {
         fprintf(stderr, "gradcheck: %s\n", err.msg);
         cx_model_free(m);

@@ -32,6 +32,7 @@ struct cx_model {
     float *work;
     size_t work_size;
     const float *last_x;
+    int want_input_grad;
 
     int stream_ready;
     int pool_at; /* index of the sequence pooling layer, or nlayers */
@@ -415,13 +416,18 @@ void cx_model_backward(cx_model *m, int n, const float *dy)
     for (int i = m->nlayers - 1; i >= 0; i--) {
         cx_layer *l = m->layers[i];
         const float *x = i > 0 ? m->act[i - 1] : m->last_x;
-        float *dx = i > 0 ? m->grad[i & 1] : m->grad_input;
+        float *dx = i > 0 ? m->grad[i & 1] : (m->want_input_grad ? m->grad_input : NULL);
         l->kind->backward(l, &r, n, x, m->act[i], cur, dx);
         cur = dx;
     }
 }
 
-const float *cx_model_input_grad(const cx_model *m) { return m->grad_input; }
+void cx_model_want_input_grad(cx_model *m, int want) { m->want_input_grad = want != 0; }
+
+const float *cx_model_input_grad(const cx_model *m)
+{
+    return m->want_input_grad ? m->grad_input : NULL;
+}
 
 cx_status cx_model_stream_reset(cx_model *m, cx_error *err)
 {

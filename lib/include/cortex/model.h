@@ -84,9 +84,12 @@ const float *cx_model_forward(cx_model *m, int n, const float *x);
 /* Sets every parameter gradient to zero. */
 void cx_model_zero_grad(cx_model *m);
 /* Back-propagates dy (n x output size) through the last forward, adding
- * into the parameter gradients. The input gradient is computed too and can
- * be read with cx_model_input_grad. */
+ * into the parameter gradients. The gradient with respect to the input is
+ * computed only when asked for with cx_model_want_input_grad (training does
+ * not need it, and skipping it saves the first layer's largest product). */
 void cx_model_backward(cx_model *m, int n, const float *dy);
+void cx_model_want_input_grad(cx_model *m, int want);
+/* The input gradient of the last backward, or NULL if it was not wanted. */
 const float *cx_model_input_grad(const cx_model *m);
 
 /* Streaming, for models whose input is a (T,F) sequence: feeds one frame of
