@@ -2,17 +2,24 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cortex/cortex.h"
+#include "vision.h"
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: cortex-vision COMMAND [OPTIONS]\n"
-               "\n"
-               "Image classification with Cortex %s.\n"
-               "\n"
-               "commands: (being built; see the project's issues)\n"
-               "  --help     show this help\n"
-               "  --version  show the version\n",
+    fprintf(f,
+            "usage: cortex-vision COMMAND [OPTIONS]\n"
+            "\n"
+            "Image classification with a convolutional network (Cortex %s).\n"
+            "\n"
+            "commands:\n"
+            "  train     train a model on a folder of labelled images or IDX files\n"
+            "  eval      accuracy, per-class precision/recall/F1 and confusion matrix\n"
+            "  classify  top labels for image files\n"
+            "  watch     classify every image that appears in a folder (live mode)\n"
+            "  info      a model's architecture, labels, input format and training record\n"
+            "\n"
+            "'cortex-vision COMMAND --help' documents each command.\n"
+            "Exit codes: 0 ok, 1 error, 2 usage error.\n",
             CX_VERSION_STRING);
 }
 
@@ -20,16 +27,24 @@ int main(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);
-        return 2;
+        return EXIT_USAGE;
     }
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
         usage(stdout);
-        return 0;
+        return EXIT_OK;
     }
-    if (!strcmp(argv[1], "--version")) {
+    if (!strcmp(cmd, "--version")) {
         printf("cortex-vision %s\n", CX_VERSION_STRING);
-        return 0;
+        return EXIT_OK;
     }
-    fprintf(stderr, "cortex-vision: unknown command '%s' (see cortex-vision --help)\n", argv[1]);
-    return 2;
+    static const struct {
+        const char *name;
+        int (*fn)(int, char **);
+    } cmds[] = {{"train", cmd_train}, {"eval", cmd_eval},   {"classify", cmd_classify},
+                {"watch", cmd_watch}, {"info", cmd_info}};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        if (!strcmp(cmd, cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);
+    cli_error(PROG, "unknown command '%s' (see cortex-vision --help)", cmd);
+    return EXIT_USAGE;
 }

@@ -1,0 +1,457 @@
+/* cortex-vision train: a CNN from a folder of labelled images or IDX files. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "plot.h"
+#include "vision_data.h"
+
+/* Named architectures; the final "dense CLASSES" is appended. */
+static const struct {
+    const char *name;
+    int channels, size;
+    const char *spec;
+    const char *about;
+} presets[] = {
+    {"small28", 1, 28,
+     "conv 32 3; bn; relu; maxpool 2; conv 64 3; bn; relu; maxpool 2; dense 128 relu; dropout 0.3",
+     "28x28 grayscale (digits, clothes); fast"},
+    {"fmnist", 1, 28,
+     "conv 32 3; bn; relu; conv 32 3; bn; relu; maxpool 2; dropout 0.1; conv 64 3; bn; relu; "
+     "conv 64 3; bn; relu; maxpool 2; dropout 0.2; dense 256; bn; relu; dropout 0.4",
+     "28x28 grayscale, the recipe of the shipped Fashion-MNIST model"},
+    {"ref", 1, 28, "conv 32 3 relu; maxpool 2; conv 64 3 relu; maxpool 2; dense 128 relu",
+     "the benchmark's reference CNN"},
+    {"rgb32", 3, 32,
+     "conv 32 3; bn; relu; conv 32 3; bn; relu; maxpool 2; conv 64 3; bn; relu; conv 64 3; bn; "
+     "relu; maxpool 2; conv 128 3; bn; relu; gap; dropout 0.2",
+     "32x32 colour photos"},
+};
+#define NPRESETS (int)(sizeof presets / sizeof presets[0])
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: cortex-vision train --data DATA --out MODEL [OPTIONS]\n"
+            "\n"
+            "Trains an image classifier. DATA is a folder of class folders\n"
+            "(DATA/<label>/<image>; labels come from the folder names), optionally split\n"
+            "into DATA/train, DATA/val and DATA/test, or a folder of MNIST-style IDX\n"
+            "files such as /usr/share/datasets/fashion-mnist. Images of any size and\n"
+            "format are converted to the model's input. The best model (by validation\n"
+            "accuracy) is saved to MODEL, a checkpoint to MODEL.ckpt after every epoch\n"
+            "and on Ctrl-C, and the learning curve to MODEL.curve.png.\n"
+            "\n"
+            "data:\n"
+            "  --data DATA            training data (required)\n"
+            "  --out MODEL            model file to write (required)\n"
+            "  --val-split F          held-out validation fraction when DATA has no val/\n"
+            "                         folder (by a hash of the file name; default 0.1;\n"
+            "                         0 = no validation, the last epoch is kept)\n"
+            "  --channels 1|3         input channels (default: 3 if the images have colour)\n"
+            "  --size HxW             input size (default: the architecture's, 28x28 gray or\n"
+            "                         32x32 colour)\n"
+            "model:\n"
+            "  --arch ARCH            a preset or a layer spec (default small28 for gray,\n"
+            "                         rgb32 for colour); the last 'dense CLASSES' is added\n"
+            "training:\n"
+            "  --epochs N             passes over the data (default 10)\n"
+            "  --batch N              batch size (default 64)\n"
+            "  --optimizer NAME       adamw, adam, sgd or nesterov (default adamw)\n"
+            "  --lr X                 peak learning rate (default 0.002; sgd 0.05)\n"
+            "  --schedule NAME        onecycle, cosine, step or constant (default onecycle)\n"
+            "  --weight-decay X       (default 0.0005; adamw 0.05)\n"
+            "  --label-smoothing X    (default 0)\n"
+            "  --seed N               random seed; same seed, data and threads give the\n"
+            "                         same model bit for bit (default 1)\n"
+            "  --threads N            CPU threads (default: all cores)\n"
+            "  --resume               continue from MODEL.ckpt (same data and options)\n"
+            "augmentation (training images only):\n"
+            "  --crop PAD             random crop with PAD pixels of zero padding\n"
+            "                         (default 2; 0 = off)\n"
+            "  --flip                 random horizontal flips (off by default: they hurt\n"
+            "                         digits and text)\n"
+            "  --erase P              random erasing with probability P (default 0)\n"
+            "  -h, --help             this help\n"
+            "\n"
+            "presets:\n");
+    for (int i = 0; i < NPRESETS; i++)
+        fprintf(f, "  %-8s %s\n", presets[i].name, presets[i].about);
+}
+
+typedef struct {
+    const char *data, *out, *arch, *optimizer, *schedule;
+    float val_split, lr, weight_decay, smoothing;
+    int channels, height, width, epochs, batch, threads, resume;
+    unsigned long long seed;
+    cx_augment aug;
+    int lr_set, wd_set;
+} train_opts;
+
+static int parse_size(const char *s, int *h, int *w)
+{
+    char extra;
+    if (sscanf(s, "%dx%d%c", h, w, &extra) == 2 && *h >= 4 && *w >= 4 && *h <= 1024 && *w <= 1024)
+        return 0;
+    if (sscanf(s, "%d%c", h, &extra) == 1 && *h >= 4 && *h <= 1024) {
+        *w = *h;
+        return 0;
+    }
+    cli_error(PROG, "--size: '%s' is not HxW with sides from 4 to 1024", s);
+    return -1;
+}
+
+static int parse_args(int argc, char **argv, train_opts *o)
+{
+    enum { O_VAL = 256, O_CH, O_SIZE, O_OPT, O_SCHED, O_WD, O_LS, O_THREADS, O_CROP, O_FLIP,
+           O_ERASE, O_RESUME };
+    static const struct option opts[] = {
+        {"data", required_argument, 0, 'd'},      {"out", required_argument, 0, 'o'},
+        {"arch", required_argument, 0, 'a'},      {"epochs", required_argument, 0, 'e'},
+        {"batch", required_argument, 0, 'b'},     {"lr", required_argument, 0, 'l'},
+        {"seed", required_argument, 0, 's'},      {"val-split", required_argument, 0, O_VAL},
+        {"channels", required_argument, 0, O_CH}, {"size", required_argument, 0, O_SIZE},
+        {"optimizer", required_argument, 0, O_OPT}, {"schedule", required_argument, 0, O_SCHED},
+        {"weight-decay", required_argument, 0, O_WD},
+        {"label-smoothing", required_argument, 0, O_LS},
+        {"threads", required_argument, 0, O_THREADS}, {"crop", required_argument, 0, O_CROP},
+        {"flip", no_argument, 0, O_FLIP},         {"erase", required_argument, 0, O_ERASE},
+        {"resume", no_argument, 0, O_RESUME},     {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    memset(o, 0, sizeof *o);
+    o->val_split = 0.1f;
+    o->epochs = 10;
+    o->batch = 64;
+    o->seed = 1;
+    o->optimizer = "adamw";
+    o->schedule = "onecycle";
+    cx_augment_init(&o->aug);
+    o->aug.crop_pad = 2;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "d:o:a:e:b:l:s:h", opts, NULL)) != -1) {
+        int bad = 0;
+        switch (c) {
+        case 'd': o->data = optarg; break;
+        case 'o': o->out = optarg; break;
+        case 'a': o->arch = optarg; break;
+        case 'e': bad = cli_int(PROG, "--epochs", optarg, 1, 100000, &o->epochs); break;
+        case 'b': bad = cli_int(PROG, "--batch", optarg, 1, 65536, &o->batch); break;
+        case 'l':
+            bad = cli_float(PROG, "--lr", optarg, 1e-7, 10, &o->lr);
+            o->lr_set = 1;
+            break;
+        case 's': bad = cli_u64(PROG, "--seed", optarg, &o->seed); break;
+        case O_VAL: bad = cli_float(PROG, "--val-split", optarg, 0, 0.9, &o->val_split); break;
+        case O_CH:
+            bad = cli_int(PROG, "--channels", optarg, 1, 3, &o->channels) || o->channels == 2;
+            if (o->channels == 2) cli_error(PROG, "--channels: 1 (gray) or 3 (colour)");
+            break;
+        case O_SIZE: bad = parse_size(optarg, &o->height, &o->width); break;
+        case O_OPT: o->optimizer = optarg; break;
+        case O_SCHED: o->schedule = optarg; break;
+        case O_WD:
+            bad = cli_float(PROG, "--weight-decay", optarg, 0, 1, &o->weight_decay);
+            o->wd_set = 1;
+            break;
+        case O_LS: bad = cli_float(PROG, "--label-smoothing", optarg, 0, 0.5, &o->smoothing); break;
+        case O_THREADS: bad = cli_int(PROG, "--threads", optarg, 1, 256, &o->threads); break;
+        case O_CROP: bad = cli_int(PROG, "--crop", optarg, 0, 64, &o->aug.crop_pad); break;
+        case O_FLIP: o->aug.flip = 1; break;
+        case O_ERASE: bad = cli_float(PROG, "--erase", optarg, 0, 1, &o->aug.erase_prob); break;
+        case O_RESUME: o->resume = 1; break;
+        case 'h': usage(stdout); exit(EXIT_OK);
+        default: bad = 1;
+        }
+        if (bad) return -1;
+    }
+    if (optind < argc) {
+        cli_error(PROG, "train: unexpected argument '%s'", argv[optind]);
+        return -1;
+    }
+    if (!o->data || !o->out) {
+        cli_error(PROG, "train: --data and --out are required");
+        return -1;
+    }
+    return 0;
+}
+
+/* Builds the model spec: a preset or the user's spec, with the input line
+ * and the final classifier added. */
+static int build_spec(train_opts *o, int nclasses, char *spec, size_t len)
+{
+    const char *body = NULL;
+    for (int i = 0; i < NPRESETS; i++)
+        if (!strcmp(o->arch, presets[i].name)) {
+            body = presets[i].spec;
+            if (!o->height) o->height = o->width = presets[i].size;
+        }
+    if (!o->height) o->height = o->width = o->channels == 3 ? 32 : 28;
+    if (!body) {
+        if (strstr(o->arch, "input ")) {
+            cx_model *probe;
+            cx_error err;
+            if (cx_model_create(&probe, o->arch, NULL, &err)) {
+                cli_error(PROG, "--arch: %s", err.msg);
+                return -1;
+            }
+            const cx_shape *in = cx_model_input_shape(probe);
+            if (in->ndim != 3 || (in->d[0] != 1 && in->d[0] != 3)) {
+                cli_error(PROG, "--arch: the input must be CHANNELS HEIGHT WIDTH with 1 or 3 channels");
+                cx_model_free(probe);
+                return -1;
+            }
+            o->channels = in->d[0];
+            o->height = in->d[1];
+            o->width = in->d[2];
+            const cx_shape *out = cx_model_output_shape(probe);
+            int ends = out->ndim == 1 && out->d[0] == nclasses;
+            cx_model_free(probe);
+            snprintf(spec, len, ends ? "%s" : "%s; dense %d", o->arch, nclasses);
+            return 0;
+        }
+        body = o->arch;
+    }
+    snprintf(spec, len, "input %d %d %d; %s; dense %d", o->channels, o->height, o->width, body,
+             nclasses);
+    return 0;
+}
+
+typedef struct {
+    const char *curve_path;
+    const char *title;
+    cx_train_result *res;
+    int epochs;
+} epoch_ctx;
+
+static epoch_ctx g_epoch;
+
+static void on_epoch(void *user, const cx_epoch_report *r)
+{
+    (void)user;
+    cli_progress_done();
+    char dur[32];
+    printf("epoch %3d/%d  loss %.4f  train %.2f%%", r->epoch, g_epoch.epochs,
+           (double)r->train_loss, 100.0 * r->train_acc);
+    if (r->val_acc >= 0) printf("  val %.2f%% (loss %.4f)", 100.0 * r->val_acc, (double)r->val_loss);
+    printf("  %.0f img/s  %s%s\n", r->samples_per_sec, cli_duration(r->seconds, dur, sizeof dur),
+           r->improved ? "  saved" : "");
+    fflush(stdout);
+}
+
+/* The learning curve so far: the trainer's history plus this epoch. */
+static void write_curve(const cx_train_result *res)
+{
+    cx_error err;
+    if (res->nhistory && plot_learning_curve(g_epoch.curve_path, g_epoch.title, res->history,
+                                             res->nhistory, &err))
+        cli_error(PROG, "warning: %s", err.msg);
+}
+
+static void describe_data(const char *what, const cx_dataset *ds)
+{
+    int *counts = calloc((size_t)ds->nclasses, sizeof *counts);
+    if (!counts) return;
+    cx_dataset_class_counts(ds, counts);
+    int lo = ds->n, hi = 0;
+    for (int i = 0; i < ds->nclasses; i++) {
+        lo = counts[i] < lo ? counts[i] : lo;
+        hi = counts[i] > hi ? counts[i] : hi;
+    }
+    printf("%s: %d images, %d classes (%d to %d per class)\n", what, ds->n, ds->nclasses, lo, hi);
+    free(counts);
+}
+
+int cmd_train(int argc, char **argv)
+{
+    train_opts o;
+    if (parse_args(argc, argv, &o)) {
+        fprintf(stderr, "Try 'cortex-vision train --help'.\n");
+        return EXIT_USAGE;
+    }
+    cx_error err;
+    cx_optim_config ocfg;
+    cx_schedule_kind sched;
+    if (cx_optim_parse(o.optimizer, &ocfg, &err) || cx_schedule_parse(o.schedule, &sched, &err)) {
+        cli_error(PROG, "%s", err.msg);
+        return EXIT_USAGE;
+    }
+    if (!o.lr_set) o.lr = ocfg.kind == CX_OPT_SGD ? 0.05f : 0.002f;
+    ocfg.weight_decay = o.wd_set ? o.weight_decay : (ocfg.kind == CX_OPT_ADAMW ? 0.05f : 5e-4f);
+    cx_set_threads(o.threads);
+
+    /* Channels and size: from the options, the preset, or the data. */
+    if (!o.arch || strstr(o.arch, "input ") == NULL) {
+        const char *arch = o.arch;
+        if (!o.channels) {
+            int preset_ch = 0;
+            for (int i = 0; arch && i < NPRESETS; i++)
+                if (!strcmp(arch, presets[i].name)) preset_ch = presets[i].channels;
+            o.channels = preset_ch ? preset_ch : vision_guess_channels(o.data);
+        }
+        if (!o.arch) o.arch = o.channels == 3 ? "rgb32" : "small28";
+    }
+    char spec[4096];
+    /* The class count is not known yet; build with a placeholder to learn the
+     * input size, then again once the data is loaded. */
+    if (build_spec(&o, 2, spec, sizeof spec)) return EXIT_USAGE;
+    if (cx_augment_check(&o.aug, o.height, o.width, &err)) {
+        cli_error(PROG, "%s", err.msg);
+        return EXIT_USAGE;
+    }
+
+    cx_dataset *train = NULL, *val = NULL;
+    int rc = EXIT_ERROR;
+    cx_model *m = NULL;
+    float mean[3], sd[3];
+    int mnist = vision_is_mnist(o.data);
+    cli_install_stop_handler();
+    cx_status st = vision_open_data(&train, o.data, CX_SPLIT_TRAIN, o.channels, o.height, o.width,
+                                    o.val_split, &err);
+    if (st) goto fail;
+    vision_report_warnings(train, 20);
+    /* Validation: DATA/val/, else a held-out part of the training data (the
+     * test set is never used to choose the model). */
+    int *tr_idx = NULL, *va_idx = NULL, ntr = 0, nva = 0;
+    int own_val = 0;
+    if (!mnist && train->presplit) {
+        char vdir[4096];
+        struct stat sb;
+        snprintf(vdir, sizeof vdir, "%s/val", o.data);
+        own_val = stat(vdir, &sb) == 0 && S_ISDIR(sb.st_mode);
+    }
+    if (own_val) {
+        if ((st = vision_open_data(&val, o.data, CX_SPLIT_VAL, o.channels, o.height, o.width,
+                                   o.val_split, &err)))
+            goto fail;
+    } else if ((mnist || train->presplit) && o.val_split > 0) {
+        tr_idx = malloc(sizeof(int) * (size_t)train->n);
+        va_idx = malloc(sizeof(int) * (size_t)train->n);
+        if (!tr_idx || !va_idx) {
+            st = cx_fail(&err, CX_ERR_NOMEM, "out of memory");
+            goto fail;
+        }
+        for (int i = 0; i < train->n; i++) {
+            char name[4096];
+            cx_dataset_item_name(train, i, name, sizeof name);
+            if ((double)(cx_hash_string(name) % 10000) < o.val_split * 10000.0)
+                va_idx[nva++] = i;
+            else
+                tr_idx[ntr++] = i;
+        }
+        cx_dataset *a = NULL, *b = NULL;
+        st = cx_dataset_subset(&a, train, tr_idx, ntr, &err);
+        if (!st) st = cx_dataset_subset(&b, train, va_idx, nva, &err);
+        free(tr_idx);
+        free(va_idx);
+        if (st) {
+            cx_dataset_free(a);
+            goto fail;
+        }
+        cx_dataset_free(train);
+        train = a;
+        val = b;
+    } else if (!train->presplit && o.val_split > 0) {
+        if ((st = vision_open_data(&val, o.data, CX_SPLIT_VAL, o.channels, o.height, o.width,
+                                   o.val_split, &err))) {
+            /* A tiny dataset may leave the held-out part empty: train without. */
+            cli_error(PROG, "warning: no validation images (%s); the last epoch is kept", err.msg);
+            val = NULL;
+        }
+    }
+    describe_data("training", train);
+    if (val) describe_data("validation", val);
+
+    if (build_spec(&o, train->nclasses, spec, sizeof spec)) goto fail_quiet;
+    if ((st = cx_model_create(&m, spec, NULL, &err))) goto fail;
+    cx_model_init(m, o.seed);
+    if ((st = cx_dataset_mean_std(train, mean, sd, &err))) goto fail;
+    vision_prep prep = {o.channels, o.height, o.width, {0}, {0}};
+    memcpy(prep.mean, mean, sizeof(float) * (size_t)o.channels);
+    memcpy(prep.std, sd, sizeof(float) * (size_t)o.channels);
+    if ((st = vision_prep_store(m, &prep, &err)) ||
+        (st = cx_model_set_labels(m, train->nclasses, (const char *const *)train->class_names,
+                                  &err)) ||
+        (st = cx_model_set_meta(m, "train.data", o.data, &err)))
+        goto fail;
+    char buf[256];
+    snprintf(buf, sizeof buf, "crop=%d flip=%d erase=%g", o.aug.crop_pad, o.aug.flip,
+             (double)o.aug.erase_prob);
+    if ((st = cx_model_set_meta(m, "train.augment", buf, &err))) goto fail;
+    snprintf(buf, sizeof buf, "%s lr=%g wd=%g schedule=%s batch=%d smoothing=%g", o.optimizer,
+             (double)o.lr, (double)ocfg.weight_decay, o.schedule, o.batch, (double)o.smoothing);
+    if ((st = cx_model_set_meta(m, "train.recipe", buf, &err))) goto fail;
+    snprintf(buf, sizeof buf, "%g", (double)o.val_split);
+    if ((st = cx_model_set_meta(m, "train.val_split", buf, &err))) goto fail;
+    snprintf(buf, sizeof buf, "%d", train->n);
+    if ((st = cx_model_set_meta(m, "train.images", buf, &err))) goto fail;
+
+    printf("model: %s\n       %zu parameters; %d threads\n", cx_model_spec(m),
+           cx_model_num_params(m), cx_get_threads());
+    fflush(stdout);
+
+    vision_source tsrc = {train, mean, sd, o.aug, NULL};
+    vision_source vsrc = {val, mean, sd, o.aug, NULL};
+    cx_train_source ts = {&tsrc, train->n, vision_source_get};
+    cx_train_source vs = {&vsrc, val ? val->n : 0, vision_source_get};
+    char ckpt[4096], curve[4096];
+    snprintf(ckpt, sizeof ckpt, "%s.ckpt", o.out);
+    snprintf(curve, sizeof curve, "%s.curve.png", o.out);
+    cx_train_config cfg = cx_train_defaults();
+    cfg.epochs = o.epochs;
+    cfg.batch = o.batch;
+    cfg.lr = o.lr;
+    cfg.schedule = sched;
+    cfg.optim = ocfg;
+    cfg.label_smoothing = o.smoothing;
+    cfg.seed = o.seed;
+    cfg.out_path = o.out;
+    cfg.checkpoint_path = ckpt;
+    cfg.resume = o.resume;
+    cfg.stop = &cli_stop;
+    cfg.on_progress = cli_progress;
+    cfg.on_epoch = on_epoch;
+    static cx_train_result res;
+    g_epoch = (epoch_ctx){curve, o.out, &res, o.epochs};
+    if (o.resume && access(ckpt, R_OK) != 0) {
+        st = cx_fail(&err, CX_ERR_IO, "--resume: no checkpoint %s to continue from", ckpt);
+        goto fail;
+    }
+    st = cx_train(m, &ts, val ? &vs : NULL, &cfg, &res, &err);
+    cli_progress_done();
+    write_curve(&res);
+    if (st == CX_ERR_INTERRUPTED) {
+        cli_error(PROG, "interrupted; checkpoint saved to %s (continue with --resume)", ckpt);
+        goto done;
+    }
+    if (st) goto fail;
+    if (res.best_val_acc >= 0 && val)
+        printf("best validation accuracy %.2f%% at epoch %d; model saved to %s\n",
+               100.0 * res.best_val_acc, res.best_epoch, o.out);
+    else
+        printf("model saved to %s\n", o.out);
+    printf("learning curve: %s\n", curve);
+    rc = EXIT_OK;
+    goto done;
+fail:
+    cli_error(PROG, "%s", err.msg);
+fail_quiet:
+done:
+    cx_model_free(m);
+    cx_dataset_free(train);
+    cx_dataset_free(val);
+    return rc;
+}
+
+cx_status vision_source_get(void *ctx, const int *idx, int n, int augment, cx_rng *rng, float *x,
+                            int *labels, cx_error *err)
+{
+    vision_source *s = ctx;
+    cx_status st = cx_dataset_get_batch(s->ds, idx, n, s->mean, s->std, x, labels, err);
+    if (!st && augment)
+        cx_augment_batch(&s->aug, x, n, s->ds->c, s->ds->h, s->ds->w, rng);
+    return st;
+}
