@@ -35,7 +35,8 @@ static int count_temp_files(void)
     DIR *d = opendir(tmpdir);
     if (!d) return -1;
     int n = 0;
-    for (struct dirent *e; (e = readdir(d));) n += strstr(e->d_name, ".tmp.") != NULL;
+    for (struct dirent *e; (e = readdir(d));)
+        n += strstr(e->d_name, ".tmp.") != NULL;
     closedir(d);
     return n;
 }
@@ -143,7 +144,8 @@ static void test_roundtrip(void)
     size_t len;
     unsigned char *raw = read_all(path, &len);
     uint64_t n = 0;
-    for (int i = 0; i < 8; i++) n |= (uint64_t)raw[i] << (8 * i);
+    for (int i = 0; i < 8; i++)
+        n |= (uint64_t)raw[i] << (8 * i);
     CU_ASSERT_EQUAL((8 + n) % 8, 0);
     CU_ASSERT_EQUAL(raw[8], '{');
     free(raw);
@@ -152,7 +154,8 @@ static void test_roundtrip(void)
     CU_ASSERT_STRING_EQUAL(cx_st_meta(st, "cortex.format"), "1");
     CU_ASSERT_STRING_EQUAL(cx_st_meta(st, "cortex.spec"), cx_model_spec(a));
     CU_ASSERT_STRING_EQUAL(cx_st_meta(st, "cortex.version"), CX_VERSION_STRING);
-    CU_ASSERT_STRING_EQUAL(cx_st_meta(st, "cortex.labels"), "[\"cat\",\"dög\",\"bird \\\"quoted\\\"\"]");
+    CU_ASSERT_STRING_EQUAL(cx_st_meta(st, "cortex.labels"),
+                           "[\"cat\",\"dög\",\"bird \\\"quoted\\\"\"]");
     CU_ASSERT_EQUAL(cx_st_num_meta(st), 6);
     CU_ASSERT_EQUAL(cx_st_num_tensors(st), cx_model_num_tensors(a));
     const cx_st_tensor *t = cx_st_find(st, "0.weight");
@@ -331,7 +334,8 @@ static void test_checkpoint(void)
     cx_model *a = make_model(SPEC, 5);
     label_and_tag(a);
     float mom[24];
-    for (int i = 0; i < 24; i++) mom[i] = (float)i * 0.5f;
+    for (int i = 0; i < 24; i++)
+        mom[i] = (float)i * 0.5f;
     cx_st_entry ex = {.name = "optim.0.weight.m", .ndim = 2, .shape = {6, 4}, .data = mom};
     const char *k[] = {"train.epoch", "audio.rate"}, *v[] = {"7", "8000"};
     CU_ASSERT_EQUAL_FATAL(cx_model_save_ex(a, path, 1, &ex, 2, k, v, &err), CX_OK);
@@ -421,7 +425,8 @@ static void try_variant(const void *p, size_t len, int expect, const char *what)
     } else {
         CU_ASSERT(s1 == CX_OK); /* a loadable model is a valid safetensors file */
         float x[4] = {1, 2, 3, 4};
-        if (cx_model_reserve(m, 1, &err) == CX_OK) CU_ASSERT_PTR_NOT_NULL(cx_model_forward(m, 1, x));
+        if (cx_model_reserve(m, 1, &err) == CX_OK)
+            CU_ASSERT_PTR_NOT_NULL(cx_model_forward(m, 1, x));
     }
     cx_model_free(m);
     int wrong = (expect == MODEL_FAILS && !s2) || (expect == BOTH_FAIL && (!s1 || !s2));
@@ -441,7 +446,8 @@ static blob compose(const char *header, const unsigned char *data, size_t dlen)
 {
     size_t h = strlen(header);
     blob b = {malloc(8 + h + dlen + 1), 8 + h + dlen};
-    for (int i = 0; i < 8; i++) b.p[i] = (unsigned char)((uint64_t)h >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        b.p[i] = (unsigned char)((uint64_t)h >> (8 * i));
     memcpy(b.p + 8, header, h);
     if (dlen) memcpy(b.p + 8 + h, data, dlen);
     return b;
@@ -478,7 +484,8 @@ static const edit edits[] = {
     {"\"dtype\":\"F32\",", "", BOTH_FAIL},
     {"\"dtype\":\"F32\"", "\"dtype\":\"F32\",\"dtype\":\"F32\"", BOTH_FAIL},
     {"\"dtype\":\"F32\"", "\"dtype\":\"F32\",\"extra\":1", BOTH_FAIL},
-    {"\"shape\":[6],\"data_offsets\":[96,120]", "\"shape\":[3],\"data_offsets\":[96,120]", BOTH_FAIL},
+    {"\"shape\":[6],\"data_offsets\":[96,120]", "\"shape\":[3],\"data_offsets\":[96,120]",
+     BOTH_FAIL},
     /* I32 is a valid dtype of the same size: the reader accepts, the model does not. */
     {"\"dtype\":\"F32\"", "\"dtype\":\"I32\"", MODEL_FAILS},
     {"\"dtype\":\"F32\",\"shape\":[6,4]", "\"dtype\":\"F16\",\"shape\":[12,4]", MODEL_FAILS},
@@ -611,7 +618,8 @@ static char *repeat(const char *prefix, const char *unit, int count, const char 
     char *out = malloc(p + u * (size_t)count + s + 1), *at = out;
     memcpy(at, prefix, p);
     at += p;
-    for (int i = 0; i < count; i++, at += u) memcpy(at, unit, u);
+    for (int i = 0; i < count; i++, at += u)
+        memcpy(at, unit, u);
     memcpy(at, suffix, s + 1);
     return out;
 }
@@ -721,9 +729,10 @@ static void fuzz_json_edits(const base_file *b)
         char *h = malloc(cap);
         used += (size_t)snprintf(h, cap, "{");
         for (int i = 0; i < n; i++)
-            used += (size_t)snprintf(h + used, cap - used,
-                                     "%s\"t%d\":{\"dtype\":\"U8\",\"shape\":[0],\"data_offsets\":[0,0]}",
-                                     i ? "," : "", i);
+            used += (size_t)snprintf(
+                h + used, cap - used,
+                "%s\"t%d\":{\"dtype\":\"U8\",\"shape\":[0],\"data_offsets\":[0,0]}", i ? "," : "",
+                i);
         snprintf(h + used, cap - used, "}");
         try_header(b, h, BOTH_FAIL, "20000 empty tensors");
         free(h);
@@ -777,12 +786,26 @@ static void fuzz_raw(const unsigned char *file, size_t len, size_t hlen, cx_rng 
         try_variant(v, len, MODEL_FAILS, "non-finite weight");
     }
     /* Absurd header lengths. */
-    uint64_t lens[] = {0,          1,       2,       7,   8,   hlen - 1, hlen + 1, len - 8,
-                       len - 7,    len,     len + 1, (uint64_t)1 << 63, UINT64_MAX,
-                       CX_ST_MAX_HEADER + 1ull, (uint64_t)1 << 32, ((uint64_t)1 << 32) + hlen};
+    uint64_t lens[] = {0,
+                       1,
+                       2,
+                       7,
+                       8,
+                       hlen - 1,
+                       hlen + 1,
+                       len - 8,
+                       len - 7,
+                       len,
+                       len + 1,
+                       (uint64_t)1 << 63,
+                       UINT64_MAX,
+                       CX_ST_MAX_HEADER + 1ull,
+                       (uint64_t)1 << 32,
+                       ((uint64_t)1 << 32) + hlen};
     for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
         memcpy(v, file, len);
-        for (int b = 0; b < 8; b++) v[b] = (unsigned char)(lens[i] >> (8 * b));
+        for (int b = 0; b < 8; b++)
+            v[b] = (unsigned char)(lens[i] >> (8 * b));
         snprintf(what, sizeof what, "header length %llu", (unsigned long long)lens[i]);
         try_variant(v, len, BOTH_FAIL, what);
     }
@@ -791,17 +814,21 @@ static void fuzz_raw(const unsigned char *file, size_t len, size_t hlen, cx_rng 
     unsigned char *g = malloc(4096);
     for (int i = 0; i < 150; i++) {
         size_t n = cx_rng_below(rng, 4096);
-        for (size_t k = 0; k < n; k++) g[k] = (unsigned char)cx_rng_u32(rng);
+        for (size_t k = 0; k < n; k++)
+            g[k] = (unsigned char)cx_rng_u32(rng);
         if (i % 3 == 1 && n >= 8) {
             uint64_t h = cx_rng_below(rng, (uint32_t)(n - 7));
-            for (int b = 0; b < 8; b++) g[b] = (unsigned char)(h >> (8 * b));
+            for (int b = 0; b < 8; b++)
+                g[b] = (unsigned char)(h >> (8 * b));
             if (n > 8) g[8] = '{';
         } else if (i % 3 == 2 && n >= 8) {
             /* JSON-ish characters */
             static const char alphabet[] = "{}[]\":,0123456789 -.eEtruefalsn\\uF32shapedtype";
             uint64_t h = n - 8;
-            for (int b = 0; b < 8; b++) g[b] = (unsigned char)(h >> (8 * b));
-            for (size_t k = 8; k < n; k++) g[k] = (unsigned char)alphabet[cx_rng_below(rng, sizeof alphabet - 1)];
+            for (int b = 0; b < 8; b++)
+                g[b] = (unsigned char)(h >> (8 * b));
+            for (size_t k = 8; k < n; k++)
+                g[k] = (unsigned char)alphabet[cx_rng_below(rng, sizeof alphabet - 1)];
             g[8] = '{';
         }
         snprintf(what, sizeof what, "garbage %d (%zu bytes)", i, n);
@@ -824,7 +851,8 @@ static void test_fuzz(void)
     unsigned char *file = read_all(path, &len);
     CU_ASSERT_FATAL(file != NULL && len > 8);
     size_t hlen = 0;
-    for (int i = 0; i < 8; i++) hlen |= (size_t)file[i] << (8 * i);
+    for (int i = 0; i < 8; i++)
+        hlen |= (size_t)file[i] << (8 * i);
     CU_ASSERT_FATAL(hlen + 8 < len);
 
     /* The unmodified file loads. */
@@ -838,7 +866,8 @@ static void test_fuzz(void)
     char *header = malloc(hlen + 1);
     memcpy(header, file + 8, hlen);
     header[hlen] = 0;
-    for (size_t i = hlen; i > 0 && header[i - 1] == ' '; i--) header[i - 1] = 0;
+    for (size_t i = hlen; i > 0 && header[i - 1] == ' '; i--)
+        header[i - 1] = 0;
     base_file b = {header, file + 8 + hlen, len - 8 - hlen, cx_model_spec(m)};
     /* Unpadded, re-composed: still valid. */
     try_header(&b, header, ANY, "recomposed");

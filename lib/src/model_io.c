@@ -92,10 +92,12 @@ cx_status cx_model_save_ex(const cx_model *cm, const char *path, int nextra,
         cx_st_entry *e = &entries[i];
         e->name = cx_model_tensor_name(m, i, names + (size_t)i * NAME_LEN, NAME_LEN);
         e->ndim = p->ndim;
-        for (int d = 0; d < p->ndim; d++) e->shape[d] = p->shape[d];
+        for (int d = 0; d < p->ndim; d++)
+            e->shape[d] = p->shape[d];
         e->data = p->w;
     }
-    for (int i = 0; i < nextra; i++) entries[nt + i] = extra[i];
+    for (int i = 0; i < nextra; i++)
+        entries[nt + i] = extra[i];
 
     int nm = 0;
     const char *fixed[NRESERVED] = {"1", cx_model_spec(m), labels, CX_VERSION_STRING};
@@ -106,7 +108,8 @@ cx_status cx_model_save_ex(const cx_model *cm, const char *path, int nextra,
     for (int i = 0; i < nmodel; i++) {
         const char *key = cx_model_meta_key(m, i);
         int overridden = 0;
-        for (int j = 0; j < nmeta && !overridden; j++) overridden = !strcmp(keys[j], key);
+        for (int j = 0; j < nmeta && !overridden; j++)
+            overridden = !strcmp(keys[j], key);
         if (overridden) continue;
         k[nm] = key;
         v[nm++] = cx_model_get_meta(m, key);
@@ -177,7 +180,8 @@ static cx_status check_tensors(cx_model *m, const cx_st *st, const char *path, i
     if (cx_st_num_tensors(st) == nt) return CX_OK; /* names are unique on both sides */
     const char **sorted = malloc(((size_t)nt + 1) * sizeof *sorted);
     if (!sorted) return cx_fail(err, CX_ERR_NOMEM, "%s: out of memory", path);
-    for (int i = 0; i < nt; i++) sorted[i] = names + (size_t)i * NAME_LEN;
+    for (int i = 0; i < nt; i++)
+        sorted[i] = names + (size_t)i * NAME_LEN;
     qsort(sorted, (size_t)nt, sizeof *sorted, cmp_str_ptr);
     cx_status s = CX_OK;
     for (int i = 0; i < cx_st_num_tensors(st) && !s; i++) {
@@ -201,7 +205,7 @@ static cx_status check_tensors(cx_model *m, const cx_st *st, const char *path, i
 /* Copies every tensor into the (allocated) model and rejects non-finite
  * values. */
 static cx_status copy_tensors(cx_model *m, const cx_st *st, const char *path, const char *names,
-                             cx_error *err)
+                              cx_error *err)
 {
     for (int i = 0; i < cx_model_num_tensors(m); i++) {
         cx_param *p = cx_model_tensor(m, i);
@@ -241,7 +245,8 @@ static cx_status restore_labels(cx_model *m, const char *text, const char *path,
         return cx_fail(err, CX_ERR_NOMEM, "%s: out of memory for labels", path);
     }
     int i = 0;
-    for (const cJSON *c = a->child; c; c = c->next) v[i++] = c->valuestring;
+    for (const cJSON *c = a->child; c; c = c->next)
+        v[i++] = c->valuestring;
     cx_error e2;
     cx_status s = cx_model_set_labels(m, n, v, &e2);
     if (s) cx_fail(err, s, "%s: %s", path, e2.msg);
@@ -270,8 +275,8 @@ static cx_status model_from_st(cx_model **out, const cx_st *st, const char *path
         return cx_fail(err, CX_ERR_FORMAT, "%s: not a Cortex model (no cortex.format metadata)",
                        path);
     if (strcmp(format, "1") != 0)
-        return cx_fail(err, CX_ERR_FORMAT, "%s: cortex.format '%.16s' is not supported (expected 1)",
-                       path, format);
+        return cx_fail(err, CX_ERR_FORMAT,
+                       "%s: cortex.format '%.16s' is not supported (expected 1)", path, format);
     const char *spec = cx_st_meta(st, "cortex.spec");
     const char *labels = cx_st_meta(st, "cortex.labels");
     if (!spec || !labels)

@@ -33,13 +33,15 @@ _Static_assert(sizeof(float) == 4, "float must be IEEE-754 binary32");
 
 static void put_u64_le(unsigned char *p, uint64_t v)
 {
-    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
 }
 
 static uint64_t get_u64_le(const unsigned char *p)
 {
     uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)p[i] << (8 * i);
     return v;
 }
 
@@ -53,7 +55,8 @@ static void floats_to_le(const float *src, unsigned char *dst, size_t n)
     for (size_t i = 0; i < n; i++) {
         uint32_t u;
         memcpy(&u, &src[i], 4);
-        for (int b = 0; b < 4; b++) dst[4 * i + b] = (unsigned char)(u >> (8 * b));
+        for (int b = 0; b < 4; b++)
+            dst[4 * i + b] = (unsigned char)(u >> (8 * b));
     }
 }
 
@@ -66,7 +69,8 @@ static void floats_from_le(const unsigned char *src, float *dst, size_t n)
     }
     for (size_t i = 0; i < n; i++) {
         uint32_t u = 0;
-        for (int b = 0; b < 4; b++) u |= (uint32_t)src[4 * i + b] << (8 * b);
+        for (int b = 0; b < 4; b++)
+            u |= (uint32_t)src[4 * i + b] << (8 * b);
         memcpy(&dst[i], &u, 4);
     }
 }
@@ -151,13 +155,13 @@ static cx_status scan_header(const unsigned char *h, size_t n, const char *name,
                 i++; /* the escaped character; cJSON checks the escape itself */
             } else if (c < 0x20) {
                 return cx_fail(err, CX_ERR_FORMAT,
-                               "%s: header byte %zu: control character 0x%02x in a string", name,
-                               i, c);
+                               "%s: header byte %zu: control character 0x%02x in a string", name, i,
+                               c);
             } else if (c >= 0x80) {
                 size_t k = utf8_seq(h + i, n - i);
                 if (!k)
-                    return cx_fail(err, CX_ERR_FORMAT, "%s: header byte %zu: invalid UTF-8",
-                                   name, i);
+                    return cx_fail(err, CX_ERR_FORMAT, "%s: header byte %zu: invalid UTF-8", name,
+                                   i);
                 i += k - 1;
             }
             continue;
@@ -166,7 +170,8 @@ static cx_status scan_header(const unsigned char *h, size_t n, const char *name,
             in_string = 1;
         } else if (c >= '0' && c <= '9') {
             size_t j = i;
-            while (j < n && h[j] >= '0' && h[j] <= '9') j++;
+            while (j < n && h[j] >= '0' && h[j] <= '9')
+                j++;
             if (j < n && (h[j] == '.' || h[j] == 'e' || h[j] == 'E'))
                 return cx_fail(err, CX_ERR_FORMAT,
                                "%s: header byte %zu: number with a fraction or exponent "
@@ -185,8 +190,8 @@ static cx_status scan_header(const unsigned char *h, size_t n, const char *name,
                            name, i);
         } else if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c >= 0x7F) {
             return cx_fail(err, CX_ERR_FORMAT,
-                           "%s: header byte %zu: unexpected byte 0x%02x outside a string", name,
-                           i, c);
+                           "%s: header byte %zu: unexpected byte 0x%02x outside a string", name, i,
+                           c);
         }
     }
     return CX_OK;
@@ -208,11 +213,11 @@ struct cx_st {
     const unsigned char *data;
     size_t data_len;
     int ntensors;
-    st_entry *tensors;         /* in data order */
-    const st_entry **by_name;  /* sorted by name */
+    st_entry *tensors;        /* in data order */
+    const st_entry **by_name; /* sorted by name */
     int nmeta;
-    st_meta *meta;             /* sorted by key */
-    char *strings;             /* every name, key and value */
+    st_meta *meta; /* sorted by key */
+    char *strings; /* every name, key and value */
 };
 
 void cx_st_free(cx_st *st)
@@ -287,7 +292,9 @@ static cx_status parse_tensor(st_entry *e, const cJSON *obj, size_t data_len, co
     }
     if (!dtype || !shape || !offsets)
         return cx_fail(err, CX_ERR_FORMAT, "%s: tensor '%s': missing field '%s'", name, tn,
-                       !dtype ? "dtype" : !shape ? "shape" : "data_offsets");
+                       !dtype   ? "dtype"
+                       : !shape ? "shape"
+                                : "data_offsets");
 
     const dtype_info *dt = cJSON_IsString(dtype) ? find_dtype(dtype->valuestring) : NULL;
     if (!dt)
@@ -306,16 +313,19 @@ static cx_status parse_tensor(st_entry *e, const cJSON *obj, size_t data_len, co
     for (const cJSON *d = shape->child; d; d = d->next) {
         uint64_t v;
         if (ndim == MAX_DIMS)
-            return cx_fail(err, CX_ERR_FORMAT, "%s: tensor '%s': more than %d dimensions", name,
-                           tn, MAX_DIMS);
+            return cx_fail(err, CX_ERR_FORMAT, "%s: tensor '%s': more than %d dimensions", name, tn,
+                           MAX_DIMS);
         if (json_uint(d, &v))
             return cx_fail(err, CX_ERR_FORMAT,
                            "%s: tensor '%s': shape[%d] is not a non-negative integer", name, tn,
                            ndim);
         e->t.shape[ndim++] = (int64_t)v;
-        if (v == 0) zero = 1;
-        else if (v > limit || elems > limit / v) elems = limit + 1;
-        else elems *= v;
+        if (v == 0)
+            zero = 1;
+        else if (v > limit || elems > limit / v)
+            elems = limit + 1;
+        else
+            elems *= v;
     }
     e->t.ndim = ndim;
     if (zero) elems = 0;
@@ -328,14 +338,12 @@ static cx_status parse_tensor(st_entry *e, const cJSON *obj, size_t data_len, co
     if (!cJSON_IsArray(offsets) || cJSON_GetArraySize(offsets) != 2 ||
         json_uint(offsets->child, &off[0]) || json_uint(offsets->child->next, &off[1]))
         return cx_fail(err, CX_ERR_FORMAT,
-                       "%s: tensor '%s': data_offsets must be two non-negative integers", name,
-                       tn);
+                       "%s: tensor '%s': data_offsets must be two non-negative integers", name, tn);
     if (off[0] > off[1] || off[1] > data_len)
         return cx_fail(err, CX_ERR_FORMAT,
                        "%s: tensor '%s': data_offsets [%llu, %llu] are reversed or outside the "
                        "%zu-byte data section",
-                       name, tn, (unsigned long long)off[0], (unsigned long long)off[1],
-                       data_len);
+                       name, tn, (unsigned long long)off[0], (unsigned long long)off[1], data_len);
     e->t.nbytes = (size_t)(elems * dt->size);
     if (off[1] - off[0] != e->t.nbytes)
         return cx_fail(err, CX_ERR_FORMAT,
@@ -424,7 +432,8 @@ static cx_status parse_root(cx_st *st, const cJSON *root, const char *name, cx_e
             return cx_fail(err, CX_ERR_FORMAT, "%s: duplicate metadata key '%s'", name,
                            st->meta[i].key);
     qsort(st->tensors, (size_t)st->ntensors, sizeof *st->tensors, cmp_data_order);
-    for (int i = 0; i < st->ntensors; i++) st->by_name[i] = &st->tensors[i];
+    for (int i = 0; i < st->ntensors; i++)
+        st->by_name[i] = &st->tensors[i];
     qsort(st->by_name, (size_t)st->ntensors, sizeof *st->by_name, cmp_entry_name);
     for (int i = 1; i < st->ntensors; i++)
         if (!strcmp(st->by_name[i - 1]->t.name, st->by_name[i]->t.name))
@@ -504,8 +513,7 @@ static cx_status st_from_buffer(cx_st **out, unsigned char *file, size_t len, co
     return CX_OK;
 }
 
-cx_status cx_st_read_mem(cx_st **out, const void *buf, size_t len, const char *name,
-                         cx_error *err)
+cx_status cx_st_read_mem(cx_st **out, const void *buf, size_t len, const char *name, cx_error *err)
 {
     if (!out) return cx_fail(err, CX_ERR_ARG, "safetensors: no output given");
     *out = NULL;
@@ -567,7 +575,10 @@ cx_status cx_st_read(cx_st **out, const char *path, cx_error *err)
     return st_from_buffer(out, buf, len, path, err);
 }
 
-int cx_st_num_tensors(const cx_st *st) { return st ? st->ntensors : 0; }
+int cx_st_num_tensors(const cx_st *st)
+{
+    return st ? st->ntensors : 0;
+}
 
 const cx_st_tensor *cx_st_tensor_at(const cx_st *st, int i)
 {
@@ -590,8 +601,7 @@ const cx_st_tensor *cx_st_find(const cx_st *st, const char *name)
     return e ? &e->t : NULL;
 }
 
-cx_status cx_st_get_f32(const cx_st *st, const char *name, float *out, size_t count,
-                        cx_error *err)
+cx_status cx_st_get_f32(const cx_st *st, const char *name, float *out, size_t count, cx_error *err)
 {
     const st_entry *e = find_entry(st, name);
     if (!e) return cx_fail(err, CX_ERR_ARG, "safetensors: no tensor '%s'", name ? name : "");
@@ -613,7 +623,10 @@ const char *cx_st_meta(const cx_st *st, const char *key)
     return m ? m->value : NULL;
 }
 
-int cx_st_num_meta(const cx_st *st) { return st ? st->nmeta : 0; }
+int cx_st_num_meta(const cx_st *st)
+{
+    return st ? st->nmeta : 0;
+}
 
 const char *cx_st_meta_key(const cx_st *st, int i)
 {
@@ -649,8 +662,8 @@ static const char *find_duplicate(const char *const *v, int n, int *nomem)
 /* Checks the arguments of cx_st_write and returns each tensor's size in
  * bytes in sizes and the total in *total. */
 static cx_status check_write_args(const char *path, int nt, const cx_st_entry *t, int nmeta,
-                                  const char *const *keys, const char *const *values,
-                                  size_t *sizes, uint64_t *total, cx_error *err)
+                                  const char *const *keys, const char *const *values, size_t *sizes,
+                                  uint64_t *total, cx_error *err)
 {
     *total = 0;
     for (int i = 0; i < nt; i++) {
@@ -670,14 +683,18 @@ static cx_status check_write_args(const char *path, int nt, const cx_st_entry *t
             if (v < 0 || (uint64_t)v > CX_ST_MAX_FILE)
                 return cx_fail(err, CX_ERR_ARG, "%s: tensor '%s': bad size %lld in dimension %d",
                                path, n, (long long)v, d);
-            if (v == 0) zero = 1;
-            else if (elems > CX_ST_MAX_FILE / (uint64_t)v) elems = CX_ST_MAX_FILE + 1;
-            else elems *= (uint64_t)v;
+            if (v == 0)
+                zero = 1;
+            else if (elems > CX_ST_MAX_FILE / (uint64_t)v)
+                elems = CX_ST_MAX_FILE + 1;
+            else
+                elems *= (uint64_t)v;
         }
         if (zero) elems = 0;
         if (elems > CX_ST_MAX_FILE / 4 || *total + elems * 4 > CX_ST_MAX_FILE)
-            return cx_fail(err, CX_ERR_ARG, "%s: tensor data is larger than the %llu bytes "
-                                            "a file may hold",
+            return cx_fail(err, CX_ERR_ARG,
+                           "%s: tensor data is larger than the %llu bytes "
+                           "a file may hold",
                            path, (unsigned long long)CX_ST_MAX_FILE);
         if (elems && !t[i].data)
             return cx_fail(err, CX_ERR_ARG, "%s: tensor '%s' has no data", path, n);
@@ -686,19 +703,22 @@ static cx_status check_write_args(const char *path, int nt, const cx_st_entry *t
     }
     for (int i = 0; i < nmeta; i++)
         if (!keys[i] || !values[i] || !utf8_valid(keys[i]) || !utf8_valid(values[i]))
-            return cx_fail(err, CX_ERR_ARG,
-                           "%s: metadata %d: key and value must be UTF-8 strings", path, i);
+            return cx_fail(err, CX_ERR_ARG, "%s: metadata %d: key and value must be UTF-8 strings",
+                           path, i);
     int nomem;
     const char *dup = find_duplicate(keys, nmeta, &nomem);
     if (dup) return cx_fail(err, CX_ERR_ARG, "%s: duplicate metadata key '%s'", path, dup);
     if (nomem) return cx_fail(err, CX_ERR_NOMEM, "%s: out of memory", path);
     const char **names = malloc((nt ? (size_t)nt : 1) * sizeof *names);
     if (!names) return cx_fail(err, CX_ERR_NOMEM, "%s: out of memory", path);
-    for (int i = 0; i < nt; i++) names[i] = t[i].name;
+    for (int i = 0; i < nt; i++)
+        names[i] = t[i].name;
     dup = find_duplicate(names, nt, &nomem);
     cx_status s = CX_OK;
-    if (dup) s = cx_fail(err, CX_ERR_ARG, "%s: duplicate tensor name '%s'", path, dup);
-    else if (nomem) s = cx_fail(err, CX_ERR_NOMEM, "%s: out of memory", path);
+    if (dup)
+        s = cx_fail(err, CX_ERR_ARG, "%s: duplicate tensor name '%s'", path, dup);
+    else if (nomem)
+        s = cx_fail(err, CX_ERR_NOMEM, "%s: out of memory", path);
     free(names);
     return s;
 }
@@ -732,9 +752,11 @@ static char *build_header(int nt, const cx_st_entry *t, const size_t *sizes, int
     for (int i = 0; ok && i < nt; i++) {
         cJSON *o = cJSON_AddObjectToObject(root, t[i].name);
         uint64_t shape[MAX_DIMS], off[2] = {at, at + sizes[i]};
-        for (int d = 0; d < t[i].ndim; d++) shape[d] = (uint64_t)t[i].shape[d];
+        for (int d = 0; d < t[i].ndim; d++)
+            shape[d] = (uint64_t)t[i].shape[d];
         ok = o && cJSON_AddStringToObject(o, "dtype", "F32") &&
-             add_uint_array(o, "shape", shape, t[i].ndim) && add_uint_array(o, "data_offsets", off, 2);
+             add_uint_array(o, "shape", shape, t[i].ndim) &&
+             add_uint_array(o, "data_offsets", off, 2);
         at += sizes[i];
     }
     char *text = ok ? cJSON_PrintUnformatted(root) : NULL;
@@ -770,8 +792,8 @@ static int sync_parent(const char *path)
 
 /* Writes head then the tensors to a temporary file next to path and renames
  * it over path. */
-static cx_status write_atomic(const char *path, const unsigned char *head, size_t head_len,
-                              int nt, const cx_st_entry *t, cx_error *err)
+static cx_status write_atomic(const char *path, const unsigned char *head, size_t head_len, int nt,
+                              const cx_st_entry *t, cx_error *err)
 {
     size_t plen = strlen(path);
     char *tmp = malloc(plen + sizeof ".tmp.XXXXXX");
@@ -804,7 +826,8 @@ static cx_status write_atomic(const char *path, const unsigned char *head, size_
     int ok = fwrite(head, 1, head_len, f) == head_len;
     for (int i = 0; ok && i < nt; i++) {
         size_t n = 1;
-        for (int d = 0; d < t[i].ndim; d++) n *= (size_t)t[i].shape[d];
+        for (int d = 0; d < t[i].ndim; d++)
+            n *= (size_t)t[i].shape[d];
         ok = write_floats(f, t[i].data, n);
     }
     if (ok && fflush(f) != 0) ok = 0;
