@@ -282,7 +282,7 @@ static void test_save_errors(void)
     struct rlimit keep, lim;
     getrlimit(RLIMIT_FSIZE, &keep);
     lim = keep;
-    lim.rlim_cur = 16384;
+    lim.rlim_cur = keep.rlim_max != RLIM_INFINITY && keep.rlim_max < 16384 ? keep.rlim_max : 16384;
     void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
     CU_ASSERT_EQUAL_FATAL(setrlimit(RLIMIT_FSIZE, &lim), 0);
     cx_status s = cx_model_save(big, path, &err);

@@ -106,11 +106,9 @@ cx_status cx_model_alloc_params(cx_model *m, cx_error *err)
     for (int i = 0; i < m->nlayers; i++)
         for (int j = 0; j < m->layers[i]->nparams; j++) {
             size_t sz = m->layers[i]->params[j].size;
-            if (sz > ((size_t)1 << 31)) { /* also keeps the sum below from wrapping */
-                total = sz;
-                break;
-            }
-            total += (sz + 15) & ~(size_t)15; /* keep every tensor 64-byte aligned */
+            /* Clamped so that the sum cannot wrap whatever a layer declares;
+             * every tensor is kept 64-byte aligned. */
+            total += sz > ((size_t)1 << 31) ? ((size_t)1 << 31) + 1 : (sz + 15) & ~(size_t)15;
         }
     if (total > ((size_t)1 << 31))
         return cx_fail(err, CX_ERR_ARG, "spec: %zu parameters is more than Cortex supports", total);
