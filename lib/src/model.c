@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "layer_util.h"
+#include "model_internal.h"
 
 #define MAX_TOKENS 16
 #define MAX_LAYERS 256
@@ -99,13 +100,16 @@ static cx_status build_canonical_spec(cx_model *m, cx_error *err)
     return CX_OK;
 }
 
-static cx_status alloc_params(cx_model *m, cx_error *err)
+cx_status cx_model_alloc_params(cx_model *m, cx_error *err)
 {
+    if (m->w) return CX_OK;
     size_t total = 0;
     for (int i = 0; i < m->nlayers; i++)
         for (int j = 0; j < m->layers[i]->nparams; j++) {
             size_t sz = m->layers[i]->params[j].size;
-            total += (sz + 15) & ~(size_t)15; /* keep every tensor 64-byte aligned */
+            /* Clamped so that the sum cannot wrap whatever a layer declares;
+             * every tensor is kept 64-byte aligned. */
+            total += sz > ((size_t)1 << 31) ? ((size_t)1 << 31) + 1 : (sz + 15) & ~(size_t)15;
         }
     if (total > ((size_t)1 << 31))
         return cx_fail(err, CX_ERR_ARG, "spec: %zu parameters is more than Cortex supports", total);
@@ -131,8 +135,8 @@ static int find_pool(const cx_model *m)
     return m->nlayers;
 }
 
-cx_status cx_model_create(cx_model **out, const char *spec, const cx_shape *input,
-                          cx_error *err)
+cx_status cx_model_create_layout(cx_model **out, const char *spec, const cx_shape *input,
+                                 cx_error *err)
 {
     *out = NULL;
     if (!spec) return cx_fail(err, CX_ERR_ARG, "spec: empty");
@@ -204,7 +208,6 @@ cx_status cx_model_create(cx_model **out, const char *spec, const cx_shape *inpu
         st = cx_fail(err, CX_ERR_ARG, "spec: no layers");
     }
     if (!st) st = build_canonical_spec(m, err);
-    if (!st) st = alloc_params(m, err);
     if (st) {
         cx_model_free(m);
         return st;
@@ -212,6 +215,17 @@ cx_status cx_model_create(cx_model **out, const char *spec, const cx_shape *inpu
     m->pool_at = find_pool(m);
     *out = m;
     return CX_OK;
+}
+
+cx_status cx_model_create(cx_model **out, const char *spec, const cx_shape *input,
+                          cx_error *err)
+{
+    cx_status st = cx_model_create_layout(out, spec, input, err);
+    if (!st && (st = cx_model_alloc_params(*out, err))) {
+        cx_model_free(*out);
+        *out = NULL;
+    }
+    return st;
 }
 
 void cx_model_free(cx_model *m)

@@ -12,10 +12,27 @@
  * plus every key set with cx_model_set_meta (preprocessing, training record).
  * Tensors are named "<layer>.<param>" as cx_model_tensor_name gives.
  *
- * Saving is atomic: a temporary file in the same folder, fsync, rename, then
+ * Writing pads the header with spaces so the data starts at a multiple of 8
+ * bytes, and lays tensors out in the order given. Saving is atomic: a
+ * temporary file "<path>.tmp.XXXXXX" in the same folder, fsync, rename, then
  * fsync of the folder, so a crash or a full disk never destroys the previous
- * file. Loading validates everything and rejects a corrupt, truncated or
- * hostile file with an error naming the file and what is wrong.
+ * file. A new file gets mode 0644; a replaced file keeps its mode.
+ *
+ * Reading validates everything and rejects a corrupt, truncated or hostile
+ * file with an error naming the file and what is wrong: the header must be a
+ * UTF-8 JSON object; every tensor an object with exactly "dtype" (a standard
+ * safetensors name: BOOL, U8, I8, F8_E5M2, F8_E4M3, F8_E8M0, I16, U16, F16,
+ * BF16, I32, U32, F32, F64, I64, U64, C64), "shape" (at most 8 non-negative
+ * integers) and "data_offsets" ([begin, end], end - begin == elements x
+ * dtype size); the tensors must tile the data section exactly (no overlap,
+ * no gap, nothing after the last); metadata values must be strings;
+ * duplicate keys are rejected.
+ *
+ * Checkpoints: cx_model_save_ex stores extra tensors whose names begin with
+ * "optim." or "train." (anything else is refused). cx_model_load accepts
+ * only the model's own tensors; cx_model_from_st also accepts (and ignores)
+ * such extras, so a checkpoint restores with cx_st_read + cx_model_from_st
+ * and the caller reads the extras from the cx_st.
  */
 #ifndef CORTEX_IO_H
 #define CORTEX_IO_H
@@ -29,6 +46,10 @@ extern "C" {
 
 /* Largest JSON header accepted when reading (bytes). */
 #define CX_ST_MAX_HEADER (64u << 20)
+/* Largest file accepted (read whole into memory) and written (bytes). */
+#define CX_ST_MAX_FILE ((uint64_t)4 << 30)
+/* Most metadata entries a model file may carry. */
+#define CX_MODEL_MAX_META 4096
 
 /* One tensor to write: float32 data of the given shape. */
 typedef struct cx_st_entry {
@@ -39,7 +60,8 @@ typedef struct cx_st_entry {
 } cx_st_entry;
 
 /* Writes a safetensors file atomically with float32 tensors and string
- * metadata (keys[i] -> values[i]). */
+ * metadata (keys[i] -> values[i]). Names, keys and values must be valid
+ * UTF-8; tensor names must be unique, non-empty and not "__metadata__". */
 cx_status cx_st_write(const char *path, int ntensors, const cx_st_entry *tensors, int nmeta,
                       const char *const *keys, const char *const *values, cx_error *err);
 
@@ -54,6 +76,8 @@ typedef struct cx_st_tensor {
     size_t nbytes;
 } cx_st_tensor;
 
+/* Reads and validates a whole file (a regular file of at most
+ * CX_ST_MAX_FILE bytes). Tensors are listed in data order. */
 cx_status cx_st_read(cx_st **out, const char *path, cx_error *err);
 /* The same from a memory buffer (copied); name is used in messages. */
 cx_status cx_st_read_mem(cx_st **out, const void *buf, size_t len, const char *name,
@@ -66,18 +90,25 @@ const cx_st_tensor *cx_st_find(const cx_st *st, const char *name);
  * size mismatch. */
 cx_status cx_st_get_f32(const cx_st *st, const char *name, float *out, size_t count,
                         cx_error *err);
+/* Metadata value for key, or NULL. Keys are listed in sorted order. */
 const char *cx_st_meta(const cx_st *st, const char *key);
 int cx_st_num_meta(const cx_st *st);
 const char *cx_st_meta_key(const cx_st *st, int i);
 
-/* Model files (see above). */
+/* Model files (see above). The model's metadata keys must not be one of
+ * the four cortex.* keys the file format itself uses. */
 cx_status cx_model_save(const cx_model *m, const char *path, cx_error *err);
+/* Loads a model: the file must hold exactly the tensors its spec declares
+ * (F32, matching shapes, finite values). Labels and metadata (except the
+ * cortex.format/spec/labels/version keys) are restored. */
 cx_status cx_model_load(cx_model **out, const char *path, cx_error *err);
 /* Loads a model from an already-read file (e.g. a checkpoint that carries
- * extra tensors, which are ignored). */
+ * extra "optim." / "train." tensors, which are ignored here). path (may be
+ * NULL) is used in messages. */
 cx_status cx_model_from_st(cx_model **out, const cx_st *st, const char *path, cx_error *err);
-/* Saves the model plus extra tensors and metadata (checkpoints: optimizer
- * state, epoch, random state). */
+/* Saves the model plus extra tensors (names beginning with "optim." or
+ * "train.") and metadata (checkpoints: optimizer state, epoch, random
+ * state). A key given here overrides a model metadata key of the same name. */
 cx_status cx_model_save_ex(const cx_model *m, const char *path, int nextra,
                            const cx_st_entry *extra, int nmeta, const char *const *keys,
                            const char *const *values, cx_error *err);

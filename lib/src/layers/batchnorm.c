@@ -37,14 +37,6 @@ static cx_status bn_create(cx_layer **out, int argc, char **argv, const cx_shape
         b->inner = 1;
         b->rows = in->ndim == 2 ? in->d[0] : 1;
     }
-    b->mean = cx_alloc_floats((size_t)b->c);
-    b->invstd = cx_alloc_floats((size_t)b->c);
-    if (!b->mean || !b->invstd) {
-        cx_free_floats(b->mean);
-        cx_free_floats(b->invstd);
-        free(b);
-        return cx_fail(err, CX_ERR_NOMEM, "layer 'batchnorm': out of memory");
-    }
     int cs[1] = {b->c};
     cx_declare_param(&b->base, "weight", 1, cs, 1, 0, CX_INIT_CONST, 1.0f, 0, 0);
     cx_declare_param(&b->base, "bias", 1, cs, 1, 0, CX_INIT_ZERO, 0, 0, 0);
@@ -52,6 +44,25 @@ static cx_status bn_create(cx_layer **out, int argc, char **argv, const cx_shape
     cx_declare_param(&b->base, "running_var", 1, cs, 0, 0, CX_INIT_CONST, 1.0f, 0, 0);
     snprintf(b->base.spec, sizeof b->base.spec, "batchnorm");
     *out = &b->base;
+    return CX_OK;
+}
+
+/* The statistics buffers are allocated here rather than in create, so that
+ * parsing a spec (e.g. one read from an untrusted model file) allocates
+ * nothing proportional to the layer sizes. */
+static cx_status bn_reserve(cx_layer *l, int max_batch, cx_error *err)
+{
+    (void)max_batch;
+    bn_layer *b = (bn_layer *)l;
+    if (b->mean) return CX_OK;
+    b->mean = cx_alloc_floats((size_t)b->c);
+    b->invstd = cx_alloc_floats((size_t)b->c);
+    if (!b->mean || !b->invstd) {
+        cx_free_floats(b->mean);
+        cx_free_floats(b->invstd);
+        b->mean = b->invstd = NULL;
+        return cx_fail(err, CX_ERR_NOMEM, "layer 'batchnorm': out of memory");
+    }
     return CX_OK;
 }
 
@@ -174,6 +185,7 @@ const cx_layer_kind cx_kind_batchnorm = {
     .name = "batchnorm",
     .usage = "batchnorm (or bn)",
     .create = bn_create,
+    .reserve = bn_reserve,
     .forward = bn_forward,
     .backward = bn_backward,
     .destroy = bn_destroy,
