@@ -69,6 +69,8 @@ static void usage(FILE *f)
             "                         same model bit for bit (default 1)\n"
             "  --threads N            CPU threads (default: all cores)\n"
             "  --resume               continue from MODEL.ckpt (same data and options)\n"
+            "  --stop-after N         stop after N batches as Ctrl-C would, checkpoint\n"
+            "                         included (time-boxed runs, tests)\n"
             "augmentation (training images only):\n"
             "  --crop PAD             random crop with PAD pixels of zero padding\n"
             "                         (default 2; 0 = off)\n"
@@ -89,7 +91,17 @@ typedef struct {
     unsigned long long seed;
     cx_augment aug;
     int lr_set, wd_set;
+    int stop_after;
 } train_opts;
+
+static long g_batches_left = -1;
+
+/* Progress on the terminal, and the --stop-after countdown. */
+static void on_progress(void *user, const cx_train_progress *p)
+{
+    cli_progress(user, p);
+    if (g_batches_left > 0 && --g_batches_left == 0) cli_stop = 1;
+}
 
 static int parse_size(const char *s, int *h, int *w)
 {
@@ -107,7 +119,7 @@ static int parse_size(const char *s, int *h, int *w)
 static int parse_args(int argc, char **argv, train_opts *o)
 {
     enum { O_VAL = 256, O_CH, O_SIZE, O_OPT, O_SCHED, O_WD, O_LS, O_THREADS, O_CROP, O_FLIP,
-           O_ERASE, O_RESUME };
+           O_ERASE, O_RESUME, O_STOP };
     static const struct option opts[] = {
         {"data", required_argument, 0, 'd'},      {"out", required_argument, 0, 'o'},
         {"arch", required_argument, 0, 'a'},      {"epochs", required_argument, 0, 'e'},
@@ -120,6 +132,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
         {"threads", required_argument, 0, O_THREADS}, {"crop", required_argument, 0, O_CROP},
         {"flip", no_argument, 0, O_FLIP},         {"erase", required_argument, 0, O_ERASE},
         {"resume", no_argument, 0, O_RESUME},     {"help", no_argument, 0, 'h'},
+        {"stop-after", required_argument, 0, O_STOP},
         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->val_split = 0.1f;
@@ -163,6 +176,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
         case O_FLIP: o->aug.flip = 1; break;
         case O_ERASE: bad = cli_float(PROG, "--erase", optarg, 0, 1, &o->aug.erase_prob); break;
         case O_RESUME: o->resume = 1; break;
+        case O_STOP: bad = cli_int(PROG, "--stop-after", optarg, 1, 1 << 30, &o->stop_after); break;
         case 'h': usage(stdout); exit(EXIT_OK);
         default: bad = 1;
         }
@@ -412,7 +426,8 @@ int cmd_train(int argc, char **argv)
     cfg.checkpoint_path = ckpt;
     cfg.resume = o.resume;
     cfg.stop = &cli_stop;
-    cfg.on_progress = cli_progress;
+    cfg.on_progress = on_progress;
+    if (o.stop_after) g_batches_left = o.stop_after;
     cfg.on_epoch = on_epoch;
     static cx_train_result res;
     g_epoch = (epoch_ctx){curve, o.out, &res, o.epochs};
