@@ -8,6 +8,11 @@
 
 static const cx_layer_kind *const kinds[] = {
     &cx_kind_dense,
+    &cx_kind_conv2d,
+    &cx_kind_dwconv2d,
+    &cx_kind_maxpool,
+    &cx_kind_avgpool,
+    &cx_kind_gap,
     &cx_kind_batchnorm,
     &cx_kind_dropout,
     &cx_kind_relu,
@@ -27,6 +32,7 @@ const cx_layer_kind *cx_layer_find(const char *name)
         if (strcmp(kinds[i]->name, name) == 0) return kinds[i];
     /* Aliases accepted in specs. */
     if (strcmp(name, "bn") == 0) return &cx_kind_batchnorm;
+    if (strcmp(name, "conv2d") == 0) return &cx_kind_conv2d;
     if (strcmp(name, "leakyrelu") == 0) return &cx_kind_leaky;
     return NULL;
 }

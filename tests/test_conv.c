@@ -1,0 +1,327 @@
+/* Image layers (conv, dwconv, maxpool, avgpool, gap): gradient checks,
+ * PyTorch references, spec parsing, and a small CNN that has to learn. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+#define CHECK(spec, n) CU_ASSERT_EQUAL(cx_gradcheck(spec, n, 0, 7, 1e-3f, 60), 0)
+
+/* ---- finite-difference gradient checks ------------------------------------ */
+
+/* stride 1 (product over shifted views), non-square, several channels */
+static void test_conv_s1_pad1(void) { CHECK("input 5 6 7; conv 4 3 stride=1 pad=1", 3); }
+static void test_conv_s1_valid(void) { CHECK("input 6 7 5; conv 3 3 pad=valid", 2); }
+static void test_conv_s1_same5(void) { CHECK("input 4 6 9; conv 3 5 pad=same", 2); }
+static void test_conv_s1_pad1_k5(void) { CHECK("input 4 5 8; conv 2 5 pad=1", 2); }
+/* few input channels and strides > 1 go through im2col */
+static void test_conv_few_channels(void) { CHECK("input 2 6 7; conv 4 3", 3); }
+static void test_conv_s2_pad1(void) { CHECK("input 3 7 6; conv 4 3 stride=2 pad=1", 3); }
+static void test_conv_s2_pad0(void) { CHECK("input 5 8 7; conv 3 3 stride=2 pad=0", 2); }
+static void test_conv_s2_k2(void) { CHECK("input 3 6 8; conv 4 2 stride=2", 2); }
+static void test_conv_s3_k4(void) { CHECK("input 2 11 9; conv 3 4 stride=3 pad=2", 2); }
+static void test_conv_1x1(void) { CHECK("input 6 4 5; conv 3 1", 3); }
+static void test_conv_1x1_s2(void) { CHECK("input 6 5 5; conv 3 1 stride=2", 2); }
+static void test_conv_stack(void) { CHECK("input 2 7 6; conv 5 3 relu; conv 4 3 stride=2; conv 3 3", 2); }
+
+/* With two threads the layer packs several samples per product. */
+static void test_conv_two_threads(void)
+{
+    cx_set_threads(2);
+    CHECK("input 5 6 7; conv 4 3 pad=1", 11);
+    CHECK("input 2 6 7; conv 4 3 stride=2 pad=1", 11);
+    CHECK("input 4 5 5; conv 3 1", 11);
+    cx_set_threads(1);
+}
+
+static void test_dwconv_s1(void) { CHECK("input 3 6 7; dwconv 3", 3); }
+static void test_dwconv_s2(void) { CHECK("input 4 7 6; dwconv 3 stride=2 pad=1", 2); }
+static void test_dwconv_k5_valid(void) { CHECK("input 2 7 8; dwconv 5 pad=valid", 2); }
+
+static void test_maxpool(void) { CHECK("input 3 6 8; maxpool 2", 3); }
+static void test_maxpool_overlap(void) { CHECK("input 2 7 9; maxpool 3 stride=2", 3); }
+static void test_avgpool(void) { CHECK("input 3 6 8; avgpool 2", 3); }
+static void test_avgpool_overlap(void) { CHECK("input 2 7 9; avgpool 3 stride=2", 3); }
+static void test_gap(void) { CHECK("input 4 5 3; gap", 3); }
+static void test_cnn_stack(void) { CHECK("input 1 8 8; conv 4 3 relu; maxpool 2; conv 6 3 relu; gap; dense 2", 2); }
+
+/* ---- PyTorch references ---------------------------------------------------- */
+
+typedef struct {
+    const char *file; /* written by tests/ref/make_ref_conv.py */
+    const char *spec;
+    int n;
+} ref_case;
+
+/* Builds the model, loads x (and w, b) from the fixture, runs forward and
+ * backward with the fixture's dy, and compares y, dx (and dw, db). */
+static void check_reference(const ref_case *rc)
+{
+    cx_error err;
+    cx_model *m;
+    CU_ASSERT_EQUAL_FATAL(cx_model_create(&m, rc->spec, NULL, &err), CX_OK);
+    CU_ASSERT_EQUAL_FATAL(cx_model_reserve(m, rc->n, &err), CX_OK);
+    size_t nx = (size_t)rc->n * cx_shape_size(cx_model_input_shape(m));
+    size_t ny = (size_t)rc->n * cx_shape_size(cx_model_output_shape(m));
+    int nt = cx_model_num_tensors(m);
+    size_t nw = nt > 0 ? cx_model_tensor(m, 0)->size : 0, nb = nt > 1 ? cx_model_tensor(m, 1)->size : 0;
+    size_t total = 2 * nx + 2 * ny + 2 * (nw + nb);
+    float *buf = malloc(total * sizeof *buf);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+    if (cx_read_fixture(rc->file, buf, total)) {
+        CU_FAIL("fixture missing or of the wrong size");
+        free(buf);
+        cx_model_free(m);
+        return;
+    }
+    const float *x = buf, *w = x + nx, *b = w + nw, *dy = b + nb, *y = dy + ny, *dx = y + ny;
+    const float *dw = dx + nx, *db = dw + nw;
+    if (nt > 0) memcpy(cx_model_tensor(m, 0)->w, w, nw * sizeof *w);
+    if (nt > 1) memcpy(cx_model_tensor(m, 1)->w, b, nb * sizeof *b);
+
+    const float *out = cx_model_forward(m, rc->n, x);
+    double e = cx_max_rel_err(out, y, ny, 1e-3);
+    if (e > 1e-4) fprintf(stderr, "  %s: output rel err %g\n", rc->spec, e);
+    CU_ASSERT(e <= 1e-4);
+    cx_model_zero_grad(m);
+    cx_model_backward(m, rc->n, dy);
+    e = cx_max_rel_err(cx_model_input_grad(m), dx, nx, 1e-3);
+    if (e > 1e-4) fprintf(stderr, "  %s: input gradient rel err %g\n", rc->spec, e);
+    CU_ASSERT(e <= 1e-4);
+    if (nt > 0) {
+        e = cx_max_rel_err(cx_model_tensor(m, 0)->g, dw, nw, 1e-3);
+        if (e > 1e-4) fprintf(stderr, "  %s: weight gradient rel err %g\n", rc->spec, e);
+        CU_ASSERT(e <= 1e-4);
+        e = cx_max_rel_err(cx_model_tensor(m, 1)->g, db, nb, 1e-3);
+        if (e > 1e-4) fprintf(stderr, "  %s: bias gradient rel err %g\n", rc->spec, e);
+        CU_ASSERT(e <= 1e-4);
+    }
+    free(buf);
+    cx_model_free(m);
+}
+
+static void test_ref_conv_s2(void)
+{
+    ref_case rc = {"conv_s2.f32", "input 3 7 6; conv 4 3 stride=2 pad=1", 2};
+    check_reference(&rc);
+}
+
+static void test_ref_conv_s1(void)
+{
+    ref_case rc = {"conv_s1.f32", "input 5 6 5; conv 4 3 stride=1 pad=1", 2};
+    check_reference(&rc);
+    cx_set_threads(2); /* the blocked layout used with more threads */
+    check_reference(&rc);
+    cx_set_threads(1);
+}
+
+static void test_ref_dwconv(void)
+{
+    ref_case rc = {"dwconv.f32", "input 3 7 6; dwconv 3 stride=2 pad=1", 2};
+    check_reference(&rc);
+}
+
+static void test_ref_maxpool(void)
+{
+    ref_case rc = {"maxpool.f32", "input 3 7 6; maxpool 3 stride=2", 2};
+    check_reference(&rc);
+}
+
+static void test_ref_avgpool(void)
+{
+    ref_case rc = {"avgpool.f32", "input 3 7 6; avgpool 2", 2};
+    check_reference(&rc);
+}
+
+/* ---- specs ----------------------------------------------------------------- */
+
+static void test_spec_roundtrip(void)
+{
+    cx_error err;
+    cx_model *a, *b;
+    const char *spec = "input 3 9 8; conv2d 6 3 stride=2 pad=1 relu; dwconv 3 stride=1 pad=same; "
+                       "maxpool 2 stride=1; avgpool 2; conv 4 1 pad=valid; conv 5 3; gap; dense 3";
+    CU_ASSERT_EQUAL_FATAL(cx_model_create(&a, spec, NULL, &err), CX_OK);
+    const char *canon = cx_model_spec(a);
+    CU_ASSERT_PTR_NOT_NULL(strstr(canon, "conv 6 3 stride=2 pad=1; relu"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(canon, "dwconv 3 stride=1 pad=1"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(canon, "maxpool 2 stride=1"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(canon, "avgpool 2 stride=2"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(canon, "conv 4 1 stride=1 pad=0"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(canon, "conv 5 3 stride=1 pad=1; gap"));
+    CU_ASSERT_EQUAL_FATAL(cx_model_create(&b, canon, NULL, &err), CX_OK);
+    CU_ASSERT_STRING_EQUAL(cx_model_spec(b), canon);
+    CU_ASSERT_EQUAL(cx_model_num_layers(a), cx_model_num_layers(b));
+    CU_ASSERT_EQUAL(cx_model_num_params(a), cx_model_num_params(b));
+    /* 9x8 -> conv s2 -> 5x4 -> dwconv -> 5x4 -> maxpool 2/1 -> 4x3 -> avgpool 2 -> 2x1 */
+    cx_layer *pool = cx_model_layer(a, 4);
+    CU_ASSERT_EQUAL(pool->out.d[1], 2);
+    CU_ASSERT_EQUAL(pool->out.d[2], 1);
+    for (int i = 0; i < cx_model_num_layers(a); i++) {
+        cx_layer *la = cx_model_layer(a, i), *lb = cx_model_layer(b, i);
+        CU_ASSERT(cx_shape_equal(&la->out, &lb->out));
+        CU_ASSERT_PTR_EQUAL(la->kind, lb->kind);
+    }
+    /* conv weights are laid out as PyTorch's (F,C,K,K) */
+    cx_param *w = cx_model_tensor(a, 0);
+    CU_ASSERT_STRING_EQUAL(w->name, "weight");
+    CU_ASSERT_EQUAL(w->ndim, 4);
+    CU_ASSERT(w->shape[0] == 6 && w->shape[1] == 3 && w->shape[2] == 3 && w->shape[3] == 3);
+    CU_ASSERT_EQUAL(w->fan_in, 27);
+    CU_ASSERT(w->decay && !cx_model_tensor(a, 1)->decay);
+    cx_model_free(a);
+    cx_model_free(b);
+}
+
+/* The message of a rejected spec must contain `want`. */
+static void expect_error(const char *spec, const char *want)
+{
+    cx_error err = {{0}};
+    cx_model *m = (cx_model *)&err; /* must be reset to NULL */
+    CU_ASSERT_NOT_EQUAL(cx_model_create(&m, spec, NULL, &err), CX_OK);
+    CU_ASSERT_PTR_NULL(m);
+    if (!strstr(err.msg, want)) {
+        fprintf(stderr, "  spec '%s': message '%s' lacks '%s'\n", spec, err.msg, want);
+        CU_FAIL("error message does not name the problem");
+    }
+}
+
+static void test_spec_errors(void)
+{
+    expect_error("input 1 28 28; conv 32 x3 relu", "'x3'");
+    expect_error("input 1 28 28; conv 0 3", "'0'");
+    expect_error("input 1 28 28; conv 8 3 stride=0", "'stride=0'");
+    expect_error("input 1 28 28; conv 8 3 stride=2 stride=2", "'stride=2'");
+    expect_error("input 1 28 28; conv 8 3 pad=3", "'pad=3'");
+    expect_error("input 1 28 28; conv 8 3 pad=full", "'pad=full'");
+    expect_error("input 1 28 28; conv 8 3 wobble", "'wobble'");
+    expect_error("input 1 28 28; conv 8", "usage");
+    expect_error("input 20; conv 8 3", "20");
+    expect_error("input 5 20; conv 8 3", "image");
+    expect_error("input 1 4 4; conv 8 7 pad=1", "kernel");
+    expect_error("input 1 28 28; dwconv", "usage");
+    expect_error("input 1 28 28; dwconv 3 pad=-1", "'pad=-1'");
+    expect_error("input 16; dwconv 3", "image");
+    expect_error("input 1 28 28; maxpool 2 2", "'2'");
+    expect_error("input 1 28 28; maxpool two", "'two'");
+    expect_error("input 1 3 3; maxpool 4", "window");
+    expect_error("input 1 28 28; avgpool 2 stride=99", "'stride=99'");
+    expect_error("input 12; avgpool 2", "image");
+    expect_error("input 1 28 28; gap 3", "'3'");
+    expect_error("input 3 12; gap", "image");
+    expect_error("input 1 28 28; maxpool 2 relu", "'relu'");
+}
+
+/* ---- a CNN learns bars and stripes ------------------------------------------ */
+
+/* 8x8 image: label 0 lights a random subset of rows (horizontal bars),
+ * label 1 a random subset of columns (vertical stripes), never none or all,
+ * plus uniform noise. */
+static int make_bars(cx_rng *rng, float *img)
+{
+    int label = (int)cx_rng_below(rng, 2), mask;
+    do
+        mask = (int)cx_rng_below(rng, 256);
+    while (mask == 0 || mask == 255);
+    for (int i = 0; i < 8; i++)
+        for (int j = 0; j < 8; j++) {
+            int on = (mask >> (label ? j : i)) & 1;
+            img[i * 8 + j] = (on ? 1.0f : 0.0f) + 0.4f * (cx_rng_uniform(rng) - 0.5f);
+        }
+    return label;
+}
+
+static void test_cnn_learns_bars_and_stripes(void)
+{
+    enum { NTRAIN = 1024, NTEST = 500, BATCH = 32, EPOCHS = 8 };
+    cx_error err;
+    cx_model *m;
+    CU_ASSERT_EQUAL_FATAL(cx_model_create(&m, "input 1 8 8; conv 8 3 relu; maxpool 2; "
+                                              "conv 16 3 relu; gap; dense 2",
+                                          NULL, &err),
+                          CX_OK);
+    cx_model_init(m, 42);
+    CU_ASSERT_EQUAL_FATAL(cx_model_reserve(m, BATCH, &err), CX_OK);
+    cx_optim_config cfg = cx_optim_defaults(CX_OPT_ADAM);
+    cx_optim *opt;
+    CU_ASSERT_EQUAL_FATAL(cx_optim_create(&opt, m, &cfg, &err), CX_OK);
+
+    static float xtrain[NTRAIN * 64], xtest[NTEST * 64];
+    static int ytrain[NTRAIN], ytest[NTEST], order[NTRAIN];
+    cx_rng rng;
+    cx_rng_seed(&rng, 2024);
+    for (int i = 0; i < NTRAIN; i++) ytrain[i] = make_bars(&rng, xtrain + i * 64);
+    for (int i = 0; i < NTEST; i++) ytest[i] = make_bars(&rng, xtest + i * 64);
+    for (int i = 0; i < NTRAIN; i++) order[i] = i;
+
+    float xb[BATCH * 64], dlogits[BATCH * 2];
+    int yb[BATCH];
+    cx_model_set_training(m, 1);
+    for (int epoch = 0; epoch < EPOCHS; epoch++) {
+        cx_rng_shuffle(&rng, order, NTRAIN);
+        for (int s = 0; s + BATCH <= NTRAIN; s += BATCH) {
+            for (int j = 0; j < BATCH; j++) {
+                memcpy(xb + j * 64, xtrain + order[s + j] * 64, 64 * sizeof(float));
+                yb[j] = ytrain[order[s + j]];
+            }
+            const float *logits = cx_model_forward(m, BATCH, xb);
+            cx_softmax_xent(logits, yb, BATCH, 2, 0.0f, dlogits, NULL);
+            cx_model_zero_grad(m);
+            cx_model_backward(m, BATCH, dlogits);
+            cx_optim_step(opt, 0.01f);
+        }
+    }
+    cx_model_set_training(m, 0);
+    int correct = 0;
+    for (int s = 0; s < NTEST; s += BATCH) {
+        int nb = NTEST - s < BATCH ? NTEST - s : BATCH;
+        const float *logits = cx_model_forward(m, nb, xtest + s * 64);
+        for (int j = 0; j < nb; j++) correct += (logits[2 * j + 1] > logits[2 * j]) == ytest[s + j];
+    }
+    double acc = (double)correct / NTEST;
+    printf("\n    held-out accuracy %.1f%% ", 100.0 * acc);
+    CU_ASSERT(acc >= 0.95);
+    cx_optim_free(opt);
+    cx_model_free(m);
+}
+
+int main(void)
+{
+    cx_set_threads(1);
+    static const cx_test tests[] = {
+        {"conv gradient, stride 1 pad 1", test_conv_s1_pad1},
+        {"conv gradient, stride 1 valid", test_conv_s1_valid},
+        {"conv gradient, 5x5 same", test_conv_s1_same5},
+        {"conv gradient, 5x5 pad 1", test_conv_s1_pad1_k5},
+        {"conv gradient, two input channels", test_conv_few_channels},
+        {"conv gradient, stride 2 pad 1", test_conv_s2_pad1},
+        {"conv gradient, stride 2 pad 0", test_conv_s2_pad0},
+        {"conv gradient, 2x2 stride 2", test_conv_s2_k2},
+        {"conv gradient, 4x4 stride 3 pad 2", test_conv_s3_k4},
+        {"conv gradient, 1x1", test_conv_1x1},
+        {"conv gradient, 1x1 stride 2", test_conv_1x1_s2},
+        {"conv gradient, stacked", test_conv_stack},
+        {"conv gradient, two threads", test_conv_two_threads},
+        {"dwconv gradient, stride 1", test_dwconv_s1},
+        {"dwconv gradient, stride 2", test_dwconv_s2},
+        {"dwconv gradient, 5x5 valid", test_dwconv_k5_valid},
+        {"maxpool gradient", test_maxpool},
+        {"maxpool gradient, overlapping", test_maxpool_overlap},
+        {"avgpool gradient", test_avgpool},
+        {"avgpool gradient, overlapping", test_avgpool_overlap},
+        {"gap gradient", test_gap},
+        {"small CNN gradient", test_cnn_stack},
+        {"conv stride 2 matches PyTorch", test_ref_conv_s2},
+        {"conv stride 1 matches PyTorch", test_ref_conv_s1},
+        {"dwconv matches PyTorch", test_ref_dwconv},
+        {"maxpool matches PyTorch", test_ref_maxpool},
+        {"avgpool matches PyTorch", test_ref_avgpool},
+        {"canonical spec parses to the same model", test_spec_roundtrip},
+        {"bad specs name the bad token", test_spec_errors},
+        {"a CNN learns bars and stripes", test_cnn_learns_bars_and_stripes},
+        {NULL, NULL},
+    };
+    return cx_test_main("conv", tests);
+}
