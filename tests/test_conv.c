@@ -63,6 +63,7 @@ static void check_reference(const ref_case *rc)
     cx_model *m;
     CU_ASSERT_EQUAL_FATAL(cx_model_create(&m, rc->spec, NULL, &err), CX_OK);
     CU_ASSERT_EQUAL_FATAL(cx_model_reserve(m, rc->n, &err), CX_OK);
+    cx_model_want_input_grad(m, 1);
     size_t nx = (size_t)rc->n * cx_shape_size(cx_model_input_shape(m));
     size_t ny = (size_t)rc->n * cx_shape_size(cx_model_output_shape(m));
     int nt = cx_model_num_tensors(m);
