@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "cortex/cortex.h"
+#include "cortex/train.h"
 
 #define EXIT_OK 0
 #define EXIT_ERROR 1

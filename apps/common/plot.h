@@ -7,6 +7,8 @@
 #include <stdint.h>
 
 #include "cortex/cortex.h"
+#include "cortex/metrics.h"
+#include "cortex/train.h"
 
 typedef struct {
     int w, h;
