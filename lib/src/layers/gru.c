@@ -29,6 +29,7 @@ typedef struct {
     /* Streaming, (max_batch, .): */
     float *state;   /* H:  hidden state of each stream */
     float *sx, *sh; /* 3H: x W_ih^T and h W_hh^T of the current step */
+    float *shn;     /* H:  W_hn h + b_hn of the current step */
 } gru_layer;
 
 static cx_status gru_create(cx_layer **out, int argc, char **argv, const cx_shape *in,
@@ -60,7 +61,8 @@ static void gru_free_buffers(gru_layer *g)
     cx_free_floats(g->state);
     cx_free_floats(g->sx);
     cx_free_floats(g->sh);
-    g->gates = g->hn = g->state = g->sx = g->sh = NULL;
+    cx_free_floats(g->shn);
+    g->gates = g->hn = g->state = g->sx = g->sh = g->shn = NULL;
 }
 
 static cx_status gru_reserve(cx_layer *l, int max_batch, cx_error *err)
@@ -76,7 +78,8 @@ static cx_status gru_reserve(cx_layer *l, int max_batch, cx_error *err)
     g->state = cx_alloc_floats((size_t)max_batch * h);
     g->sx = cx_alloc_floats((size_t)max_batch * 3 * h);
     g->sh = cx_alloc_floats((size_t)max_batch * 3 * h);
-    if (!g->gates || !g->hn || !g->state || !g->sx || !g->sh) {
+    g->shn = cx_alloc_floats((size_t)max_batch * h);
+    if (!g->gates || !g->hn || !g->state || !g->sx || !g->sh || !g->shn) {
         gru_free_buffers(g);
         return cx_fail(err, CX_ERR_NOMEM, "layer 'gru %d': out of memory for %d sequences", g->h,
                        max_batch);
@@ -84,52 +87,59 @@ static cx_status gru_reserve(cx_layer *l, int max_batch, cx_error *err)
     return CX_OK;
 }
 
-/* Forward: (n, 3H) recurrent products of one step. Backward: dgates for the
- * input side and the recurrent side, (n, T, 3H) each, and dh (n, H). */
+/* Forward: (n, 3H) recurrent products of one step. Backward: gate gradients
+ * of the input side and of the recurrent side, (n, T, 3H) each, and dh
+ * (n, H). Both: H zeros standing for h_0. */
 static size_t gru_workspace(const cx_layer *l, int n)
 {
     const gru_layer *g = (const gru_layer *)l;
     size_t rows = (size_t)n * (size_t)g->t, h = (size_t)g->h;
-    return 2 * rows * 3 * h + (size_t)n * h;
+    return 2 * rows * 3 * h + (size_t)n * h + h;
+}
+
+/* r and z, j < 2H:  g = sigmoid(g + b_ih + b_hh + p) */
+CX_VINLINE void gru_rz(int j, int w, float *g, const float *p, const float *bih, const float *bhh)
+{
+    cx_vf a = cx_vld(g + j, w) + cx_vld(bih + j, w) + cx_vld(bhh + j, w) + cx_vld(p + j, w);
+    cx_vst(g + j, cx_vsigmoid(a), w);
+}
+
+/* n and h', j < H:  hn = p_n + b_hn,  n = tanh(g_n + b_in + r hn),
+ * h' = n + z (h - n) */
+CX_VINLINE void gru_nh(int j, int w, int H, float *g, const float *p, const float *bih,
+                       const float *bhh, const float *hp, float *hn, float *h)
+{
+    cx_vf hh = cx_vld(p + 2 * H + j, w) + cx_vld(bhh + 2 * H + j, w);
+    cx_vf r = cx_vld(g + j, w), z = cx_vld(g + H + j, w), prev = cx_vld(hp + j, w);
+    cx_vf nn = cx_vtanh(cx_vld(g + 2 * H + j, w) + cx_vld(bih + 2 * H + j, w) + r * hh);
+    cx_vst(g + 2 * H + j, nn, w);
+    cx_vst(hn + j, hh, w);
+    cx_vst(h + j, nn + z * (prev - nn), w);
 }
 
 /* One step of one sequence.
  * g:  (3H) in: x W_ih^T;  out: r, z, n
- * hg: (3H) h W_hh^T, NULL when h = 0;  hprev: (H), NULL when 0
- * hn: (H) out: W_hn h + b_hn (may be NULL);  hout: (H) out: h', may alias hprev */
-static void gru_cell(int H, float *g, const float *hg, const float *bih, const float *bhh,
-                     const float *hprev, float *hn, float *hout)
+ * p:  (3H) h W_hh^T;  hp: (H) h (zeros at the first step)
+ * hn: (H) out: W_hn h + b_hn;  h: (H) out: h', may alias hp */
+static void gru_cell(int H, float *g, const float *p, const float *bih, const float *bhh,
+                     const float *hp, float *hn, float *h)
 {
-    for (int j = 0; j < H; j++) {
-        float hr = bhh[j], hz = bhh[H + j], hh = bhh[2 * H + j];
-        if (hg) {
-            hr += hg[j];
-            hz += hg[H + j];
-            hh += hg[2 * H + j];
-        }
-        float r = cx_sigmoidf(g[j] + bih[j] + hr);
-        float z = cx_sigmoidf(g[H + j] + bih[H + j] + hz);
-        float nn = cx_tanhf(g[2 * H + j] + bih[2 * H + j] + r * hh);
-        float hp = hprev ? hprev[j] : 0.0f;
-        g[j] = r;
-        g[H + j] = z;
-        g[2 * H + j] = nn;
-        if (hn) hn[j] = hh;
-        hout[j] = nn + z * (hp - nn);
-    }
+    CX_VLOOP(2 * H, gru_rz, g, p, bih, bhh);
+    CX_VLOOP(H, gru_nh, H, g, p, bih, bhh, hp, hn, h);
 }
 
 /* x: (n, T, F)  y: (n, T, H)
- * G = x W_ih^T                       (n*T, 3H), one product for every step
+ * X = x W_ih^T                        (n*T, 3H), one product for every step
  * per step t: P = h_{t-1} W_hh^T      (n, 3H), h_{t-1} = y[:, t-1] (0 at t = 0)
- *             gates and h_t from G[:, t], P as in the header */
+ *             gates and h_t from X[:, t], P as in the header */
 static void gru_forward(cx_layer *l, const cx_run *r, int n, const float *x, float *y)
 {
     gru_layer *g = (gru_layer *)l;
     const int T = g->t, F = g->f, H = g->h, G = 3 * H;
     const float *wih = l->params[0].w, *whh = l->params[1].w;
     const float *bih = l->params[2].w, *bhh = l->params[3].w;
-    float *p = r->work;
+    float *p = r->work, *zeros = p + (size_t)n * G;
+    memset(p, 0, ((size_t)n * G + H) * sizeof(float)); /* h_0 = 0, so P = 0 at t = 0 */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n * T, G, F, 1.0f, x, F, wih, F, 0.0f,
                 g->gates, G);
     for (int t = 0; t < T; t++) {
@@ -138,22 +148,40 @@ static void gru_forward(cx_layer *l, const cx_run *r, int n, const float *x, flo
                         y + (size_t)(t - 1) * H, T * H, whh, H, 0.0f, p, G);
         for (int b = 0; b < n; b++) {
             size_t row = (size_t)b * T + t;
-            gru_cell(H, g->gates + row * G, t > 0 ? p + (size_t)b * G : NULL, bih, bhh,
-                     t > 0 ? y + (row - 1) * H : NULL, g->hn + row * H, y + row * H);
+            gru_cell(H, g->gates + row * G, p + (size_t)b * G, bih, bhh,
+                     t > 0 ? y + (row - 1) * H : zeros, g->hn + row * H, y + row * H);
         }
     }
+}
+
+/* Gradients of one step of one sequence, j < H (formulas at gru_backward).
+ * dh: in: dL/dh_t from step t+1;  out: the direct part d z of dL/dh_{t-1} */
+CX_VINLINE void gru_dstep(int j, int w, int H, const float *g, const float *hn, const float *dy,
+                          const float *hp, float *dh, float *dx, float *dp)
+{
+    cx_vf r = cx_vld(g + j, w), z = cx_vld(g + H + j, w), nn = cx_vld(g + 2 * H + j, w);
+    cx_vf d = cx_vld(dh + j, w) + cx_vld(dy + j, w), h = cx_vld(hp + j, w);
+    cx_vf dn = d * (1.0f - z) * (1.0f - nn * nn);
+    cx_vf dz = d * (h - nn) * z * (1.0f - z);
+    cx_vf dr = dn * cx_vld(hn + j, w) * r * (1.0f - r);
+    cx_vst(dx + j, dr, w);
+    cx_vst(dx + H + j, dz, w);
+    cx_vst(dx + 2 * H + j, dn, w);
+    cx_vst(dp + j, dr, w);
+    cx_vst(dp + H + j, dz, w);
+    cx_vst(dp + 2 * H + j, dn * r, w);
+    cx_vst(dh + j, d * z, w);
 }
 
 /* dy: (n, T, H); backpropagation through time from the cached r, z, n, hn.
  * Per step, with d = dy_t + (gradient from step t+1) and h = h_{t-1}:
  *   dn_pre = d (1 - z) (1 - n^2)      dz_pre = d (h - n) z (1 - z)
  *   dr_pre = dn_pre hn r (1 - r)
- *   DX_t = [dr_pre, dz_pre, dn_pre]   DH_t = [dr_pre, dz_pre, dn_pre r]   (n, 3H)
- *   dh_{t-1} = d z + DH_t W_hh        (n, H)
+ *   DX_t = [dr_pre, dz_pre, dn_pre]   DP_t = [dr_pre, dz_pre, dn_pre r]   (n, 3H)
+ *   dh_{t-1} = d z + DP_t W_hh        (n, H)
  * After the loop, over all n*T rows at once:
- *   dW_ih += DX^T x   dx = DX W_ih   db_ih += sum DX   db_hh += sum DH
- *   dW_hh += DH^T h_prev, with h_prev = y shifted one step (rows at t = 0,
- *   where h_prev = 0, are cleared so the shift across sequences adds 0) */
+ *   dW_ih += DX^T x   dx = DX W_ih   db_ih += sum DX   db_hh += sum DP
+ *   dW_hh += DP^T h_prev, with h_prev = y shifted one step (rnn_util.h) */
 static void gru_backward(cx_layer *l, const cx_run *r, int n, const float *x, const float *y,
                          const float *dy, float *dx)
 {
@@ -161,44 +189,32 @@ static void gru_backward(cx_layer *l, const cx_run *r, int n, const float *x, co
     const int T = g->t, F = g->f, H = g->h, G = 3 * H;
     const size_t rows = (size_t)n * T;
     cx_param *wih = &l->params[0], *whh = &l->params[1];
-    float *dX = r->work, *dH = dX + rows * G, *dh = dH + rows * G;
-    memset(dh, 0, (size_t)n * H * sizeof(float));
+    float *dX = r->work, *dP = dX + rows * G, *dh = dP + rows * G, *zeros = dh + (size_t)n * H;
+    memset(dh, 0, ((size_t)n * H + H) * sizeof(float));
     for (int t = T - 1; t >= 0; t--) {
         for (int b = 0; b < n; b++) {
             size_t row = (size_t)b * T + t;
-            const float *gt = g->gates + row * G, *hn = g->hn + row * H, *dyt = dy + row * H;
-            const float *hp = t > 0 ? y + (row - 1) * H : NULL;
-            float *dxt = dX + row * G, *dht = dH + row * G, *dhb = dh + (size_t)b * H;
-            for (int j = 0; j < H; j++) {
-                float rr = gt[j], z = gt[H + j], nn = gt[2 * H + j];
-                float d = dhb[j] + dyt[j], h = hp ? hp[j] : 0.0f;
-                float dn = d * (1.0f - z) * (1.0f - nn * nn);
-                float dz = d * (h - nn) * z * (1.0f - z);
-                float dr = dn * hn[j] * rr * (1.0f - rr);
-                dxt[j] = dht[j] = dr;
-                dxt[H + j] = dht[H + j] = dz;
-                dxt[2 * H + j] = dn;
-                dht[2 * H + j] = dn * rr;
-                dhb[j] = d * z;
-            }
+            CX_VLOOP(H, gru_dstep, H, g->gates + row * G, g->hn + row * H, dy + row * H,
+                     t > 0 ? y + (row - 1) * H : zeros, dh + (size_t)b * H, dX + row * G,
+                     dP + row * G);
         }
         if (t > 0)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, H, G, 1.0f,
-                        dH + (size_t)t * G, T * G, whh->w, H, 1.0f, dh, H);
+                        dP + (size_t)t * G, T * G, whh->w, H, 1.0f, dh, H);
     }
     cx_rnn_sum_rows(dX, rows, G, l->params[2].g);
-    cx_rnn_sum_rows(dH, rows, G, l->params[3].g);
+    cx_rnn_sum_rows(dP, rows, G, l->params[3].g);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, G, F, (int)rows, 1.0f, dX, G, x, F, 1.0f,
                 wih->g, F);
     if (dx)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, F, G, 1.0f, dX, G, wih->w,
                     F, 0.0f, dx, F);
-    cx_rnn_shifted_outer(dH, y, n, T, G, H, whh->g);
+    cx_rnn_shifted_outer(dP, y, n, T, G, H, whh->g);
 }
 
 /* Streaming: x (n, F) one frame of each of n streams, y (n, H); the state
  * carries h between calls, so a sequence fed frame by frame gives the rows
- * of the whole-sequence forward. */
+ * of the whole-sequence forward (the same cell, the same sums). */
 static void gru_step(cx_layer *l, int n, const float *x, float *y)
 {
     gru_layer *g = (gru_layer *)l;
@@ -208,7 +224,7 @@ static void gru_step(cx_layer *l, int n, const float *x, float *y)
     for (int b = 0; b < n; b++) {
         float *h = g->state + (size_t)b * H;
         gru_cell(H, g->sx + (size_t)b * G, g->sh + (size_t)b * G, l->params[2].w, l->params[3].w, h,
-                 NULL, h);
+                 g->shn + (size_t)b * H, h);
     }
     memcpy(y, g->state, (size_t)n * H * sizeof(float));
 }

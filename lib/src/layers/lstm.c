@@ -29,6 +29,7 @@ typedef struct {
     /* Streaming, (max_batch, .): */
     float *sh, *sc; /* H:  hidden and cell state of each stream */
     float *sa;      /* 4H: pre-activations of the current step */
+    float *stc;     /* H:  tanh of the cell state of the current step */
 } lstm_layer;
 
 static cx_status lstm_create(cx_layer **out, int argc, char **argv, const cx_shape *in,
@@ -61,7 +62,8 @@ static void lstm_free_buffers(lstm_layer *s)
     cx_free_floats(s->sh);
     cx_free_floats(s->sc);
     cx_free_floats(s->sa);
-    s->gates = s->c = s->tc = s->sh = s->sc = s->sa = NULL;
+    cx_free_floats(s->stc);
+    s->gates = s->c = s->tc = s->sh = s->sc = s->sa = s->stc = NULL;
 }
 
 static cx_status lstm_reserve(cx_layer *l, int max_batch, cx_error *err)
@@ -78,7 +80,8 @@ static cx_status lstm_reserve(cx_layer *l, int max_batch, cx_error *err)
     s->sh = cx_alloc_floats((size_t)max_batch * h);
     s->sc = cx_alloc_floats((size_t)max_batch * h);
     s->sa = cx_alloc_floats((size_t)max_batch * 4 * h);
-    if (!s->gates || !s->c || !s->tc || !s->sh || !s->sc || !s->sa) {
+    s->stc = cx_alloc_floats((size_t)max_batch * h);
+    if (!s->gates || !s->c || !s->tc || !s->sh || !s->sc || !s->sa || !s->stc) {
         lstm_free_buffers(s);
         return cx_fail(err, CX_ERR_NOMEM, "layer 'lstm %d': out of memory for %d sequences", s->h,
                        max_batch);
@@ -86,36 +89,36 @@ static cx_status lstm_reserve(cx_layer *l, int max_batch, cx_error *err)
     return CX_OK;
 }
 
-/* Backward: gate gradients (n, T, 4H), dh and dc (n, H). */
+/* Backward: gate gradients (n, T, 4H), dh and dc (n, H). Both: H zeros
+ * standing for c_0 and h_0. */
 static size_t lstm_workspace(const cx_layer *l, int n)
 {
     const lstm_layer *s = (const lstm_layer *)l;
     size_t rows = (size_t)n * (size_t)s->t, h = (size_t)s->h;
-    return rows * 4 * h + 2 * (size_t)n * h;
+    return rows * 4 * h + 2 * (size_t)n * h + h;
 }
 
-/* One step of one sequence.
+/* One step of one sequence, j < H.
  * a: (4H) in: W_ih x + W_hh h (no biases);  out: i, f, g, o
- * cprev: (H), NULL when 0;  c, tc: (H) out: c' and tanh(c') (c may alias
- * cprev; tc may be NULL);  hout: (H) out: h' */
-static void lstm_cell(int H, float *a, const float *bih, const float *bhh, const float *cprev,
-                      float *c, float *tc, float *hout)
+ * cp: (H) c (zeros at the first step);  c, tc, h: (H) out: c', tanh(c'),
+ * h' (c may alias cp) */
+CX_VINLINE void lstm_cell(int j, int w, int H, float *a, const float *bih, const float *bhh,
+                          const float *cp, float *c, float *tc, float *h)
 {
-    for (int j = 0; j < H; j++) {
-        float i = cx_sigmoidf(a[j] + bih[j] + bhh[j]);
-        float f = cx_sigmoidf(a[H + j] + bih[H + j] + bhh[H + j]);
-        float g = cx_tanhf(a[2 * H + j] + bih[2 * H + j] + bhh[2 * H + j]);
-        float o = cx_sigmoidf(a[3 * H + j] + bih[3 * H + j] + bhh[3 * H + j]);
-        float cn = i * g + (cprev ? f * cprev[j] : 0.0f);
-        float t = cx_tanhf(cn);
-        a[j] = i;
-        a[H + j] = f;
-        a[2 * H + j] = g;
-        a[3 * H + j] = o;
-        c[j] = cn;
-        if (tc) tc[j] = t;
-        hout[j] = o * t;
-    }
+    float *ai = a + j, *af = a + H + j, *ag = a + 2 * H + j, *ao = a + 3 * H + j;
+    cx_vf i = cx_vsigmoid(cx_vld(ai, w) + cx_vld(bih + j, w) + cx_vld(bhh + j, w));
+    cx_vf f = cx_vsigmoid(cx_vld(af, w) + cx_vld(bih + H + j, w) + cx_vld(bhh + H + j, w));
+    cx_vf g = cx_vtanh(cx_vld(ag, w) + cx_vld(bih + 2 * H + j, w) + cx_vld(bhh + 2 * H + j, w));
+    cx_vf o = cx_vsigmoid(cx_vld(ao, w) + cx_vld(bih + 3 * H + j, w) + cx_vld(bhh + 3 * H + j, w));
+    cx_vf cn = f * cx_vld(cp + j, w) + i * g;
+    cx_vf t = cx_vtanh(cn);
+    cx_vst(ai, i, w);
+    cx_vst(af, f, w);
+    cx_vst(ag, g, w);
+    cx_vst(ao, o, w);
+    cx_vst(c + j, cn, w);
+    cx_vst(tc + j, t, w);
+    cx_vst(h + j, o * t, w);
 }
 
 /* x: (n, T, F)  y: (n, T, H)
@@ -124,11 +127,12 @@ static void lstm_cell(int H, float *a, const float *bih, const float *bhh, const
  *             gates, c_t, h_t from A[:, t] as in the header */
 static void lstm_forward(cx_layer *l, const cx_run *r, int n, const float *x, float *y)
 {
-    (void)r;
     lstm_layer *s = (lstm_layer *)l;
     const int T = s->t, F = s->f, H = s->h, G = 4 * H;
     const float *wih = l->params[0].w, *whh = l->params[1].w;
     const float *bih = l->params[2].w, *bhh = l->params[3].w;
+    float *zeros = r->work;
+    memset(zeros, 0, (size_t)H * sizeof(float)); /* c_0 = 0 */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n * T, G, F, 1.0f, x, F, wih, F, 0.0f,
                 s->gates, G);
     for (int t = 0; t < T; t++) {
@@ -138,10 +142,27 @@ static void lstm_forward(cx_layer *l, const cx_run *r, int n, const float *x, fl
                         T * G);
         for (int b = 0; b < n; b++) {
             size_t row = (size_t)b * T + t;
-            lstm_cell(H, s->gates + row * G, bih, bhh, t > 0 ? s->c + (row - 1) * H : NULL,
-                      s->c + row * H, s->tc + row * H, y + row * H);
+            CX_VLOOP(H, lstm_cell, H, s->gates + row * G, bih, bhh,
+                     t > 0 ? s->c + (row - 1) * H : zeros, s->c + row * H, s->tc + row * H,
+                     y + row * H);
         }
     }
+}
+
+/* Gradients of one step of one sequence, j < H (formulas at lstm_backward).
+ * dh: in: from step t+1;  dc: in: from step t+1, out: to step t-1 */
+CX_VINLINE void lstm_dstep(int j, int w, int H, const float *a, const float *tc, const float *cp,
+                           const float *dy, const float *dh, float *dc, float *da)
+{
+    cx_vf i = cx_vld(a + j, w), f = cx_vld(a + H + j, w);
+    cx_vf g = cx_vld(a + 2 * H + j, w), o = cx_vld(a + 3 * H + j, w);
+    cx_vf d = cx_vld(dh + j, w) + cx_vld(dy + j, w), t = cx_vld(tc + j, w);
+    cx_vf dcj = cx_vld(dc + j, w) + d * o * (1.0f - t * t);
+    cx_vst(da + j, dcj * g * i * (1.0f - i), w);
+    cx_vst(da + H + j, dcj * cx_vld(cp + j, w) * f * (1.0f - f), w);
+    cx_vst(da + 2 * H + j, dcj * i * (1.0f - g * g), w);
+    cx_vst(da + 3 * H + j, d * t * o * (1.0f - o), w);
+    cx_vst(dc + j, dcj * f, w);
 }
 
 /* dy: (n, T, H); backpropagation through time from the cached gates, c and
@@ -159,24 +180,14 @@ static void lstm_backward(cx_layer *l, const cx_run *r, int n, const float *x, c
     const int T = s->t, F = s->f, H = s->h, G = 4 * H;
     const size_t rows = (size_t)n * T;
     cx_param *wih = &l->params[0], *whh = &l->params[1];
-    float *D = r->work, *dh = D + rows * G, *dc = dh + (size_t)n * H;
-    memset(dh, 0, 2 * (size_t)n * H * sizeof(float));
+    float *D = r->work, *dh = D + rows * G, *dc = dh + (size_t)n * H, *zeros = dc + (size_t)n * H;
+    memset(dh, 0, (2 * (size_t)n * H + H) * sizeof(float));
     for (int t = T - 1; t >= 0; t--) {
         for (int b = 0; b < n; b++) {
             size_t row = (size_t)b * T + t;
-            const float *gt = s->gates + row * G, *tc = s->tc + row * H, *dyt = dy + row * H;
-            const float *cp = t > 0 ? s->c + (row - 1) * H : NULL;
-            float *dt = D + row * G, *dhb = dh + (size_t)b * H, *dcb = dc + (size_t)b * H;
-            for (int j = 0; j < H; j++) {
-                float i = gt[j], f = gt[H + j], g = gt[2 * H + j], o = gt[3 * H + j];
-                float d = dhb[j] + dyt[j], tcj = tc[j];
-                float dcj = dcb[j] + d * o * (1.0f - tcj * tcj);
-                dt[j] = dcj * g * i * (1.0f - i);
-                dt[H + j] = cp ? dcj * cp[j] * f * (1.0f - f) : 0.0f;
-                dt[2 * H + j] = dcj * i * (1.0f - g * g);
-                dt[3 * H + j] = d * tcj * o * (1.0f - o);
-                dcb[j] = dcj * f;
-            }
+            CX_VLOOP(H, lstm_dstep, H, s->gates + row * G, s->tc + row * H,
+                     t > 0 ? s->c + (row - 1) * H : zeros, dy + row * H, dh + (size_t)b * H,
+                     dc + (size_t)b * H, D + row * G);
         }
         if (t > 0)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, H, G, 1.0f, D + (size_t)t * G,
@@ -202,8 +213,8 @@ static void lstm_step(cx_layer *l, int n, const float *x, float *y)
     cx_rnn_project(n, G, H, s->sh, l->params[1].w, 1.0f, s->sa);
     for (int b = 0; b < n; b++) {
         float *c = s->sc + (size_t)b * H;
-        lstm_cell(H, s->sa + (size_t)b * G, l->params[2].w, l->params[3].w, c, c, NULL,
-                  s->sh + (size_t)b * H);
+        CX_VLOOP(H, lstm_cell, H, s->sa + (size_t)b * G, l->params[2].w, l->params[3].w, c, c,
+                 s->stc + (size_t)b * H, s->sh + (size_t)b * H);
     }
     memcpy(y, s->sh, (size_t)n * H * sizeof(float));
 }
