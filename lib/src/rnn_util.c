@@ -28,20 +28,18 @@ void cx_rnn_declare_params(cx_layer *l, int gates, int f, int h, cx_init bias_ih
 
 void cx_rnn_project(int n, int N, int K, const float *x, const float *w, float beta, float *out)
 {
-    if (n == 1)
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, N, K, 1.0f, w, K, x, 1, beta, out, 1);
-    else
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, N, K, 1.0f, x, K, w, K, beta, out,
-                    N);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, N, K, 1.0f, x, K, w, K, beta, out, N);
+}
+
+CX_VINLINE void add_row(int j, int w, const float *row, float *sum)
+{
+    cx_vst(sum + j, cx_vld(sum + j, w) + cx_vld(row + j, w), w);
 }
 
 void cx_rnn_sum_rows(const float *a, size_t rows, int N, float *sum)
 {
-    for (size_t i = 0; i < rows; i++) {
-        const float *row = a + i * (size_t)N;
-        for (int j = 0; j < N; j++)
-            sum[j] += row[j];
-    }
+    for (size_t i = 0; i < rows; i++)
+        CX_VLOOP(N, add_row, a + i * (size_t)N, sum);
 }
 
 void cx_rnn_shifted_outer(float *d, const float *y, int n, int T, int G, int H, float *gw)

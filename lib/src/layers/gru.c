@@ -243,7 +243,7 @@ static void gru_destroy(cx_layer *l)
 
 const cx_layer_kind cx_kind_gru = {
     .name = "gru",
-    .usage = "gru UNITS                (over a (T,F) sequence, output (T,UNITS))",
+    .usage = "gru UNITS",
     .create = gru_create,
     .reserve = gru_reserve,
     .workspace = gru_workspace,

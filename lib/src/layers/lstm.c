@@ -235,7 +235,7 @@ static void lstm_destroy(cx_layer *l)
 
 const cx_layer_kind cx_kind_lstm = {
     .name = "lstm",
-    .usage = "lstm UNITS               (over a (T,F) sequence, output (T,UNITS))",
+    .usage = "lstm UNITS",
     .create = lstm_create,
     .reserve = lstm_reserve,
     .workspace = lstm_workspace,

@@ -49,7 +49,7 @@ static void last_step(cx_layer *l, int n, const float *x, float *y)
 
 const cx_layer_kind cx_kind_seq_last = {
     .name = "last",
-    .usage = "last                     (sequence pooling: (T,F) -> (F), the last step)",
+    .usage = "last",
     .create = last_create,
     .forward = last_forward,
     .backward = last_backward,

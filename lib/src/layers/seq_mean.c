@@ -101,7 +101,7 @@ static void mean_destroy(cx_layer *l)
 
 const cx_layer_kind cx_kind_seq_mean = {
     .name = "mean",
-    .usage = "mean                     (sequence pooling: (T,F) -> (F), the mean over time)",
+    .usage = "mean",
     .create = mean_create,
     .reserve = mean_reserve,
     .forward = mean_forward,
