@@ -24,13 +24,15 @@ row() { # label cortex pytorch higher-is-better(0/1)
 echo "GRU benchmark on $(nproc) cores ($(uname -m)), $(date -u +%Y-%m-%dT%H:%MZ)"
 printf "%-44s %12s %12s %10s\n" "" "Cortex" "PyTorch" "speed-up"
 
-c=$("$build"/bench_gru stream)
+# Each side gets exactly the thread budget: OpenBLAS would otherwise start
+# one (idle, polling) thread per core in the single-thread runs.
+c=$(OPENBLAS_NUM_THREADS=1 "$build"/bench_gru stream)
 p=$($py bench/bench_gru.py stream)
 row "stream step, 1 GRU layer (us/step)" "$(value "$c" stream1_us)" "$(value "$p" stream1_us)" 0
 row "stream step, 2 GRU layers (us/step)" "$(value "$c" stream2_us)" "$(value "$p" stream2_us)" 0
 
 for threads in 1 2; do
-    c=$("$build"/bench_gru train "$threads")
+    c=$(OPENBLAS_NUM_THREADS=$threads "$build"/bench_gru train "$threads")
     p=$($py bench/bench_gru.py train "$threads")
     row "training, $threads thread(s) (sequences/s)" "$(value "$c" train_seq_per_s)" \
         "$(value "$p" train_seq_per_s)" 1
