@@ -175,11 +175,12 @@ static cx_model *make(const char *spec, int batch)
     return m;
 }
 
-/* body: the layers after "input T F"; npool: tensors up to the pooling layer.
- * Streams a T-frame sequence through `body` and checks (a) the recurrent
- * output of every step against the whole-sequence forward of the layers
- * before pooling, and (b) the model output after t frames against the
- * forward of the same model built for t-frame input, for every t. */
+/* Model "input T F; <recurrent>; <head>", head starting with the pooling
+ * layer. Streams a T-frame sequence frame by frame and checks (a) the
+ * output of the recurrent layers at every step against their whole-sequence
+ * forward (a model of the recurrent layers alone, same weights), and (b) the
+ * model output after t frames against the forward of the same model built
+ * for t-frame input, for every t from 1 to T. */
 static void check_stream(int T, int F, const char *recurrent, const char *head, uint64_t seed)
 {
     char spec[160];
