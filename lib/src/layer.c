@@ -21,6 +21,10 @@ static const cx_layer_kind *const kinds[] = {
     &cx_kind_sigmoid,
     &cx_kind_tanh,
     &cx_kind_flatten,
+    &cx_kind_gru,
+    &cx_kind_lstm,
+    &cx_kind_seq_last,
+    &cx_kind_seq_mean,
     NULL,
 };
 

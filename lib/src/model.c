@@ -277,6 +277,10 @@ static void init_param(cx_param *p, cx_rng *rng)
     case CX_INIT_UNIFORM:
         for (size_t i = 0; i < n; i++) p->w[i] = p->init_value * (2.0f * cx_rng_uniform(rng) - 1.0f);
         break;
+    case CX_INIT_LSTM_BIAS: /* a forget gate open at the start keeps gradients flowing */
+        memset(p->w, 0, n * sizeof(float));
+        for (size_t i = n / 4; i < n / 2; i++) p->w[i] = p->init_value;
+        break;
     }
 }
 

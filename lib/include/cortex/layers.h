@@ -26,6 +26,7 @@ typedef enum cx_init {
     CX_INIT_HE,      /* normal, sd sqrt(2 / fan_in): ReLU nets */
     CX_INIT_GLOROT,  /* uniform, limit sqrt(6 / (fan_in + fan_out)) */
     CX_INIT_UNIFORM, /* uniform in [-init_value, init_value] */
+    CX_INIT_LSTM_BIAS, /* LSTM bias, gates i,f,g,o: zero, forget-gate quarter = init_value */
 } cx_init;
 
 #define CX_PARAM_NAME 24

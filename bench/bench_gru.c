@@ -1,0 +1,120 @@
+/* GRU benchmark, the Cortex side (bench/gru.sh runs it next to
+ * bench/bench_gru.py and prints the ratios).
+ *
+ *   bench_gru stream            streaming step time, 1 stream, F=40, H=128:
+ *                               one GRU layer, and a stack of two
+ *   bench_gru train THREADS     training throughput of
+ *                               "input 100 40; gru 128; gru 128; last; dense 12",
+ *                               batch 64: forward, loss, backward, Adam step
+ *
+ * Prints "key value" lines: stream1_us, stream2_us (microseconds per step),
+ * train_seq_per_s.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cortex/cortex.h"
+
+enum { F = 40, H = 128, T = 100, K = 12, BATCH = 64 };
+
+static cx_model *make(const char *spec, int batch)
+{
+    cx_error err;
+    cx_model *m = NULL;
+    if (cx_model_create(&m, spec, NULL, &err) || cx_model_reserve(m, batch, &err)) {
+        fprintf(stderr, "bench_gru: %s: %s\n", spec, err.msg);
+        cx_model_free(m);
+        exit(1);
+    }
+    cx_model_init(m, 1);
+    return m;
+}
+
+/* Microseconds per streaming step, the best of a few rounds. */
+static double stream_us(const char *spec)
+{
+    enum { ROUNDS = 5, STEPS = 4000 };
+    cx_model *m = make(spec, 1);
+    cx_rng rng;
+    cx_rng_seed(&rng, 2);
+    float *frames = malloc((size_t)T * F * sizeof *frames);
+    for (int i = 0; i < T * F; i++) frames[i] = 2.0f * cx_rng_uniform(&rng) - 1.0f;
+    cx_error err;
+    if (cx_model_stream_reset(m, &err)) {
+        fprintf(stderr, "bench_gru: %s\n", err.msg);
+        exit(1);
+    }
+    double best = 1e30, sink = 0.0;
+    for (int r = 0; r < ROUNDS; r++) {
+        double t0 = cx_now();
+        for (int s = 0; s < STEPS; s++) sink += cx_model_stream_step(m, frames + (s % T) * F)[0];
+        double us = (cx_now() - t0) * 1e6 / STEPS;
+        if (us < best) best = us;
+    }
+    if (sink == 12345.678) printf("#\n"); /* keep the loop */
+    free(frames);
+    cx_model_free(m);
+    return best;
+}
+
+/* Sequences per second, the best of a few rounds (the machine is shared). */
+static double train_seq_per_s(void)
+{
+    enum { ROUNDS = 3, ITERS = 5 };
+    cx_model *m = make("input 100 40; gru 128; gru 128; last; dense 12", BATCH);
+    cx_model_set_training(m, 1);
+    cx_error err;
+    cx_optim *opt;
+    cx_optim_config cfg = cx_optim_defaults(CX_OPT_ADAM);
+    if (cx_optim_create(&opt, m, &cfg, &err)) {
+        fprintf(stderr, "bench_gru: %s\n", err.msg);
+        exit(1);
+    }
+    cx_rng rng;
+    cx_rng_seed(&rng, 3);
+    size_t nx = (size_t)BATCH * T * F;
+    float *x = malloc(nx * sizeof *x), dy[BATCH * K];
+    int labels[BATCH];
+    for (size_t i = 0; i < nx; i++) x[i] = 2.0f * cx_rng_uniform(&rng) - 1.0f;
+    for (int b = 0; b < BATCH; b++) labels[b] = (int)cx_rng_below(&rng, K);
+    double best = 0.0;
+    for (int r = -1; r < ROUNDS; r++) { /* round -1 warms up */
+        double t0 = cx_now();
+        for (int it = 0; it < ITERS; it++) {
+            const float *logits = cx_model_forward(m, BATCH, x);
+            cx_softmax_xent(logits, labels, BATCH, K, 0.0f, dy, NULL);
+            cx_model_zero_grad(m);
+            cx_model_backward(m, BATCH, dy);
+            cx_optim_step(opt, 1e-3f);
+        }
+        double rate = (double)ITERS * BATCH / (cx_now() - t0);
+        if (r >= 0 && rate > best) best = rate;
+    }
+    free(x);
+    cx_optim_free(opt);
+    cx_model_free(m);
+    return best;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && !strcmp(argv[1], "stream")) {
+        cx_set_threads(1);
+        printf("stream1_us %.3f\n", stream_us("input 100 40; gru 128"));
+        printf("stream2_us %.3f\n", stream_us("input 100 40; gru 128; gru 128"));
+        return 0;
+    }
+    if (argc >= 3 && !strcmp(argv[1], "train")) {
+        int threads = atoi(argv[2]);
+        if (threads < 1) {
+            fprintf(stderr, "bench_gru: bad thread count '%s'\n", argv[2]);
+            return 2;
+        }
+        cx_set_threads(threads);
+        printf("train_seq_per_s %.1f\n", train_seq_per_s());
+        return 0;
+    }
+    fprintf(stderr, "usage: bench_gru stream | bench_gru train THREADS\n");
+    return 2;
+}

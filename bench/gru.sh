@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# GRU speed, Cortex against PyTorch, both measured in this run:
+#   (a) one streaming step, 1 stream, F=40, H=128 (Cortex's
+#       cx_model_stream_step vs nn.GRUCell), one layer and a stack of two,
+#       1 thread;
+#   (b) training throughput of "input 100 40; gru 128; gru 128; last;
+#       dense 12", batch 64, forward + backward + Adam, at 1 and 2 threads.
+# The last column is the Cortex speed-up: above 1, Cortex is faster.
+# Usage: bench/gru.sh [BUILD_DIR]   (default: build; configured as Release)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+py=/usr/bin/python3
+
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" --target bench_gru -j2 >/dev/null
+
+value() { awk -v k="$2" '$1 == k { print $2 }' <<<"$1"; }
+row() { # label cortex pytorch higher-is-better(0/1)
+    awk -v l="$1" -v c="$2" -v p="$3" -v hib="$4" 'BEGIN {
+        printf "%-44s %12.1f %12.1f %9.2fx\n", l, c, p, hib ? c / p : p / c }'
+}
+
+echo "GRU benchmark on $(nproc) cores ($(uname -m)), $(date -u +%Y-%m-%dT%H:%MZ)"
+printf "%-44s %12s %12s %10s\n" "" "Cortex" "PyTorch" "speed-up"
+
+# Each side gets exactly the thread budget: OpenBLAS would otherwise start
+# one (idle, polling) thread per core in the single-thread runs.
+c=$(OPENBLAS_NUM_THREADS=1 "$build"/bench_gru stream)
+p=$($py bench/bench_gru.py stream)
+row "stream step, 1 GRU layer (us/step)" "$(value "$c" stream1_us)" "$(value "$p" stream1_us)" 0
+row "stream step, 2 GRU layers (us/step)" "$(value "$c" stream2_us)" "$(value "$p" stream2_us)" 0
+
+for threads in 1 2; do
+    c=$(OPENBLAS_NUM_THREADS=$threads "$build"/bench_gru train "$threads")
+    p=$($py bench/bench_gru.py train "$threads")
+    row "training, $threads thread(s) (sequences/s)" "$(value "$c" train_seq_per_s)" \
+        "$(value "$p" train_seq_per_s)" 1
+done
