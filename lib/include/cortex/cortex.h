@@ -8,5 +8,7 @@
 #include "cortex/model.h"
 #include "cortex/optim.h"
 #include "cortex/io.h"
+#include "cortex/image.h"
+#include "cortex/data.h"
 
 #endif
