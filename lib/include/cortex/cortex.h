@@ -7,8 +7,10 @@
 #include "cortex/layers.h"
 #include "cortex/model.h"
 #include "cortex/optim.h"
+#include "cortex/train.h"
 #include "cortex/io.h"
 #include "cortex/metrics.h"
-#include "cortex/train.h"
+#include "cortex/image.h"
+#include "cortex/data.h"
 
 #endif

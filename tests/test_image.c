@@ -1,0 +1,495 @@
+/* Image decoding: every writable format and channel count, the channel
+ * rules, resizing, and hostile files (truncated, random, empty, huge declared
+ * size, directories), which must be rejected with a message naming the file.
+ * Every image is generated here in a temporary folder. */
+#include <ftw.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <stb/stb_image_write.h>
+
+#include "testutil.h"
+
+static char tmpdir[256];
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static void tmp_setup(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/cx_test_image_XXXXXX");
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        exit(1);
+    }
+}
+
+static void tmp_cleanup(void) { nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
+static const char *tpath(char *buf, const char *name)
+{
+    snprintf(buf, 512, "%s/%s", tmpdir, name);
+    return buf;
+}
+
+static void write_bytes(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    if (len) CU_ASSERT_EQUAL(fwrite(data, 1, len, f), len);
+    fclose(f);
+}
+
+static uint8_t *read_bytes(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *b = malloc((size_t)n + 1);
+    *len = fread(b, 1, (size_t)n, f);
+    fclose(f);
+    return b;
+}
+
+/* A binary PGM (P5) or PPM (P6) written by hand. */
+static void write_pnm(const char *path, int w, int h, int comp, const uint8_t *px)
+{
+    FILE *f = fopen(path, "wb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fprintf(f, "P%d\n# cortex test\n%d %d\n255\n", comp == 1 ? 5 : 6, w, h);
+    fwrite(px, 1, (size_t)w * h * comp, f);
+    fclose(f);
+}
+
+enum { FMT_PNG, FMT_BMP, FMT_TGA, FMT_JPG, FMT_PNM, NFMT };
+static const char *const fmt_ext[NFMT] = {"png", "bmp", "tga", "jpg", "pnm"};
+
+/* Writes px (w x h, comp interleaved) in a format; returns 0 if the format
+ * cannot store this channel count. *keeps_alpha tells whether alpha
+ * survives in the file. */
+static int write_image(int fmt, const char *path, int w, int h, int comp, const uint8_t *px,
+                       int *keeps_alpha)
+{
+    *keeps_alpha = fmt == FMT_PNG || fmt == FMT_TGA || (fmt == FMT_BMP && comp == 4);
+    switch (fmt) {
+    case FMT_PNG: return stbi_write_png(path, w, h, comp, px, w * comp);
+    case FMT_BMP: return stbi_write_bmp(path, w, h, comp, px);
+    case FMT_TGA: return stbi_write_tga(path, w, h, comp, px);
+    case FMT_JPG: return stbi_write_jpg(path, w, h, comp, px, 95);
+    case FMT_PNM:
+        if (comp != 1 && comp != 3) return 0;
+        write_pnm(path, w, h, comp, px);
+        return 1;
+    }
+    return 0;
+}
+
+static int lum(int r, int g, int b) { return (int)floor(0.299 * r + 0.587 * g + 0.114 * b + 0.5); }
+static int over_black(int v, int a) { return (int)floor(v * a / 255.0 + 0.5); }
+
+/* Solid colours in every format, channel count and several sizes, loaded as
+ * 1 and 3 channels at sizes up and down: every output pixel is the
+ * documented conversion of the colour. */
+static void test_solid_colours(void)
+{
+    static const int sizes[][2] = {{1, 1}, {7, 5}, {64, 48}, {33, 200}};
+    static const uint8_t rgba[4] = {200, 100, 30, 160};
+    char path[512];
+    uint8_t *px = malloc(200 * 64 * 4), out[3 * 16 * 12];
+    for (int fmt = 0; fmt < NFMT; fmt++)
+        for (int comp = 1; comp <= 4; comp++)
+            for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+                int w = sizes[s][0], h = sizes[s][1];
+                for (int i = 0; i < w * h; i++)
+                    for (int k = 0; k < comp; k++)
+                        px[i * comp + k] = comp <= 2 ? (k == 0 ? rgba[0] : rgba[3])
+                                                     : rgba[k];
+                snprintf(path, sizeof path, "%s/solid_%d_%zu.%s", tmpdir, comp, s, fmt_ext[fmt]);
+                int keeps_alpha;
+                if (!write_image(fmt, path, w, h, comp, px, &keeps_alpha)) continue;
+                int a = (comp == 2 || comp == 4) && keeps_alpha ? rgba[3] : 255;
+                int r, g, b;
+                if (comp <= 2) {
+                    r = g = b = over_black(rgba[0], a);
+                } else {
+                    r = over_black(rgba[0], a);
+                    g = over_black(rgba[1], a);
+                    b = over_black(rgba[2], a);
+                }
+                int tol = fmt == FMT_JPG ? 4 : 1;
+                cx_error err;
+                CU_ASSERT_EQUAL_FATAL(cx_image_load(path, 3, 16, 12, out, &err), CX_OK);
+                int bad = 0;
+                for (int i = 0; i < 16 * 12; i++) {
+                    bad += abs(out[i] - r) > tol;
+                    bad += abs(out[192 + i] - g) > tol;
+                    bad += abs(out[384 + i] - b) > tol;
+                }
+                CU_ASSERT_EQUAL(bad, 0);
+                if (bad) fprintf(stderr, "  %s: got %d %d %d, want %d %d %d\n", path, out[0],
+                                 out[192], out[384], r, g, b);
+                CU_ASSERT_EQUAL_FATAL(cx_image_load(path, 1, 9, 10, out, &err), CX_OK);
+                int want = comp <= 2 ? r : lum(r, g, b);
+                bad = 0;
+                for (int i = 0; i < 90; i++) bad += abs(out[i] - want) > tol;
+                CU_ASSERT_EQUAL(bad, 0);
+            }
+    free(px);
+}
+
+/* Without resizing, the output is the exact CHW transpose of the pixels
+ * with the documented conversions. */
+static void test_exact_conversions(void)
+{
+    enum { W = 13, H = 9 };
+    cx_rng rng;
+    cx_rng_seed(&rng, 5);
+    uint8_t px[W * H * 4], out[3 * W * H];
+    for (int i = 0; i < W * H * 4; i++) px[i] = (uint8_t)cx_rng_below(&rng, 256);
+    char path[512];
+    cx_error err;
+    for (int comp = 1; comp <= 4; comp++) {
+        snprintf(path, sizeof path, "%s/exact_%d.png", tmpdir, comp);
+        CU_ASSERT_FATAL(stbi_write_png(path, W, H, comp, px, W * comp));
+        for (int c = 1; c <= 3; c += 2) {
+            CU_ASSERT_EQUAL_FATAL(cx_image_load(path, c, H, W, out, &err), CX_OK);
+            int bad = 0;
+            for (int i = 0; i < W * H; i++) {
+                const uint8_t *p = px + i * comp;
+                int a = comp == 2 ? p[1] : comp == 4 ? p[3] : 255;
+                int r = over_black(p[0], a), g = r, b = r;
+                if (comp >= 3) {
+                    g = over_black(p[1], a);
+                    b = over_black(p[2], a);
+                }
+                if (c == 1) {
+                    bad += out[i] != (comp >= 3 ? lum(r, g, b) : r);
+                } else {
+                    bad += out[i] != r || out[W * H + i] != g || out[2 * W * H + i] != b;
+                }
+            }
+            CU_ASSERT_EQUAL(bad, 0);
+        }
+    }
+}
+
+/* GIF (first frame; hand-written 1x1 white, opaque) and Radiance HDR
+ * (tone-mapped with gamma 2.2, clamped). */
+static void test_gif_and_hdr(void)
+{
+    static const uint8_t gif[] = {
+        'G',  'I',  'F',  '8',  '9',  'a',  1,    0,    1,    0,    0x80, 0,    0,    0xff, 0xff,
+        0xff, 0,    0,    0,    0x21, 0xf9, 0x04, 0x00, 0,    0,    0,    0,    0x2c, 0,    0,
+        0,    0,    1,    0,    1,    0,    0,    0x02, 0x02, 0x44, 0x01, 0x00, 0x3b};
+    char path[512];
+    cx_error err;
+    uint8_t out[3 * 4 * 4];
+    write_bytes(tpath(path, "white.gif"), gif, sizeof gif);
+    CU_ASSERT_EQUAL_FATAL(cx_image_load(path, 3, 4, 4, out, &err), CX_OK);
+    for (int i = 0; i < 48; i++) CU_ASSERT_EQUAL(out[i], 255);
+
+    float hdr[3 * 2 * 2] = {0.25f, 0.25f, 0.25f, 1.0f, 1.0f, 1.0f, 4.0f, 4.0f, 4.0f, 0, 0, 0};
+    CU_ASSERT_FATAL(stbi_write_hdr(tpath(path, "tone.hdr"), 2, 2, 3, hdr));
+    CU_ASSERT_EQUAL_FATAL(cx_image_load(path, 1, 2, 2, out, &err), CX_OK);
+    CU_ASSERT(abs(out[0] - (int)(pow(0.25, 1 / 2.2) * 255 + 0.5)) <= 1);
+    CU_ASSERT_EQUAL(out[1], 255);
+    CU_ASSERT_EQUAL(out[2], 255); /* 4.0 is clamped */
+    CU_ASSERT_EQUAL(out[3], 0);
+}
+
+/* Downsampling averages (a fine checkerboard becomes mid-gray instead of
+ * aliasing to black or white); upsampling interpolates within the range;
+ * a horizontal ramp stays monotonic. */
+static void test_resampling(void)
+{
+    enum { S = 64 };
+    uint8_t px[S * S], out[32 * 32];
+    for (int y = 0; y < S; y++)
+        for (int x = 0; x < S; x++) px[y * S + x] = ((x / 2 + y / 2) & 1) ? 255 : 0;
+    char path[512];
+    cx_error err;
+    CU_ASSERT_FATAL(stbi_write_png(tpath(path, "checker.png"), S, S, 1, px, S));
+    CU_ASSERT_EQUAL_FATAL(cx_image_load(path, 1, 8, 8, out, &err), CX_OK);
+    for (int i = 0; i < 64; i++) CU_ASSERT(abs(out[i] - 128) <= 12);
+
+    uint8_t two[2] = {0, 200};
+    CU_ASSERT_FATAL(stbi_write_png(tpath(path, "two.png"), 2, 1, 1, two, 2));
+    CU_ASSERT_EQUAL_FATAL(cx_image_load(path, 1, 1, 8, out, &err), CX_OK);
+    for (int i = 0; i < 8; i++) {
+        CU_ASSERT(out[i] <= 200);
+        if (i) CU_ASSERT(out[i] >= out[i - 1]);
+    }
+    CU_ASSERT(out[0] <= 10 && out[7] >= 190);
+
+    for (int y = 0; y < S; y++)
+        for (int x = 0; x < S; x++) px[y * S + x] = (uint8_t)(x * 4);
+    CU_ASSERT_FATAL(stbi_write_png(tpath(path, "ramp.png"), S, S, 1, px, S));
+    CU_ASSERT_EQUAL_FATAL(cx_image_load(path, 1, 32, 32, out, &err), CX_OK);
+    for (int y = 0; y < 32; y++)
+        for (int x = 1; x < 32; x++) CU_ASSERT(out[y * 32 + x] > out[y * 32 + x - 1]);
+}
+
+static int names_file(const cx_error *err, const char *path)
+{
+    int ok = strstr(err->msg, path) != NULL;
+    if (!ok) fprintf(stderr, "  message does not name %s: %s\n", path, err->msg);
+    return ok;
+}
+
+/* Loads path expecting a failure whose message names the file and, if
+ * reason is non-NULL, contains it. The output must be left untouched. */
+static void expect_reject(const char *path, const char *reason)
+{
+    uint8_t out[3 * 8 * 8];
+    memset(out, 0x5a, sizeof out);
+    cx_error err = {{0}};
+    cx_status st = cx_image_load(path, 3, 8, 8, out, &err);
+    CU_ASSERT_NOT_EQUAL(st, CX_OK);
+    CU_ASSERT(names_file(&err, path));
+    if (reason) CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, reason));
+    int touched = 0;
+    for (size_t i = 0; i < sizeof out; i++) touched += out[i] != 0x5a;
+    CU_ASSERT_EQUAL(touched, 0);
+}
+
+/* Every prefix of a PNG is rejected, except those that only lose the
+ * final chunk's CRC (stb_image stops at the IEND type), which decode to the
+ * same pixels. */
+static void test_truncated_png(void)
+{
+    enum { W = 20, H = 15 };
+    uint8_t px[W * H * 3];
+    cx_rng rng;
+    cx_rng_seed(&rng, 9);
+    for (size_t i = 0; i < sizeof px; i++) px[i] = (uint8_t)cx_rng_below(&rng, 256);
+    char path[512], cut[512];
+    CU_ASSERT_FATAL(stbi_write_png(tpath(path, "full.png"), W, H, 3, px, W * 3));
+    size_t len;
+    uint8_t *full = read_bytes(path, &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(full);
+    uint8_t want[3 * H * W], got[3 * H * W];
+    cx_error err;
+    CU_ASSERT_EQUAL_FATAL(cx_image_load(path, 3, H, W, want, &err), CX_OK);
+    tpath(cut, "cut.png");
+    int rejected = 0;
+    for (size_t n = 0; n < len; n++) {
+        write_bytes(cut, full, n);
+        if (n + 4 < len) {
+            expect_reject(cut, NULL);
+            rejected++;
+        } else if (cx_image_load(cut, 3, H, W, got, &err) == CX_OK) {
+            CU_ASSERT_EQUAL(memcmp(got, want, sizeof got), 0);
+        }
+    }
+    CU_ASSERT(rejected > 100);
+    /* Corrupt bytes inside the compressed data: rejected or decoded, never
+     * a crash (checked by the sanitizers). */
+    for (size_t k = 40; k < len - 12; k += 7) {
+        uint8_t keep = full[k];
+        full[k] ^= 0x5a;
+        write_bytes(cut, full, len);
+        if (cx_image_load(cut, 3, H, W, got, &err) != CX_OK) CU_ASSERT(names_file(&err, cut));
+        full[k] = keep;
+    }
+    free(full);
+}
+
+/* Truncated JPEG and BMP: stb_image fills missing JPEG data (as libjpeg
+ * does), so either outcome is allowed, but never a crash. */
+static void test_truncated_other_formats(void)
+{
+    enum { W = 24, H = 16 };
+    uint8_t px[W * H * 3], got[3 * H * W];
+    for (size_t i = 0; i < sizeof px; i++) px[i] = (uint8_t)(i * 7);
+    char path[512], cut[512];
+    cx_error err;
+    for (int fmt = FMT_BMP; fmt < NFMT; fmt++) {
+        int keeps_alpha;
+        snprintf(path, sizeof path, "%s/full.%s", tmpdir, fmt_ext[fmt]);
+        CU_ASSERT_FATAL(write_image(fmt, path, W, H, 3, px, &keeps_alpha));
+        size_t len;
+        uint8_t *full = read_bytes(path, &len);
+        snprintf(cut, sizeof cut, "%s/cut.%s", tmpdir, fmt_ext[fmt]);
+        for (size_t n = 0; n < len; n += 1 + n / 16) {
+            write_bytes(cut, full, n);
+            if (cx_image_load(cut, 3, H, W, got, &err) != CX_OK) CU_ASSERT(names_file(&err, cut));
+        }
+        free(full);
+    }
+}
+
+static void test_random_and_empty(void)
+{
+    char path[512];
+    cx_rng rng;
+    cx_rng_seed(&rng, 77);
+    uint8_t buf[4096];
+    tpath(path, "random.png");
+    for (int t = 0; t < 200; t++) {
+        size_t n = 1 + cx_rng_below(&rng, sizeof buf);
+        for (size_t i = 0; i < n; i++) buf[i] = (uint8_t)cx_rng_u32(&rng);
+        write_bytes(path, buf, n);
+        expect_reject(path, "not a readable image");
+    }
+    /* Random bytes behind a valid PNG signature. */
+    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    for (int t = 0; t < 100; t++) {
+        size_t n = 8 + cx_rng_below(&rng, 512);
+        memcpy(buf, sig, 8);
+        for (size_t i = 8; i < n; i++) buf[i] = (uint8_t)cx_rng_u32(&rng);
+        write_bytes(path, buf, n);
+        expect_reject(path, NULL);
+    }
+    write_bytes(tpath(path, "empty.png"), "", 0);
+    expect_reject(path, "empty");
+    expect_reject(tpath(path, "missing.png"), "cannot open");
+    CU_ASSERT_EQUAL(mkdir(tpath(path, "folder.png"), 0700), 0);
+    expect_reject(path, "directory");
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+}
+
+/* A PNG whose header declares w x h (valid CRCs) followed by a tiny IDAT.
+ * Decoding it would need w*h*4 bytes; the sanitizer build aborts on such an
+ * allocation, so passing there shows the rejection comes first. */
+static void write_bomb_png(const char *path, uint32_t w, uint32_t h)
+{
+    uint8_t f[8 + 25 + 12 + 20 + 12];
+    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    memcpy(f, sig, 8);
+    uint8_t *c = f + 8;
+    put_be32(c, 13);
+    memcpy(c + 4, "IHDR", 4);
+    put_be32(c + 8, w);
+    put_be32(c + 12, h);
+    c[16] = 8, c[17] = 2, c[18] = 0, c[19] = 0, c[20] = 0; /* 8-bit RGB */
+    put_be32(c + 21, (uint32_t)crc32(0, c + 4, 17));
+    c += 25;
+    uint8_t z[8];
+    uLongf zl = sizeof z + 12;
+    uint8_t zbuf[32];
+    memset(z, 0, sizeof z);
+    compress(zbuf, &zl, z, sizeof z);
+    put_be32(c, (uint32_t)zl);
+    memcpy(c + 4, "IDAT", 4);
+    memcpy(c + 8, zbuf, zl);
+    put_be32(c + 8 + zl, (uint32_t)crc32(0, c + 4, (uInt)(4 + zl)));
+    c += 12 + zl;
+    put_be32(c, 0);
+    memcpy(c + 4, "IEND", 4);
+    put_be32(c + 8, (uint32_t)crc32(0, c + 4, 4));
+    c += 12;
+    write_bytes(path, f, (size_t)(c - f));
+}
+
+static void test_decompression_bomb(void)
+{
+    static const uint32_t dims[][2] = {{100000, 100000}, {20000, 10}, {10, 20000}, {9000, 9000}};
+    char path[512];
+    for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++) {
+        snprintf(path, sizeof path, "%s/bomb%zu.png", tmpdir, i);
+        write_bomb_png(path, dims[i][0], dims[i][1]);
+        expect_reject(path, "decompression bomb");
+        char want[64];
+        snprintf(want, sizeof want, "%ux%u", dims[i][0], dims[i][1]);
+        cx_error err;
+        uint8_t out[3];
+        cx_image_load(path, 3, 1, 1, out, &err);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, want));
+        int w, h, c;
+        CU_ASSERT_NOT_EQUAL(cx_image_info(path, &w, &h, &c, &err), CX_OK);
+    }
+    /* A JPEG frame header declaring 60000 x 50000. */
+    static const uint8_t jpg[] = {0xff, 0xd8, 0xff, 0xe0, 0x00, 0x04, 0x00, 0x00, 0xff, 0xc0,
+                                  0x00, 0x11, 0x08, 0xc3, 0x50, 0xea, 0x60, 0x03, 0x01, 0x22,
+                                  0x00, 0x02, 0x11, 0x01, 0x03, 0x11, 0x01, 0xff, 0xd9};
+    write_bytes(tpath(path, "bomb.jpg"), jpg, sizeof jpg);
+    expect_reject(path, "declared size 60000x50000 is too large");
+    /* Within the limits the same construction is only a corrupt image. */
+    write_bomb_png(tpath(path, "small_bomb.png"), 300, 200);
+    int w = 0, h = 0, c = 0;
+    cx_error err;
+    CU_ASSERT_EQUAL(cx_image_info(path, &w, &h, &c, &err), CX_OK);
+    CU_ASSERT(w == 300 && h == 200 && c == 3);
+    expect_reject(path, "corrupt");
+}
+
+static void test_arguments_and_info(void)
+{
+    uint8_t px[6 * 4 * 4] = {0}, out[3 * 4 * 4];
+    char path[512];
+    CU_ASSERT_FATAL(stbi_write_png(tpath(path, "args.png"), 6, 4, 4, px, 24));
+    cx_error err;
+    CU_ASSERT_EQUAL(cx_image_load(path, 2, 4, 4, out, &err), CX_ERR_ARG);
+    CU_ASSERT_EQUAL(cx_image_load(path, 3, 0, 4, out, &err), CX_ERR_ARG);
+    CU_ASSERT_EQUAL(cx_image_load(path, 3, 4, 100000, out, &err), CX_ERR_ARG);
+    CU_ASSERT_EQUAL(cx_image_load(NULL, 3, 4, 4, out, &err), CX_ERR_ARG);
+    CU_ASSERT_EQUAL(cx_image_decode(NULL, 0, "x", 3, 4, 4, out, &err), CX_ERR_ARG);
+    int w, h, c;
+    CU_ASSERT_EQUAL(cx_image_info(path, &w, &h, &c, &err), CX_OK);
+    CU_ASSERT(w == 6 && h == 4 && c == 4);
+
+    CU_ASSERT(cx_image_known_extension("a/b/c.PNG"));
+    CU_ASSERT(cx_image_known_extension("x.jpeg"));
+    CU_ASSERT(cx_image_known_extension("x.Jpg"));
+    CU_ASSERT(cx_image_known_extension("x.pgm"));
+    CU_ASSERT(!cx_image_known_extension("x.txt"));
+    CU_ASSERT(!cx_image_known_extension("png"));
+    CU_ASSERT(!cx_image_known_extension(".png"));
+    CU_ASSERT(!cx_image_known_extension("dir.png/file"));
+}
+
+/* A large photo-sized image is reduced in one call. */
+static void test_large_downscale(void)
+{
+    int W = getenv("CX_SANITIZED") ? 800 : 2000, H = W * 3 / 4;
+    uint8_t *px = malloc((size_t)W * H * 3);
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            uint8_t *p = px + ((size_t)y * W + x) * 3;
+            p[0] = (uint8_t)(255 * x / W), p[1] = (uint8_t)(255 * y / H), p[2] = 90;
+        }
+    char path[512];
+    CU_ASSERT_FATAL(stbi_write_bmp(tpath(path, "large.bmp"), W, H, 3, px));
+    free(px);
+    uint8_t out[3 * 24 * 32];
+    cx_error err;
+    CU_ASSERT_EQUAL_FATAL(cx_image_load(path, 3, 24, 32, out, &err), CX_OK);
+    for (int x = 1; x < 32; x++) CU_ASSERT(out[5 * 32 + x] >= out[5 * 32 + x - 1]);
+    for (int y = 1; y < 24; y++) CU_ASSERT(out[768 + y * 32] >= out[768 + (y - 1) * 32]);
+    for (int i = 0; i < 768; i++) CU_ASSERT(abs(out[1536 + i] - 90) <= 1);
+}
+
+int main(void)
+{
+    tmp_setup();
+    static const cx_test tests[] = {
+        {"solid colours: formats x channels x sizes", test_solid_colours},
+        {"exact channel conversions", test_exact_conversions},
+        {"gif and hdr", test_gif_and_hdr},
+        {"resampling", test_resampling},
+        {"truncated png rejected", test_truncated_png},
+        {"truncated jpg/bmp/tga/pnm handled", test_truncated_other_formats},
+        {"random bytes, empty, missing, directory", test_random_and_empty},
+        {"decompression bomb rejected", test_decompression_bomb},
+        {"arguments and info", test_arguments_and_info},
+        {"large downscale", test_large_downscale},
+        {NULL, NULL},
+    };
+    int rc = cx_test_main("image", tests);
+    if (!getenv("CX_KEEP")) tmp_cleanup();
+    return rc;
+}
