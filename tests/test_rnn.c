@@ -110,6 +110,7 @@ static void check_reference(const char *kind, int gates)
     cx_model *m;
     CU_ASSERT_EQUAL_FATAL(cx_model_create(&m, spec, NULL, &err), CX_OK);
     CU_ASSERT_EQUAL_FATAL(cx_model_reserve(m, N, &err), CX_OK);
+    cx_model_want_input_grad(m, 1);
     CU_ASSERT_EQUAL_FATAL(cx_model_num_tensors(m), 4);
     static const char *names[4] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
     for (int k = 0; k < 4; k++) {

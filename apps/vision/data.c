@@ -108,51 +108,38 @@ cx_status vision_open_data(cx_dataset **out, const char *path, cx_split split, i
     return st;
 }
 
-/* Picks the channel count of a folder dataset: 3 if any of the first images
- * (in sorted order, a few per class) has colour, else 1. */
+/* Looks at up to 5 images per folder, two folder levels deep (class
+ * folders, or split folders holding class folders). */
+static void scan_colour(const char *dir, int depth, int *looked, int *colour)
+{
+    char **names = NULL;
+    int n = vision_list_dir(dir, &names), images = 0;
+    for (int i = 0; i < n; i++) {
+        char path[8192];
+        struct stat sb;
+        int w, h, c;
+        if (!*colour && *looked < 200 &&
+            snprintf(path, sizeof path, "%s/%s", dir, names[i]) < (int)sizeof path &&
+            stat(path, &sb) == 0) {
+            if (S_ISDIR(sb.st_mode) && depth < 2)
+                scan_colour(path, depth + 1, looked, colour);
+            else if (images < 5 && cx_image_known_extension(path) &&
+                     !cx_image_info(path, &w, &h, &c, NULL)) {
+                images++;
+                (*looked)++;
+                *colour |= c >= 3;
+            }
+        }
+        free(names[i]);
+    }
+    free(names);
+}
+
+/* The channel count a dataset needs: 3 if any image looked at has colour. */
 int vision_guess_channels(const char *path)
 {
     if (cx_mnist_dir_detect(path)) return 1;
-    char **top = NULL;
-    int nt = vision_list_dir(path, &top), colour = 0, looked = 0;
-    for (int i = 0; i < nt; i++) {
-        char sub[4096];
-        snprintf(sub, sizeof sub, "%s/%s", path, top[i]);
-        char **files = NULL;
-        int nf = vision_list_dir(sub, &files);
-        for (int j = 0; j < nf; j++) {
-            char f[4096];
-            snprintf(f, sizeof f, "%s/%s", sub, files[j]);
-            struct stat sb;
-            if (!colour && looked < 200 && stat(f, &sb) == 0) {
-                if (S_ISDIR(sb.st_mode)) { /* split layouts: look one level down */
-                    char **g = NULL;
-                    int ng = vision_list_dir(f, &g);
-                    for (int k = 0; k < ng; k++) {
-                        char ff[4096];
-                        int w, h, c;
-                        snprintf(ff, sizeof ff, "%s/%s", f, g[k]);
-                        if (k < 5 && cx_image_known_extension(ff) &&
-                            !cx_image_info(ff, &w, &h, &c, NULL)) {
-                            looked++;
-                            colour |= c >= 3;
-                        }
-                        free(g[k]);
-                    }
-                    free(g);
-                } else if (j < 5 && cx_image_known_extension(f)) {
-                    int w, h, c;
-                    if (!cx_image_info(f, &w, &h, &c, NULL)) {
-                        looked++;
-                        colour |= c >= 3;
-                    }
-                }
-            }
-            free(files[j]);
-        }
-        free(files);
-        free(top[i]);
-    }
-    free(top);
+    int looked = 0, colour = 0;
+    scan_colour(path, 0, &looked, &colour);
     return colour ? 3 : 1;
 }

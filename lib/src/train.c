@@ -42,7 +42,7 @@ typedef struct {
     double loss_sum;
     long correct, seen;
     double epoch_seconds; /* time spent in this epoch before a resume */
-    float best_acc;
+    float best_acc, best_loss; /* ties in accuracy go to the lower loss */
     int best_epoch;
 } loop_state;
 
@@ -175,7 +175,6 @@ static cx_status stamp_model(cx_model *m, const cx_train_config *cfg, const loop
     if (!st) st = cx_model_set_meta(m, "train.seed", buf, err);
     snprintf(buf, sizeof buf, "%ld", ls->step);
     if (!st) st = cx_model_set_meta(m, "train.steps", buf, err);
-    if (!st) st = cx_model_set_meta(m, "cortex.version", CX_VERSION_STRING, err);
     return st;
 }
 
@@ -193,7 +192,7 @@ static cx_status save_checkpoint(cx_model *m, cx_optim *o, const float *best,
         ne++;
     }
     extra[ne++] = (cx_st_entry){"train.best", 1, {(int64_t)nw}, best};
-    char v[12][64];
+    char v[13][64];
     snprintf(v[0], 64, "%d", ls->epoch);
     snprintf(v[1], 64, "%ld", ls->batch);
     snprintf(v[2], 64, "%ld", ls->step);
@@ -206,16 +205,17 @@ static cx_status save_checkpoint(cx_model *m, cx_optim *o, const float *best,
     snprintf(v[9], 64, "%d", cfg->batch);
     snprintf(v[10], 64, "%d", count);
     snprintf(v[11], 64, "%.6f", ls->epoch_seconds);
+    snprintf(v[12], 64, "%.9g", (double)ls->best_loss);
     char *hist = history_json(res);
     if (!hist) return cx_fail(err, CX_ERR_NOMEM, "checkpoint: out of memory");
     const char *keys[] = {"train.ckpt.epoch",    "train.ckpt.batch",   "train.ckpt.step",
                           "train.ckpt.loss_sum", "train.ckpt.correct", "train.ckpt.seen",
                           "train.ckpt.best_acc", "train.ckpt.best_epoch", "train.ckpt.seed",
                           "train.ckpt.batch_size", "train.ckpt.count", "train.ckpt.seconds",
-                          "train.ckpt.history"};
-    const char *vals[] = {v[0], v[1], v[2], v[3], v[4], v[5], v[6],
-                          v[7], v[8], v[9], v[10], v[11], hist};
-    cx_status st = cx_model_save_ex(m, cfg->checkpoint_path, ne, extra, 13, keys, vals, err);
+                          "train.ckpt.best_loss", "train.ckpt.history"};
+    const char *vals[] = {v[0], v[1], v[2], v[3], v[4],  v[5], v[6],
+                          v[7], v[8], v[9], v[10], v[11], v[12], hist};
+    cx_status st = cx_model_save_ex(m, cfg->checkpoint_path, ne, extra, 14, keys, vals, err);
     free(hist);
     return st;
 }
@@ -253,7 +253,7 @@ static cx_status load_checkpoint(cx_model *m, cx_optim *o, float *best, const cx
         goto done;
     }
     long epoch, batch, step, correct, seen, best_epoch, seed, bs, n;
-    double loss_sum, best_acc, secs;
+    double loss_sum, best_acc, secs, best_loss = INFINITY;
     if (meta_long(st, "train.ckpt.epoch", &epoch) || meta_long(st, "train.ckpt.batch", &batch) ||
         meta_long(st, "train.ckpt.step", &step) || meta_long(st, "train.ckpt.correct", &correct) ||
         meta_long(st, "train.ckpt.seen", &seen) ||
@@ -264,6 +264,11 @@ static cx_status load_checkpoint(cx_model *m, cx_optim *o, float *best, const cx
         meta_double(st, "train.ckpt.seconds", &secs) || !cx_st_meta(st, "train.ckpt.history") ||
         epoch < 0 || batch < 0 || step < 0 || seen < 0 || correct < 0) {
         rc = cx_fail(err, CX_ERR_FORMAT, "%s: not a Cortex training checkpoint (training state missing or bad)", path);
+        goto done;
+    }
+    const char *bl = cx_st_meta(st, "train.ckpt.best_loss");
+    if (bl && strcmp(bl, "inf") != 0 && meta_double(st, "train.ckpt.best_loss", &best_loss)) {
+        rc = cx_fail(err, CX_ERR_FORMAT, "%s: bad training state (best_loss)", path);
         goto done;
     }
     if ((uint64_t)seed != cfg->seed || bs != cfg->batch || n != count) {
@@ -295,6 +300,7 @@ static cx_status load_checkpoint(cx_model *m, cx_optim *o, float *best, const cx
     ls->correct = correct;
     ls->seen = seen;
     ls->best_acc = (float)best_acc;
+    ls->best_loss = (float)best_loss;
     ls->best_epoch = (int)best_epoch;
     ls->epoch_seconds = secs;
 done:
@@ -333,6 +339,7 @@ cx_status cx_train(cx_model *m, const cx_train_source *train, const cx_train_sou
     const long batches = (n + B - 1) / B;
     loop_state ls = {0};
     ls.best_acc = -1.0f;
+    ls.best_loss = INFINITY;
     cx_status st = cx_model_reserve(m, B, err);
     if (st) return st;
     cx_optim *o = NULL;
@@ -411,11 +418,15 @@ cx_status cx_train(cx_model *m, const cx_train_source *train, const cx_train_sou
         if (val && val->count > 0 &&
             (st = cx_evaluate(m, val, B, NULL, NULL, &r.val_loss, &r.val_acc, err)))
             goto done;
-        float score = val && val->count > 0 ? r.val_acc : r.train_acc;
+        int have_val = val && val->count > 0;
+        float score = have_val ? r.val_acc : r.train_acc;
+        float score_loss = have_val ? r.val_loss : r.train_loss;
         /* Without validation data the newest model is the one kept. */
-        r.improved = !(val && val->count > 0) || score > ls.best_acc;
+        r.improved = !have_val || score > ls.best_acc ||
+                     (score == ls.best_acc && score_loss < ls.best_loss);
         if (r.improved) {
             ls.best_acc = score;
+            ls.best_loss = score_loss;
             ls.best_epoch = r.epoch;
             memcpy(b.best, w, nw * sizeof(float));
             if ((st = stamp_model(m, cfg, &ls, r.epoch, r.val_acc, err)) ||
