@@ -9,10 +9,23 @@ import json
 import os
 import resource
 import struct
+import sys
 import time
 
-import numpy as np
-import torch
+# Debian's torch runs OpenMP threads and also calls the pthreads OpenBLAS,
+# which starts one thread per core of its own; give both the same budget
+# and let idle OpenMP threads sleep, before torch is imported (PyTorch's best
+# configuration at exactly that thread count; see bench/bench_gru.py).
+_threads = str(os.cpu_count())
+for _i, _a in enumerate(sys.argv):
+    if _a == '--threads' and _i + 1 < len(sys.argv):
+        _threads = sys.argv[_i + 1]
+for _var in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'):
+    os.environ[_var] = _threads
+os.environ['OMP_WAIT_POLICY'] = 'PASSIVE'
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 FMNIST = '/usr/share/datasets/fashion-mnist'
 
