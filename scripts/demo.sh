@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The main job, from a fresh Debian 12 machine: installs what Cortex needs,
+# builds it, then runs the shipped models on bundled samples:
+#   - cortex-vision classifies Fashion-MNIST test images (models/samples/fashion);
+#   - cortex-speech finds the spoken digits in a bundled recording
+#     (when the speech model is present).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+bin=build
+echo
+echo "== cortex-vision: the shipped Fashion-MNIST model"
+"$bin"/cortex-vision info --model models/fashion-mnist.safetensors | sed -n '1,5p'
+echo
+echo "\$ cortex-vision classify --model models/fashion-mnist.safetensors models/samples/fashion/*.png"
+"$bin"/cortex-vision classify --model models/fashion-mnist.safetensors models/samples/fashion/*.png
+if [ -f models/digits.safetensors ] && [ -f models/samples/speech/digits.wav ]; then
+  echo
+  echo "== cortex-speech: the shipped spoken-digit model"
+  echo "\$ cortex-speech detect --model models/digits.safetensors models/samples/speech/digits.wav"
+  "$bin"/cortex-speech detect --model models/digits.safetensors models/samples/speech/digits.wav
+  echo
+  echo "On a machine with a microphone, say digits after:"
+  echo "  $bin/cortex-speech listen --model models/digits.safetensors"
+fi
+echo
+echo "Next: '$bin/cortex-vision --help' and '$bin/cortex-speech --help'; README.md explains training on your own data."
