@@ -8,5 +8,6 @@
 #include "cortex/model.h"
 #include "cortex/optim.h"
 #include "cortex/io.h"
+#include "cortex/audio.h"
 
 #endif
