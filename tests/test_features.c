@@ -1,6 +1,7 @@
 /* Feature configuration (defaults, string form, validation) and the
  * streaming extractor: PyTorch reference values, streaming == whole-clip
  * bit for bit, frame counts, normalization, threads. */
+#include <locale.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -74,7 +75,7 @@ static void test_string_round_trip(void)
     cx_feat_config_default(&c, 16000);
     CU_ASSERT_EQUAL_FATAL(cx_feat_config_to_string(&c, buf, sizeof buf, &err), CX_OK);
     CU_ASSERT_STRING_EQUAL(buf, "sample_rate=16000 win=400 hop=160 n_fft=512 n_mels=40 fmin=20 "
-                                "fmax=8000 mel=htk kind=logmel n_mfcc=13 log_floor=9.99999997e-07 "
+                                "fmax=8000 mel=htk kind=logmel n_mfcc=13 log_floor=1e-06 "
                                 "norm=none");
     CU_ASSERT_EQUAL(cx_feat_config_parse(&d, buf, &err), CX_OK);
     CU_ASSERT(configs_equal(&c, &d));
@@ -193,10 +194,39 @@ static void test_parse_errors(void)
     size_t big = 3 * CX_FEAT_CONFIG_STRLEN;
     char *s = malloc(big + 1);
     memcpy(s, "mean=", 5);
-    for (size_t i = 5; i < big; i++) s[i] = (i % 2) ? ',' : '1';
+    for (size_t i = 5; i < big; i++)
+        s[i] = (i % 2) ? ',' : '1';
     s[big] = '\0';
     expect_bad(s, "longer");
     free(s);
+}
+
+/* The string uses '.' and ',' whatever locale the application chose. */
+static void test_locale_independent(void)
+{
+    const char *names[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "fr_FR.utf8", "de_DE"};
+    const char *set = NULL;
+    for (size_t i = 0; i < sizeof names / sizeof *names && !set; i++)
+        set = setlocale(LC_NUMERIC, names[i]);
+    if (!set) {
+        printf("(no comma-decimal locale installed, skipped) ");
+        return;
+    }
+    cx_error err;
+    cx_feat_config c, d;
+    char buf[CX_FEAT_CONFIG_STRLEN];
+    cx_feat_config_default(&c, 16000);
+    c.fmin = 12.5f;
+    c.n_mels = 2;
+    c.norm = CX_NORM_GLOBAL;
+    c.mean[0] = 0.5f, c.mean[1] = -1.25f;
+    c.std[0] = 2.5f, c.std[1] = 0.75f;
+    CU_ASSERT_EQUAL(cx_feat_config_to_string(&c, buf, sizeof buf, &err), CX_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "fmin=12.5 "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "mean=0.5,-1.25 std=2.5,0.75"));
+    CU_ASSERT_EQUAL(cx_feat_config_parse(&d, buf, &err), CX_OK);
+    CU_ASSERT(configs_equal(&c, &d));
+    setlocale(LC_NUMERIC, "C");
 }
 
 static void test_validate_and_create_reject(void)
@@ -263,10 +293,22 @@ static void check_reference(char which, cx_feat_kind kind, const char *fixture, 
 /* Log-mel values are compared relative to max(|v|, 1e-3). An MFCC is a sum of
  * n_mels terms of size up to ~8, so float32 rounding alone leaves ~1e-6
  * absolute error on coefficients near zero: floor 0.1 (1e-5 absolute). */
-static void test_ref_logmel_a(void) { check_reference('a', CX_FEAT_LOGMEL, "feat_logmel_a.f32", 1e-3); }
-static void test_ref_mfcc_a(void) { check_reference('a', CX_FEAT_MFCC, "feat_mfcc_a.f32", 1e-1); }
-static void test_ref_logmel_b(void) { check_reference('b', CX_FEAT_LOGMEL, "feat_logmel_b.f32", 1e-3); }
-static void test_ref_mfcc_b(void) { check_reference('b', CX_FEAT_MFCC, "feat_mfcc_b.f32", 1e-1); }
+static void test_ref_logmel_a(void)
+{
+    check_reference('a', CX_FEAT_LOGMEL, "feat_logmel_a.f32", 1e-3);
+}
+static void test_ref_mfcc_a(void)
+{
+    check_reference('a', CX_FEAT_MFCC, "feat_mfcc_a.f32", 1e-1);
+}
+static void test_ref_logmel_b(void)
+{
+    check_reference('b', CX_FEAT_LOGMEL, "feat_logmel_b.f32", 1e-3);
+}
+static void test_ref_mfcc_b(void)
+{
+    check_reference('b', CX_FEAT_MFCC, "feat_mfcc_b.f32", 1e-1);
+}
 
 /* ---- streaming ------------------------------------------------------------- */
 
@@ -310,12 +352,14 @@ static void check_streaming(const cx_feat_config *c, uint64_t seed)
     int got = 0;
     size_t pos = 0;
     while (pos < n) {
-        size_t chunk = cx_rng_below(&rng, 5) == 0 ? 0 : cx_rng_below(&rng, (uint32_t)c->sample_rate * 2);
+        size_t chunk =
+            cx_rng_below(&rng, 5) == 0 ? 0 : cx_rng_below(&rng, (uint32_t)c->sample_rate * 2);
         if (chunk > n - pos) chunk = n - pos;
         size_t took = cx_melspec_push(fx, x + pos, chunk);
         CU_ASSERT(took <= chunk);
         pos += took;
-        while (got <= frames && cx_melspec_pop(fx, live + (size_t)got * nf)) got++;
+        while (got <= frames && cx_melspec_pop(fx, live + (size_t)got * nf))
+            got++;
         CU_ASSERT(cx_melspec_space(fx) >= (size_t)c->sample_rate);
     }
     CU_ASSERT_EQUAL(got, frames);
@@ -424,7 +468,8 @@ static void test_tone_peak(void)
     CU_ASSERT_EQUAL_FATAL(cx_melspec_create(&fx, &c, &err), CX_OK);
     float x[1600], frames[6 * 40];
     for (size_t t = 0; t < sizeof tones / sizeof *tones; t++) {
-        for (int i = 0; i < 1600; i++) x[i] = 0.5f * sinf(2.0f * (float)M_PI * tones[t] * i / 16000.0f);
+        for (int i = 0; i < 1600; i++)
+            x[i] = 0.5f * sinf(2.0f * (float)M_PI * tones[t] * i / 16000.0f);
         int nfr = cx_melspec_compute(fx, x, 1600, frames, 6);
         CU_ASSERT_EQUAL(nfr, 6);
         int best = 0, want = 0;
@@ -478,7 +523,8 @@ static void test_threads(void)
         jobs[t] = (job){x, out[t], -1};
         CU_ASSERT_EQUAL_FATAL(pthread_create(&th[t], NULL, worker, &jobs[t]), 0);
     }
-    for (int t = 0; t < T; t++) pthread_join(th[t], NULL);
+    for (int t = 0; t < T; t++)
+        pthread_join(th[t], NULL);
     for (int t = 0; t < T; t++) {
         CU_ASSERT_EQUAL(jobs[t].frames, 48);
         CU_ASSERT_EQUAL(memcmp(out[0], out[t], sizeof out[0]), 0);
@@ -493,6 +539,7 @@ int main(void)
         {"config string round trip", test_string_round_trip},
         {"config string with missing fields", test_parse_partial},
         {"config string errors name the field", test_parse_errors},
+        {"config string ignores the locale", test_locale_independent},
         {"invalid configs rejected", test_validate_and_create_reject},
         {"log-mel matches PyTorch (16 kHz defaults)", test_ref_logmel_a},
         {"MFCC matches PyTorch (16 kHz defaults)", test_ref_mfcc_a},

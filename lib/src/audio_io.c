@@ -19,7 +19,10 @@ _Static_assert(CX_RESAMPLE_QUALITY == SRC_SINC_MEDIUM_QUALITY,
 /* Frames read from a file per libsndfile call. */
 #define READ_CHUNK 4096
 
-static int rate_ok(long rate) { return rate >= CX_AUDIO_MIN_RATE && rate <= CX_AUDIO_MAX_RATE; }
+static int rate_ok(long rate)
+{
+    return rate >= CX_AUDIO_MIN_RATE && rate <= CX_AUDIO_MAX_RATE;
+}
 
 /* ---- streaming resampler ------------------------------------------------- */
 
@@ -34,9 +37,8 @@ cx_status cx_resampler_create(cx_resampler **out, int in_rate, int out_rate, cx_
 {
     *out = NULL;
     if (!rate_ok(in_rate) || !rate_ok(out_rate))
-        return cx_fail(err, CX_ERR_ARG,
-                       "resampler: rates %d -> %d Hz: each must be in [%d, %d] Hz", in_rate,
-                       out_rate, CX_AUDIO_MIN_RATE, CX_AUDIO_MAX_RATE);
+        return cx_fail(err, CX_ERR_ARG, "resampler: rates %d -> %d Hz: each must be in [%d, %d] Hz",
+                       in_rate, out_rate, CX_AUDIO_MIN_RATE, CX_AUDIO_MAX_RATE);
     double ratio = (double)out_rate / in_rate;
     if (!src_is_valid_ratio(ratio))
         return cx_fail(err, CX_ERR_ARG,
@@ -70,8 +72,8 @@ size_t cx_resampler_max_output(const cx_resampler *r, size_t n_in)
 
 /* Runs libsamplerate until all input is used (or, at the end of input,
  * until it produces nothing more). */
-static cx_status run_src(cx_resampler *r, const float *in, size_t n_in, float *out,
-                         size_t max_out, size_t *n_out, int end, cx_error *err)
+static cx_status run_src(cx_resampler *r, const float *in, size_t n_in, float *out, size_t max_out,
+                         size_t *n_out, int end, cx_error *err)
 {
     size_t used = 0, made = 0;
     for (;;) {
@@ -170,8 +172,7 @@ static cx_status open_for_read(SNDFILE **out, int *fd_out, SF_INFO *info, const 
     *out = NULL;
     *fd_out = -1;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return cx_fail(err, CX_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (fd < 0) return cx_fail(err, CX_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
@@ -206,12 +207,10 @@ static cx_status check_info(const SF_INFO *info, const char *path, cx_error *err
     if (info->channels < 1 || info->channels > CX_AUDIO_MAX_CHANNELS)
         return cx_fail(err, CX_ERR_FORMAT, "%s: %d channels, expected 1 to %d", path,
                        info->channels, CX_AUDIO_MAX_CHANNELS);
-    if (info->frames <= 0)
-        return cx_fail(err, CX_ERR_FORMAT, "%s: no audio frames", path);
+    if (info->frames <= 0) return cx_fail(err, CX_ERR_FORMAT, "%s: no audio frames", path);
     if (info->frames > (sf_count_t)CX_AUDIO_MAX_SECONDS * info->samplerate)
-        return cx_fail(err, CX_ERR_FORMAT,
-                       "%s: %lld frames at %d Hz is longer than the %d s limit", path,
-                       (long long)info->frames, info->samplerate, CX_AUDIO_MAX_SECONDS);
+        return cx_fail(err, CX_ERR_FORMAT, "%s: %lld frames at %d Hz is longer than the %d s limit",
+                       path, (long long)info->frames, info->samplerate, CX_AUDIO_MAX_SECONDS);
     return CX_OK;
 }
 
@@ -238,7 +237,8 @@ static cx_status read_all(SNDFILE *sf, const SF_INFO *info, cx_resampler *rs, fl
         float inv = 1.0f / (float)ch;
         for (sf_count_t i = 0; i < k; i++) {
             float acc = 0.0f;
-            for (int c = 0; c < ch; c++) acc += buf[(size_t)i * (size_t)ch + (size_t)c];
+            for (int c = 0; c < ch; c++)
+                acc += buf[(size_t)i * (size_t)ch + (size_t)c];
             if (!isfinite(acc)) {
                 s = cx_fail(err, CX_ERR_FORMAT, "%s: sample at frame %lld is not finite", path,
                             (long long)(done + i));
@@ -275,6 +275,29 @@ out:
     return s;
 }
 
+/* libsndfile quietly shortens a WAV whose data chunk announces more bytes
+ * than the file holds; its header log says "data : 2000 (should be 1000)".
+ * 0xFFFFFFFF is the streaming writers' "length unknown" and is accepted. */
+static cx_status check_wav_truncation(SNDFILE *sf, const SF_INFO *info, const char *path,
+                                      cx_error *err)
+{
+    int container = info->format & SF_FORMAT_TYPEMASK;
+    if (container != SF_FORMAT_WAV && container != SF_FORMAT_WAVEX) return CX_OK;
+    char log[8192];
+    log[0] = '\0';
+    sf_command(sf, SFC_GET_LOG_INFO, log, sizeof log);
+    log[sizeof log - 1] = '\0';
+    const char *line = strstr(log, "\ndata : ");
+    unsigned long long said, real;
+    if (line && sscanf(line, "\ndata : %llu (should be %llu)", &said, &real) == 2 && said > real &&
+        said != 0xFFFFFFFFull)
+        return cx_fail(err, CX_ERR_FORMAT,
+                       "%s: truncated: the header announces %llu bytes of audio, the file holds "
+                       "%llu",
+                       path, said, real);
+    return CX_OK;
+}
+
 /* Decodes an opened, checked file into mono samples at target_rate (0: the
  * file's rate). */
 static cx_status decode(SNDFILE *sf, const SF_INFO *info, const char *path, int target_rate,
@@ -302,7 +325,8 @@ static cx_status decode(SNDFILE *sf, const SF_INFO *info, const char *path, int 
     }
     /* Resampling rings slightly past full scale; float files may hold any
      * value. */
-    for (size_t i = 0; i < made; i++) out[i] = fminf(1.0f, fmaxf(-1.0f, out[i]));
+    for (size_t i = 0; i < made; i++)
+        out[i] = fminf(1.0f, fmaxf(-1.0f, out[i]));
     float *shrunk = realloc(out, made * sizeof *out);
     *samples = shrunk ? shrunk : out;
     *n = made;
@@ -324,6 +348,7 @@ cx_status cx_audio_load(const char *path, int target_rate, float **samples, size
     cx_status s = open_for_read(&sf, &fd, &info, path, err);
     if (s) return s;
     s = check_info(&info, path, err);
+    if (!s) s = check_wav_truncation(sf, &info, path, err);
     if (!s) s = decode(sf, &info, path, target_rate, samples, n, err);
     sf_close(sf);
     close(fd);
@@ -348,8 +373,7 @@ cx_status cx_audio_save_wav(const char *path, const float *samples, size_t n, in
             return cx_fail(err, CX_ERR_ARG, "%s: sample %zu is not finite", path, i);
     SF_INFO info = {.samplerate = rate, .channels = 1, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return cx_fail(err, CX_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+    if (fd < 0) return cx_fail(err, CX_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
     char why[128];
     pthread_mutex_lock(&g_sf_open_lock);
     SNDFILE *sf = sf_open_fd(fd, SFM_WRITE, &info, SF_FALSE);

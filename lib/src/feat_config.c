@@ -1,7 +1,9 @@
 /* Feature configuration: defaults, validation, the one-line string saved with
  * a model, normalization statistics, and the mel filterbank. */
 #include <errno.h>
+#include <locale.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,8 +13,14 @@
 
 #define MIN_WIN 8
 
-static const char *kind_name(cx_feat_kind k) { return k == CX_FEAT_MFCC ? "mfcc" : "logmel"; }
-static const char *norm_name(cx_feat_norm n) { return n == CX_NORM_GLOBAL ? "global" : "none"; }
+static const char *kind_name(cx_feat_kind k)
+{
+    return k == CX_FEAT_MFCC ? "mfcc" : "logmel";
+}
+static const char *norm_name(cx_feat_norm n)
+{
+    return n == CX_NORM_GLOBAL ? "global" : "none";
+}
 
 void cx_feat_config_default(cx_feat_config *cfg, int sample_rate)
 {
@@ -23,7 +31,8 @@ void cx_feat_config_default(cx_feat_config *cfg, int sample_rate)
     if (cfg->win_length < 1) cfg->win_length = 1;
     if (cfg->hop_length < 1) cfg->hop_length = 1;
     int n = 1;
-    while (n < cfg->win_length && n < (1 << 30)) n <<= 1;
+    while (n < cfg->win_length && n < (1 << 30))
+        n <<= 1;
     cfg->n_fft = n;
     cfg->n_mels = 40;
     cfg->fmin = 20.0f;
@@ -32,10 +41,12 @@ void cx_feat_config_default(cx_feat_config *cfg, int sample_rate)
     cfg->n_mfcc = 13;
     cfg->log_floor = 1e-6f;
     cfg->norm = CX_NORM_NONE;
-    for (int i = 0; i < CX_FEAT_MAX_MELS; i++) cfg->std[i] = 1.0f;
+    for (int i = 0; i < CX_FEAT_MAX_MELS; i++)
+        cfg->std[i] = 1.0f;
     /* At very low rates 40 triangles would not each cover an FFT bin. */
     if (sample_rate >= CX_AUDIO_MIN_RATE && sample_rate <= CX_AUDIO_MAX_RATE)
-        while (cfg->n_mels > 1 && cx_mel_filterbank(cfg, NULL) >= 0) cfg->n_mels--;
+        while (cfg->n_mels > 1 && cx_mel_filterbank(cfg, NULL) >= 0)
+            cfg->n_mels--;
     if (cfg->n_mfcc > cfg->n_mels) cfg->n_mfcc = cfg->n_mels;
 }
 
@@ -51,8 +62,14 @@ size_t cx_feat_num_frames(const cx_feat_config *cfg, size_t n)
     return 1 + (n - win) / hop;
 }
 
-static double hz_to_mel(double f) { return 2595.0 * log10(1.0 + f / 700.0); }
-static double mel_to_hz(double m) { return 700.0 * (pow(10.0, m / 2595.0) - 1.0); }
+static double hz_to_mel(double f)
+{
+    return 2595.0 * log10(1.0 + f / 700.0);
+}
+static double mel_to_hz(double m)
+{
+    return 700.0 * (pow(10.0, m / 2595.0) - 1.0);
+}
 
 /* fb[m][k] = max(0, min(rising, falling)) where the triangle of filter m has
  * corners f[m], f[m+1], f[m+2] (Hz) and bin k sits at k * rate / n_fft. */
@@ -113,8 +130,7 @@ cx_status cx_feat_config_validate(const cx_feat_config *c, cx_error *err)
         return bad_field(err, "fmax", "%g Hz, expected above 0 and at most sample_rate/2 (%g)",
                          c->fmax, nyquist);
     if (!isfinite(c->fmin) || c->fmin < 0.0f || c->fmin >= c->fmax)
-        return bad_field(err, "fmin", "%g Hz, expected 0 <= fmin < fmax (%g)", c->fmin,
-                         c->fmax);
+        return bad_field(err, "fmin", "%g Hz, expected 0 <= fmin < fmax (%g)", c->fmin, c->fmax);
     if (c->kind != CX_FEAT_LOGMEL && c->kind != CX_FEAT_MFCC)
         return bad_field(err, "kind", "unknown kind %d", (int)c->kind);
     if (c->n_mfcc < 1 || c->n_mfcc > CX_FEAT_MAX_MELS ||
@@ -126,11 +142,9 @@ cx_status cx_feat_config_validate(const cx_feat_config *c, cx_error *err)
         return bad_field(err, "norm", "unknown normalization %d", (int)c->norm);
     if (c->norm == CX_NORM_GLOBAL) {
         for (int i = 0; i < cx_feat_num_features(c); i++) {
-            if (!isfinite(c->mean[i]))
-                return bad_field(err, "mean", "value %d is not finite", i);
+            if (!isfinite(c->mean[i])) return bad_field(err, "mean", "value %d is not finite", i);
             if (!isfinite(c->std[i]) || c->std[i] < 1e-6f || c->std[i] > 1e6f)
-                return bad_field(err, "std", "value %d is %g, expected 1e-6 to 1e6", i,
-                                 c->std[i]);
+                return bad_field(err, "std", "value %d is %g, expected 1e-6 to 1e6", i, c->std[i]);
         }
     }
     int empty = cx_mel_filterbank(c, NULL);
@@ -143,6 +157,37 @@ cx_status cx_feat_config_validate(const cx_feat_config *c, cx_error *err)
 }
 
 /* ---- the string form ------------------------------------------------------- */
+
+/* The string is read and written in the C locale whatever the application
+ * set with setlocale: "0.5" must not become "0,5" (a list separator here). */
+static locale_t g_c_locale;
+static pthread_once_t g_c_locale_once = PTHREAD_ONCE_INIT;
+static void make_c_locale(void)
+{
+    g_c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+}
+
+static locale_t enter_c_locale(void)
+{
+    pthread_once(&g_c_locale_once, make_c_locale);
+    return g_c_locale ? uselocale(g_c_locale) : (locale_t)0;
+}
+
+static void leave_c_locale(locale_t old)
+{
+    if (old) uselocale(old);
+}
+
+/* The shortest %g form (at most 9 digits) that reads back as the same
+ * float: "1e-06" rather than "9.99999997e-07". */
+static const char *short_float(char *out, size_t size, float v)
+{
+    for (int digits = 6; digits <= 9; digits++) {
+        snprintf(out, size, "%.*g", digits, (double)v);
+        if ((float)strtod(out, NULL) == v) break; /* as parse_real reads it */
+    }
+    return out;
+}
 
 /* Appends to buf at *len; returns -1 once it does not fit. */
 static int append(char *buf, size_t size, size_t *len, const char *fmt, ...)
@@ -160,27 +205,28 @@ static int append(char *buf, size_t size, size_t *len, const char *fmt, ...)
     return 0;
 }
 
-static int append_list(char *buf, size_t size, size_t *len, const char *key, const float *v,
-                       int n)
+static int append_list(char *buf, size_t size, size_t *len, const char *key, const float *v, int n)
 {
+    char num[32];
     if (append(buf, size, len, " %s=", key)) return -1;
     for (int i = 0; i < n; i++)
-        if (append(buf, size, len, i ? ",%.9g" : "%.9g", (double)v[i])) return -1;
+        if (append(buf, size, len, i ? ",%s" : "%s", short_float(num, sizeof num, v[i]))) return -1;
     return 0;
 }
 
-cx_status cx_feat_config_to_string(const cx_feat_config *c, char *buf, size_t size,
-                                   cx_error *err)
+static cx_status to_string(const cx_feat_config *c, char *buf, size_t size, cx_error *err)
 {
     cx_status s = cx_feat_config_validate(c, err);
     if (s) return s;
     size_t len = 0;
+    char lo[32], hi[32], fl[32];
     int bad = append(buf, size, &len,
-                     "sample_rate=%d win=%d hop=%d n_fft=%d n_mels=%d fmin=%.9g fmax=%.9g "
-                     "mel=htk kind=%s n_mfcc=%d log_floor=%.9g norm=%s",
+                     "sample_rate=%d win=%d hop=%d n_fft=%d n_mels=%d fmin=%s fmax=%s "
+                     "mel=htk kind=%s n_mfcc=%d log_floor=%s norm=%s",
                      c->sample_rate, c->win_length, c->hop_length, c->n_fft, c->n_mels,
-                     (double)c->fmin, (double)c->fmax, kind_name(c->kind), c->n_mfcc,
-                     (double)c->log_floor, norm_name(c->norm));
+                     short_float(lo, sizeof lo, c->fmin), short_float(hi, sizeof hi, c->fmax),
+                     kind_name(c->kind), c->n_mfcc, short_float(fl, sizeof fl, c->log_floor),
+                     norm_name(c->norm));
     if (!bad && c->norm == CX_NORM_GLOBAL) {
         int nf = cx_feat_num_features(c);
         bad = append_list(buf, size, &len, "mean", c->mean, nf) ||
@@ -188,19 +234,31 @@ cx_status cx_feat_config_to_string(const cx_feat_config *c, char *buf, size_t si
     }
     if (bad) {
         if (size) buf[0] = '\0';
-        return cx_fail(err, CX_ERR_ARG, "feature config: buffer of %zu bytes is too small",
-                       size);
+        return cx_fail(err, CX_ERR_ARG, "feature config: buffer of %zu bytes is too small", size);
     }
     return CX_OK;
 }
 
 enum {
-    F_RATE, F_WIN, F_HOP, F_NFFT, F_MELS, F_FMIN, F_FMAX, F_MEL, F_KIND, F_MFCC, F_FLOOR,
-    F_NORM, F_MEAN, F_STD, F_COUNT
+    F_RATE,
+    F_WIN,
+    F_HOP,
+    F_NFFT,
+    F_MELS,
+    F_FMIN,
+    F_FMAX,
+    F_MEL,
+    F_KIND,
+    F_MFCC,
+    F_FLOOR,
+    F_NORM,
+    F_MEAN,
+    F_STD,
+    F_COUNT
 };
-static const char *const g_keys[F_COUNT] = {
-    "sample_rate", "win",  "hop",    "n_fft",     "n_mels", "fmin", "fmax",
-    "mel",         "kind", "n_mfcc", "log_floor", "norm",   "mean", "std"};
+static const char *const g_keys[F_COUNT] = {"sample_rate", "win",  "hop",  "n_fft", "n_mels",
+                                            "fmin",        "fmax", "mel",  "kind",  "n_mfcc",
+                                            "log_floor",   "norm", "mean", "std"};
 
 static int parse_long(const char *v, long lo, long hi, int *out)
 {
@@ -249,41 +307,76 @@ static cx_status apply_field(cx_feat_config *c, int f, const char *v, int *n_mea
 {
     int bad = 0;
     switch (f) {
-    case F_RATE: bad = parse_long(v, CX_AUDIO_MIN_RATE, CX_AUDIO_MAX_RATE, &c->sample_rate); break;
-    case F_WIN: bad = parse_long(v, MIN_WIN, CX_FEAT_MAX_FFT, &c->win_length); break;
-    case F_HOP: bad = parse_long(v, 1, CX_FEAT_MAX_FFT, &c->hop_length); break;
-    case F_NFFT: bad = parse_long(v, MIN_WIN, CX_FEAT_MAX_FFT, &c->n_fft); break;
-    case F_MELS: bad = parse_long(v, 1, CX_FEAT_MAX_MELS, &c->n_mels); break;
-    case F_FMIN: bad = parse_real(v, NULL, &c->fmin); break;
-    case F_FMAX: bad = parse_real(v, NULL, &c->fmax); break;
-    case F_MEL: bad = strcmp(v, "htk") != 0; break;
+    case F_RATE:
+        bad = parse_long(v, CX_AUDIO_MIN_RATE, CX_AUDIO_MAX_RATE, &c->sample_rate);
+        break;
+    case F_WIN:
+        bad = parse_long(v, MIN_WIN, CX_FEAT_MAX_FFT, &c->win_length);
+        break;
+    case F_HOP:
+        bad = parse_long(v, 1, CX_FEAT_MAX_FFT, &c->hop_length);
+        break;
+    case F_NFFT:
+        bad = parse_long(v, MIN_WIN, CX_FEAT_MAX_FFT, &c->n_fft);
+        break;
+    case F_MELS:
+        bad = parse_long(v, 1, CX_FEAT_MAX_MELS, &c->n_mels);
+        break;
+    case F_FMIN:
+        bad = parse_real(v, NULL, &c->fmin);
+        break;
+    case F_FMAX:
+        bad = parse_real(v, NULL, &c->fmax);
+        break;
+    case F_MEL:
+        bad = strcmp(v, "htk") != 0;
+        break;
     case F_KIND:
-        if (!strcmp(v, "logmel")) c->kind = CX_FEAT_LOGMEL;
-        else if (!strcmp(v, "mfcc")) c->kind = CX_FEAT_MFCC;
-        else bad = 1;
+        if (!strcmp(v, "logmel"))
+            c->kind = CX_FEAT_LOGMEL;
+        else if (!strcmp(v, "mfcc"))
+            c->kind = CX_FEAT_MFCC;
+        else
+            bad = 1;
         break;
-    case F_MFCC: bad = parse_long(v, 1, CX_FEAT_MAX_MELS, &c->n_mfcc); break;
-    case F_FLOOR: bad = parse_real(v, NULL, &c->log_floor); break;
+    case F_MFCC:
+        bad = parse_long(v, 1, CX_FEAT_MAX_MELS, &c->n_mfcc);
+        break;
+    case F_FLOOR:
+        bad = parse_real(v, NULL, &c->log_floor);
+        break;
     case F_NORM:
-        if (!strcmp(v, "none")) c->norm = CX_NORM_NONE;
-        else if (!strcmp(v, "global")) c->norm = CX_NORM_GLOBAL;
-        else bad = 1;
+        if (!strcmp(v, "none"))
+            c->norm = CX_NORM_NONE;
+        else if (!strcmp(v, "global"))
+            c->norm = CX_NORM_GLOBAL;
+        else
+            bad = 1;
         break;
-    case F_MEAN: bad = parse_list(v, c->mean, n_mean); break;
-    case F_STD: bad = parse_list(v, c->std, n_std); break;
+    case F_MEAN:
+        bad = parse_list(v, c->mean, n_mean);
+        break;
+    case F_STD:
+        bad = parse_list(v, c->std, n_std);
+        break;
     }
     if (!bad) return CX_OK;
-    static const char *const expected[F_COUNT] = {
-        "an integer sample rate in Hz",     "an integer number of samples",
-        "an integer number of samples",     "an integer FFT size",
-        "an integer count of mel filters",  "a frequency in Hz",
-        "a frequency in Hz",                "'htk' (the only mel scale)",
-        "'logmel' or 'mfcc'",               "an integer count of coefficients",
-        "a small positive number",          "'none' or 'global'",
-        "comma-separated numbers, one per feature",
-        "comma-separated numbers, one per feature"};
-    return cx_fail(err, CX_ERR_ARG, "feature config: field '%s': '%.60s%s' is not %s", g_keys[f],
-                   v, strlen(v) > 60 ? "..." : "", expected[f]);
+    static const char *const expected[F_COUNT] = {"an integer sample rate in Hz",
+                                                  "an integer number of samples",
+                                                  "an integer number of samples",
+                                                  "an integer FFT size",
+                                                  "an integer count of mel filters",
+                                                  "a frequency in Hz",
+                                                  "a frequency in Hz",
+                                                  "'htk' (the only mel scale)",
+                                                  "'logmel' or 'mfcc'",
+                                                  "an integer count of coefficients",
+                                                  "a small positive number",
+                                                  "'none' or 'global'",
+                                                  "comma-separated numbers, one per feature",
+                                                  "comma-separated numbers, one per feature"};
+    return cx_fail(err, CX_ERR_ARG, "feature config: field '%s': '%.60s%s' is not %s", g_keys[f], v,
+                   strlen(v) > 60 ? "..." : "", expected[f]);
 }
 
 /* Copies the next whitespace-separated token of *p into tok (size bytes);
@@ -291,9 +384,11 @@ static cx_status apply_field(cx_feat_config *c, int f, const char *v, int *n_mea
 static int next_token(const char **p, char *tok, size_t size)
 {
     const char *s = *p;
-    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') s++;
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+        s++;
     size_t n = 0;
-    while (s[n] && s[n] != ' ' && s[n] != '\t' && s[n] != '\n' && s[n] != '\r') n++;
+    while (s[n] && s[n] != ' ' && s[n] != '\t' && s[n] != '\n' && s[n] != '\r')
+        n++;
     *p = s + n;
     if (n >= size) return -1;
     memcpy(tok, s, n);
@@ -301,9 +396,8 @@ static int next_token(const char **p, char *tok, size_t size)
     return (int)n;
 }
 
-cx_status cx_feat_config_parse(cx_feat_config *cfg, const char *str, cx_error *err)
+static cx_status parse(cx_feat_config *cfg, const char *str, cx_error *err)
 {
-    if (!str) return cx_fail(err, CX_ERR_ARG, "feature config: no string given");
     char tok[CX_FEAT_CONFIG_STRLEN];
     cx_feat_config c;
     cx_feat_config_default(&c, 16000);
@@ -320,11 +414,11 @@ cx_status cx_feat_config_parse(cx_feat_config *cfg, const char *str, cx_error *e
             return cx_fail(err, CX_ERR_ARG, "feature config: a field longer than %zu bytes",
                            sizeof tok - 1);
         char *eq = strchr(tok, '=');
-        if (!eq)
-            return cx_fail(err, CX_ERR_ARG, "feature config: '%.60s' is not key=value", tok);
+        if (!eq) return cx_fail(err, CX_ERR_ARG, "feature config: '%.60s' is not key=value", tok);
         *eq = '\0';
         int f = 0;
-        while (f < F_COUNT && strcmp(tok, g_keys[f])) f++;
+        while (f < F_COUNT && strcmp(tok, g_keys[f]))
+            f++;
         if (f == F_COUNT)
             return cx_fail(err, CX_ERR_ARG, "feature config: unknown field '%.60s'", tok);
         if (seen[f]++)
@@ -335,8 +429,9 @@ cx_status cx_feat_config_parse(cx_feat_config *cfg, const char *str, cx_error *e
     int nf = cx_feat_num_features(&c);
     if (c.norm == CX_NORM_GLOBAL) {
         if (!seen[F_MEAN] || !seen[F_STD])
-            return cx_fail(err, CX_ERR_ARG, "feature config: norm=global needs fields 'mean' "
-                                            "and 'std'");
+            return cx_fail(err, CX_ERR_ARG,
+                           "feature config: norm=global needs fields 'mean' "
+                           "and 'std'");
         if (n_mean != nf || n_std != nf)
             return cx_fail(err, CX_ERR_ARG,
                            "feature config: field '%s': %d values, expected one per feature (%d)",
@@ -349,6 +444,23 @@ cx_status cx_feat_config_parse(cx_feat_config *cfg, const char *str, cx_error *e
     if (s) return s;
     *cfg = c;
     return CX_OK;
+}
+
+cx_status cx_feat_config_to_string(const cx_feat_config *c, char *buf, size_t size, cx_error *err)
+{
+    locale_t old = enter_c_locale();
+    cx_status s = to_string(c, buf, size, err);
+    leave_c_locale(old);
+    return s;
+}
+
+cx_status cx_feat_config_parse(cx_feat_config *cfg, const char *str, cx_error *err)
+{
+    if (!str) return cx_fail(err, CX_ERR_ARG, "feature config: no string given");
+    locale_t old = enter_c_locale();
+    cx_status s = parse(cfg, str, err);
+    leave_c_locale(old);
+    return s;
 }
 
 /* ---- normalization statistics ---------------------------------------------- */

@@ -57,7 +57,8 @@ void cx_melspec_free(cx_melspec *fx)
  * (or win/4) sum to a constant. */
 static void hann_periodic(float *w, int win)
 {
-    for (int i = 0; i < win; i++) w[i] = (float)(0.5 - 0.5 * cos(2.0 * M_PI * i / win));
+    for (int i = 0; i < win; i++)
+        w[i] = (float)(0.5 - 0.5 * cos(2.0 * M_PI * i / win));
 }
 
 /* d[k][m] = s_k cos(pi k (m + 1/2) / M), s_0 = sqrt(1/M), s_k = sqrt(2/M):
@@ -94,8 +95,8 @@ cx_status cx_melspec_create(cx_melspec **out, const cx_feat_config *cfg, cx_erro
     fx->power = malloc((size_t)fx->n_bins * sizeof *fx->power);
     fx->fb = malloc((size_t)fx->n_mels * fx->n_bins * sizeof *fx->fb);
     fx->logmel = malloc((size_t)fx->n_mels * sizeof *fx->logmel);
-    int ok = fx->ring && fx->window && fx->fft_in && fx->fft_out && fx->power && fx->fb &&
-             fx->logmel;
+    int ok =
+        fx->ring && fx->window && fx->fft_in && fx->fft_out && fx->power && fx->fb && fx->logmel;
     if (ok && cfg->kind == CX_FEAT_MFCC) {
         fx->dct = malloc((size_t)cfg->n_mfcc * fx->n_mels * sizeof *fx->dct);
         ok = fx->dct != NULL;
@@ -121,13 +122,17 @@ cx_status cx_melspec_create(cx_melspec **out, const cx_feat_config *cfg, cx_erro
     cx_mel_filterbank(cfg, fx->fb);
     if (fx->dct) dct2_ortho(fx->dct, cfg->n_mfcc, fx->n_mels);
     if (fx->inv_std)
-        for (int i = 0; i < fx->n_out; i++) fx->inv_std[i] = 1.0f / cfg->std[i];
+        for (int i = 0; i < fx->n_out; i++)
+            fx->inv_std[i] = 1.0f / cfg->std[i];
     memset(fx->fft_in, 0, (size_t)fx->n_fft * sizeof *fx->fft_in);
     *out = fx;
     return CX_OK;
 }
 
-const cx_feat_config *cx_melspec_config(const cx_melspec *fx) { return &fx->cfg; }
+const cx_feat_config *cx_melspec_config(const cx_melspec *fx)
+{
+    return &fx->cfg;
+}
 
 void cx_melspec_reset(cx_melspec *fx)
 {
@@ -135,9 +140,15 @@ void cx_melspec_reset(cx_melspec *fx)
     fx->frames_done = 0;
 }
 
-int64_t cx_melspec_frames_done(const cx_melspec *fx) { return fx->frames_done; }
+int64_t cx_melspec_frames_done(const cx_melspec *fx)
+{
+    return fx->frames_done;
+}
 
-size_t cx_melspec_space(const cx_melspec *fx) { return fx->cap - fx->count; }
+size_t cx_melspec_space(const cx_melspec *fx)
+{
+    return fx->cap - fx->count;
+}
 
 size_t cx_melspec_push(cx_melspec *fx, const float *samples, size_t n)
 {
@@ -165,8 +176,10 @@ int cx_melspec_pop(cx_melspec *fx, float *frame)
     size_t win = (size_t)fx->win;
     size_t first = fx->cap - fx->head < win ? fx->cap - fx->head : win;
     const float *a = fx->ring + fx->head, *w = fx->window;
-    for (size_t i = 0; i < first; i++) fx->fft_in[i] = a[i] * w[i];
-    for (size_t i = first; i < win; i++) fx->fft_in[i] = fx->ring[i - first] * w[i];
+    for (size_t i = 0; i < first; i++)
+        fx->fft_in[i] = a[i] * w[i];
+    for (size_t i = first; i < win; i++)
+        fx->fft_in[i] = fx->ring[i - first] * w[i];
     memset(fx->fft_in + win, 0, (size_t)(fx->n_fft - fx->win) * sizeof *fx->fft_in);
     fftwf_execute(fx->plan);
     /* Read as float pairs: fftwf_complex is float[2] or, after <complex.h>
@@ -179,10 +192,11 @@ int cx_melspec_pop(cx_melspec *fx, float *frame)
     cblas_sgemv(CblasRowMajor, CblasNoTrans, fx->n_mels, fx->n_bins, 1.0f, fx->fb, fx->n_bins,
                 fx->power, 1, 0.0f, fx->logmel, 1);
     float floor_ = fx->cfg.log_floor;
-    for (int m = 0; m < fx->n_mels; m++) fx->logmel[m] = logf(fx->logmel[m] + floor_);
+    for (int m = 0; m < fx->n_mels; m++)
+        fx->logmel[m] = logf(fx->logmel[m] + floor_);
     if (fx->dct)
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, fx->n_out, fx->n_mels, 1.0f, fx->dct,
-                    fx->n_mels, fx->logmel, 1, 0.0f, frame, 1);
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, fx->n_out, fx->n_mels, 1.0f, fx->dct, fx->n_mels,
+                    fx->logmel, 1, 0.0f, frame, 1);
     else
         memcpy(frame, fx->logmel, (size_t)fx->n_mels * sizeof *frame);
     if (fx->inv_std)
@@ -195,15 +209,15 @@ int cx_melspec_pop(cx_melspec *fx, float *frame)
     return 1;
 }
 
-int cx_melspec_compute(cx_melspec *fx, const float *samples, size_t n, float *out,
-                       int max_frames)
+int cx_melspec_compute(cx_melspec *fx, const float *samples, size_t n, float *out, int max_frames)
 {
     cx_melspec_reset(fx);
     int done = 0;
     size_t pos = 0;
     while (done < max_frames && pos < n) {
         pos += cx_melspec_push(fx, samples + pos, n - pos);
-        while (done < max_frames && cx_melspec_pop(fx, out + (size_t)done * fx->n_out)) done++;
+        while (done < max_frames && cx_melspec_pop(fx, out + (size_t)done * fx->n_out))
+            done++;
     }
     cx_melspec_reset(fx);
     return done;

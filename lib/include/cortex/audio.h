@@ -8,7 +8,9 @@
  * file: unreadable, corrupt or unsupported data, no frames, more than
  * CX_AUDIO_MAX_SECONDS of audio, rates outside [CX_AUDIO_MIN_RATE,
  * CX_AUDIO_MAX_RATE], more than CX_AUDIO_MAX_CHANNELS channels, NaN or
- * infinite samples, or fewer frames than the header announced.
+ * infinite samples, fewer frames than the header announced (a FLAC or OGG
+ * stream that ends early), or a WAV data chunk longer than the file (a WAV
+ * whose length field is 0xFFFFFFFF, "unknown", is read to the end).
  *
  * Resampling. Files and live input go through the same streaming resampler
  * (libsamplerate, CX_RESAMPLE_QUALITY), so a model trained on resampled files
@@ -139,13 +141,13 @@ typedef enum cx_feat_norm {
  * (cx_feat_config_to_string) so training and live features cannot drift
  * apart. Lengths are in samples. */
 typedef struct cx_feat_config {
-    int sample_rate; /* Hz, [CX_AUDIO_MIN_RATE, CX_AUDIO_MAX_RATE]; default 16000 */
-    int win_length;  /* samples per frame; default 25 ms */
-    int hop_length;  /* samples between frame starts, 1..win_length; default 10 ms */
-    int n_fft;       /* FFT size >= win_length; default next power of two */
-    int n_mels;      /* mel filters, 1..CX_FEAT_MAX_MELS; default 40 */
-    float fmin;      /* lowest filter corner, Hz; default 20 */
-    float fmax;      /* highest filter corner, Hz, <= sample_rate / 2; default sample_rate / 2 */
+    int sample_rate;   /* Hz, [CX_AUDIO_MIN_RATE, CX_AUDIO_MAX_RATE]; default 16000 */
+    int win_length;    /* samples per frame; default 25 ms */
+    int hop_length;    /* samples between frame starts, 1..win_length; default 10 ms */
+    int n_fft;         /* FFT size >= win_length; default next power of two */
+    int n_mels;        /* mel filters, 1..CX_FEAT_MAX_MELS; default 40 */
+    float fmin;        /* lowest filter corner, Hz; default 20 */
+    float fmax;        /* highest filter corner, Hz, <= sample_rate / 2; default sample_rate / 2 */
     cx_feat_kind kind; /* default CX_FEAT_LOGMEL */
     int n_mfcc;        /* 1..n_mels, used when kind is MFCC; default 13 */
     float log_floor;   /* log(mel + log_floor); (0, 1]; default 1e-6 */
@@ -176,8 +178,8 @@ size_t cx_feat_num_frames(const cx_feat_config *cfg, size_t n);
  *   sample_rate=16000 win=400 hop=160 n_fft=512 n_mels=40 fmin=20 fmax=8000
  *   mel=htk kind=logmel n_mfcc=13 log_floor=1e-06 norm=none
  * plus "mean=a,b,... std=a,b,..." (one value per feature) with norm=global.
- * Floats are written with 9 significant digits so parsing gives back the
- * same bits. Fails (CX_ERR_ARG) if cfg is invalid or buf too small. */
+ * Floats are written in the shortest form (up to 9 significant digits)
+ * that parses back to the same bits. Fails (CX_ERR_ARG) if cfg is invalid or buf too small. */
 cx_status cx_feat_config_to_string(const cx_feat_config *cfg, char *buf, size_t size,
                                    cx_error *err);
 
@@ -244,8 +246,7 @@ void cx_melspec_reset(cx_melspec *fx);
  * frame into out (row-major, frames x features), at most max_frames of them.
  * Returns the number of frames written, min(max_frames,
  * cx_feat_num_frames(cfg, n)). Leaves the extractor reset. */
-int cx_melspec_compute(cx_melspec *fx, const float *samples, size_t n, float *out,
-                       int max_frames);
+int cx_melspec_compute(cx_melspec *fx, const float *samples, size_t n, float *out, int max_frames);
 
 #ifdef __cplusplus
 }
