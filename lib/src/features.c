@@ -3,8 +3,14 @@
  * Samples wait in a ring buffer sized at creation; every frame is computed by
  * the same code from the same buffers, whether the samples came in one call
  * (cx_melspec_compute, training) or in many (live), so both give the same
- * bits. */
-#include <cblas.h>
+ * bits.
+ *
+ * The two small products per frame (filterbank, DCT) are fixed-order loops,
+ * not OpenBLAS, on purpose: OpenBLAS splits sgemv across threads above ~9k
+ * elements and the split changes the rounding (40 x 257 with 8 threads
+ * differs from 1 thread in the last bits), which would make features depend
+ * on cx_set_threads. The filterbank is also ~95% zeros: only the bins under
+ * each triangle are stored and visited (about 2 per bin instead of n_mels). */
 #include <fftw3.h>
 #include <math.h>
 #include <pthread.h>
@@ -23,7 +29,8 @@ struct cx_melspec {
     float *fft_in;          /* [n_fft] windowed frame, zero-padded */
     fftwf_complex *fft_out; /* [n_bins] */
     float *power;           /* [n_bins] */
-    float *fb;              /* [n_mels x n_bins] mel filterbank */
+    int *fb_lo, *fb_len;    /* [n_mels] first bin and bin count under each triangle */
+    float *fb_w;            /* the nonzero weights, filter after filter */
     float *logmel;          /* [n_mels] */
     float *dct;             /* [n_mfcc x n_mels] orthonormal DCT-II rows, MFCC only */
     float *inv_std;         /* [n_out] 1 / std, CX_NORM_GLOBAL only */
@@ -46,7 +53,9 @@ void cx_melspec_free(cx_melspec *fx)
     free(fx->ring);
     free(fx->window);
     free(fx->power);
-    free(fx->fb);
+    free(fx->fb_lo);
+    free(fx->fb_len);
+    free(fx->fb_w);
     free(fx->logmel);
     free(fx->dct);
     free(fx->inv_std);
@@ -72,6 +81,71 @@ static void dct2_ortho(float *d, int n_mfcc, int n_mels)
     }
 }
 
+static double hz_to_mel(double f)
+{
+    return 2595.0 * log10(1.0 + f / 700.0);
+}
+static double mel_to_hz(double m)
+{
+    return 700.0 * (pow(10.0, m / 2595.0) - 1.0);
+}
+
+/* fb[m][k] = max(0, min(rising, falling)) where the triangle of filter m has
+ * corners f[m], f[m+1], f[m+2] (Hz) and bin k sits at k * rate / n_fft. */
+int cx_mel_filterbank(const cx_feat_config *cfg, float *fb)
+{
+    int n_mels = cfg->n_mels, n_bins = cfg->n_fft / 2 + 1;
+    double f[CX_FEAT_MAX_MELS + 2];
+    double m_lo = hz_to_mel(cfg->fmin), m_hi = hz_to_mel(cfg->fmax);
+    for (int i = 0; i < n_mels + 2; i++)
+        f[i] = mel_to_hz(m_lo + (m_hi - m_lo) * i / (n_mels + 1));
+    int empty = -1;
+    for (int m = 0; m < n_mels; m++) {
+        int covered = 0;
+        for (int k = 0; k < n_bins; k++) {
+            double hz = (double)k * cfg->sample_rate / cfg->n_fft;
+            double up = (hz - f[m]) / (f[m + 1] - f[m]);
+            double down = (f[m + 2] - hz) / (f[m + 2] - f[m + 1]);
+            double w = fmax(0.0, fmin(up, down));
+            if (fb) fb[(size_t)m * n_bins + k] = (float)w;
+            covered |= (float)w > 0.0f;
+        }
+        if (!covered && empty < 0) empty = m;
+    }
+    return empty;
+}
+
+/* Keeps only the nonzero run of each filter (triangles are contiguous). */
+static int sparse_filterbank(cx_melspec *fx)
+{
+    size_t nb = (size_t)fx->n_bins;
+    float *dense = malloc((size_t)fx->n_mels * nb * sizeof *dense);
+    if (!dense) return -1;
+    cx_mel_filterbank(&fx->cfg, dense);
+    size_t total = 0;
+    for (int m = 0; m < fx->n_mels; m++) {
+        const float *row = dense + (size_t)m * nb;
+        int lo = 0, hi = fx->n_bins;
+        while (lo < hi && row[lo] == 0.0f)
+            lo++;
+        while (hi > lo && row[hi - 1] == 0.0f)
+            hi--;
+        fx->fb_lo[m] = lo;
+        fx->fb_len[m] = hi - lo;
+        total += (size_t)(hi - lo);
+    }
+    fx->fb_w = malloc((total ? total : 1) * sizeof *fx->fb_w);
+    if (fx->fb_w) {
+        float *w = fx->fb_w;
+        for (int m = 0; m < fx->n_mels; m++) {
+            memcpy(w, dense + (size_t)m * nb + fx->fb_lo[m], (size_t)fx->fb_len[m] * sizeof *w);
+            w += fx->fb_len[m];
+        }
+    }
+    free(dense);
+    return fx->fb_w ? 0 : -1;
+}
+
 cx_status cx_melspec_create(cx_melspec **out, const cx_feat_config *cfg, cx_error *err)
 {
     *out = NULL;
@@ -93,10 +167,12 @@ cx_status cx_melspec_create(cx_melspec **out, const cx_feat_config *cfg, cx_erro
     fx->fft_in = fftwf_malloc((size_t)fx->n_fft * sizeof *fx->fft_in);
     fx->fft_out = fftwf_malloc((size_t)fx->n_bins * sizeof *fx->fft_out);
     fx->power = malloc((size_t)fx->n_bins * sizeof *fx->power);
-    fx->fb = malloc((size_t)fx->n_mels * fx->n_bins * sizeof *fx->fb);
+    fx->fb_lo = malloc((size_t)fx->n_mels * sizeof *fx->fb_lo);
+    fx->fb_len = malloc((size_t)fx->n_mels * sizeof *fx->fb_len);
     fx->logmel = malloc((size_t)fx->n_mels * sizeof *fx->logmel);
-    int ok =
-        fx->ring && fx->window && fx->fft_in && fx->fft_out && fx->power && fx->fb && fx->logmel;
+    int ok = fx->ring && fx->window && fx->fft_in && fx->fft_out && fx->power && fx->fb_lo &&
+             fx->fb_len && fx->logmel;
+    if (ok) ok = sparse_filterbank(fx) == 0;
     if (ok && cfg->kind == CX_FEAT_MFCC) {
         fx->dct = malloc((size_t)cfg->n_mfcc * fx->n_mels * sizeof *fx->dct);
         ok = fx->dct != NULL;
@@ -119,7 +195,6 @@ cx_status cx_melspec_create(cx_melspec **out, const cx_feat_config *cfg, cx_erro
                        cfg->n_fft);
     }
     hann_periodic(fx->window, fx->win);
-    cx_mel_filterbank(cfg, fx->fb);
     if (fx->dct) dct2_ortho(fx->dct, cfg->n_mfcc, fx->n_mels);
     if (fx->inv_std)
         for (int i = 0; i < fx->n_out; i++)
@@ -164,15 +239,10 @@ size_t cx_melspec_push(cx_melspec *fx, const float *samples, size_t n)
     return k;
 }
 
-/* One frame, x = the win samples at head (shapes in brackets):
- *   fft_in[n_fft] = x[win] * window[win], then zeros
- *   power[k]      = |rfft(fft_in)[k]|^2,            k < n_bins = n_fft/2 + 1
- *   logmel[m]     = log(sum_k fb[m][k] power[k] + log_floor),  m < n_mels
- *   frame[i]      = logmel[i] (log-mel) or sum_m dct[i][m] logmel[m] (MFCC)
- *   frame[i]      = (frame[i] - mean[i]) / std[i]     with CX_NORM_GLOBAL */
-int cx_melspec_pop(cx_melspec *fx, float *frame)
+/* fft_in[n_fft] = x[win] * window[win], then zeros; x = the win samples at
+ * head, which may wrap around the end of the ring. */
+static void window_frame(cx_melspec *fx)
 {
-    if (fx->count < (size_t)fx->win) return 0;
     size_t win = (size_t)fx->win;
     size_t first = fx->cap - fx->head < win ? fx->cap - fx->head : win;
     const float *a = fx->ring + fx->head, *w = fx->window;
@@ -181,27 +251,63 @@ int cx_melspec_pop(cx_melspec *fx, float *frame)
     for (size_t i = first; i < win; i++)
         fx->fft_in[i] = fx->ring[i - first] * w[i];
     memset(fx->fft_in + win, 0, (size_t)(fx->n_fft - fx->win) * sizeof *fx->fft_in);
+}
+
+/* power[k] = |rfft(fft_in)[k]|^2, k < n_bins = n_fft/2 + 1 */
+static void power_spectrum(cx_melspec *fx)
+{
     fftwf_execute(fx->plan);
-    /* Read as float pairs: fftwf_complex is float[2] or, after <complex.h>
-     * (which cblas.h may include), float _Complex; both are laid out so. */
+    /* Read as float pairs: fftwf_complex is float[2] or, after <complex.h>,
+     * float _Complex; both are laid out so. */
     const float *spec = (const float *)fx->fft_out;
     for (int k = 0; k < fx->n_bins; k++) {
         float re = spec[2 * k], im = spec[2 * k + 1];
         fx->power[k] = re * re + im * im;
     }
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, fx->n_mels, fx->n_bins, 1.0f, fx->fb, fx->n_bins,
-                fx->power, 1, 0.0f, fx->logmel, 1);
-    float floor_ = fx->cfg.log_floor;
-    for (int m = 0; m < fx->n_mels; m++)
-        fx->logmel[m] = logf(fx->logmel[m] + floor_);
-    if (fx->dct)
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, fx->n_out, fx->n_mels, 1.0f, fx->dct, fx->n_mels,
-                    fx->logmel, 1, 0.0f, frame, 1);
-    else
+}
+
+/* logmel[m] = log(sum_k fb[m][k] power[k] + log_floor), m < n_mels; the sum
+ * runs over the bins under triangle m only. */
+static void log_mel(cx_melspec *fx)
+{
+    const float *w = fx->fb_w;
+    for (int m = 0; m < fx->n_mels; m++) {
+        const float *p = fx->power + fx->fb_lo[m];
+        float acc = 0.0f;
+        for (int j = 0; j < fx->fb_len[m]; j++)
+            acc += w[j] * p[j];
+        w += fx->fb_len[m];
+        fx->logmel[m] = logf(acc + fx->cfg.log_floor);
+    }
+}
+
+/* frame[n_out] = logmel (log-mel) or dct[n_mfcc x n_mels] . logmel (MFCC),
+ * then (frame[i] - mean[i]) / std[i] with CX_NORM_GLOBAL. */
+static void output_frame(const cx_melspec *fx, float *frame)
+{
+    if (fx->dct) {
+        for (int k = 0; k < fx->n_out; k++) {
+            const float *d = fx->dct + (size_t)k * fx->n_mels;
+            float acc = 0.0f;
+            for (int m = 0; m < fx->n_mels; m++)
+                acc += d[m] * fx->logmel[m];
+            frame[k] = acc;
+        }
+    } else {
         memcpy(frame, fx->logmel, (size_t)fx->n_mels * sizeof *frame);
+    }
     if (fx->inv_std)
         for (int i = 0; i < fx->n_out; i++)
             frame[i] = (frame[i] - fx->cfg.mean[i]) * fx->inv_std[i];
+}
+
+int cx_melspec_pop(cx_melspec *fx, float *frame)
+{
+    if (fx->count < (size_t)fx->win) return 0;
+    window_frame(fx);
+    power_spectrum(fx);
+    log_mel(fx);
+    output_frame(fx, frame);
     fx->head += (size_t)fx->hop;
     if (fx->head >= fx->cap) fx->head -= fx->cap;
     fx->count -= (size_t)fx->hop;

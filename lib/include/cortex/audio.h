@@ -18,7 +18,8 @@
  *
  * Features. One streaming extractor (cx_melspec) turns samples into frames of
  * log-mel energies or MFCCs. Training clips, file detection and live listening
- * all use it, so their features agree bit for bit:
+ * all use it, so their features agree bit for bit (on one machine, whatever
+ * the chunking of the input and the BLAS thread setting):
  *   - frames are not centred or padded: frame t covers samples
  *     [t*hop, t*hop + win), so n samples give 1 + (n - win) / hop frames
  *     (none when n < win) and the first frame needs win samples;
