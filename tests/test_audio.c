@@ -278,6 +278,8 @@ static void test_reject_bad_files(void)
 {
     expect_reject(tmp_path("does_not_exist.wav"), CX_ERR_IO, "cannot open");
     expect_reject(g_dir, CX_ERR_IO, "regular file");
+    const char *fifo = tmp_path("pipe.wav");
+    if (mkfifo(fifo, 0600) == 0) expect_reject(fifo, CX_ERR_IO, "regular file"); /* no hang */
     const char *p = tmp_path("empty.wav");
     write_bytes(p, "", 0);
     expect_reject(p, CX_ERR_FORMAT, "empty");

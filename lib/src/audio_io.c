@@ -77,10 +77,11 @@ static cx_status run_src(cx_resampler *r, const float *in, size_t n_in, float *o
 {
     size_t used = 0, made = 0;
     for (;;) {
+        size_t room = max_out - made;
         SRC_DATA d = {.data_in = in + used,
                       .data_out = out + made,
                       .input_frames = (long)(n_in - used),
-                      .output_frames = (long)(max_out - made),
+                      .output_frames = room > (size_t)LONG_MAX / 2 ? LONG_MAX / 2 : (long)room,
                       .end_of_input = end,
                       .src_ratio = r->ratio};
         int e = src_process(r->src, &d);
@@ -171,13 +172,15 @@ static cx_status open_for_read(SNDFILE **out, int *fd_out, SF_INFO *info, const 
 {
     *out = NULL;
     *fd_out = -1;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return cx_fail(err, CX_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
         return cx_fail(err, CX_ERR_IO, "%s: not a regular file", path);
     }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     if (st.st_size == 0) {
         close(fd);
         return cx_fail(err, CX_ERR_FORMAT, "%s: empty file (0 bytes), not audio", path);

@@ -33,8 +33,9 @@
  *   - mel filterbank: HTK mel scale, mel(f) = 2595 log10(1 + f / 700);
  *     n_mels triangles with corners at n_mels + 2 points equally spaced in
  *     mel from fmin to fmax, evaluated at the FFT bin frequencies
- *     k * sample_rate / n_fft, peak 1, no area normalization (the same as
- *     torchaudio.functional.melscale_fbanks(..., norm=None, mel_scale="htk"));
+ *     k * sample_rate / n_fft, peak 1, no area normalization (for even
+ *     n_fft and sample_rate the same as torchaudio.functional.melscale_fbanks
+ *     with norm=None, mel_scale="htk");
  *   - log-mel: log(mel + log_floor), natural logarithm;
  *   - MFCC: the first n_mfcc coefficients of the orthonormal DCT-II of the
  *     log-mel vector, c[k] = s_k sum_m log_mel[m] cos(pi k (m + 1/2) / n_mels)
