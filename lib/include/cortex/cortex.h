@@ -12,5 +12,6 @@
 #include "cortex/metrics.h"
 #include "cortex/image.h"
 #include "cortex/data.h"
+#include "cortex/audio.h"
 
 #endif
