@@ -317,7 +317,7 @@ static void test_truncated_other_formats(void)
         int keeps_alpha;
         snprintf(path, sizeof path, "%s/full.%s", tmpdir, fmt_ext[fmt]);
         CU_ASSERT_FATAL(write_image(fmt, path, W, H, 3, px, &keeps_alpha));
-        size_t len;
+        size_t len = 0;
         uint8_t *full = read_bytes(path, &len);
         snprintf(cut, sizeof cut, "%s/cut.%s", tmpdir, fmt_ext[fmt]);
         for (size_t n = 0; n < len; n += 1 + n / 16) {

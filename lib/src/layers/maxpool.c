@@ -71,12 +71,34 @@ static int window_argmax(const maxpool_layer *p, const float *xc, int oh, int ow
         for (int b = 0; b < p->k; b++) {
             int o = (oh * p->stride + a) * W + ow * p->stride + b;
             float v = xc[o];
-            if (v > best || (isnan(v) && !isnan(best))) {
+            if (v > best || (v != v && best == best)) { /* the first NaN wins */
                 best = v;
                 at = o;
             }
         }
     return at;
+}
+
+/* The common 2x2 window with stride 2, one input plane: the same result as
+ * window_argmax, written out so the compiler keeps it in registers. */
+static void pool2x2_plane(const maxpool_layer *p, const float *xc, float *yc, int32_t *ac)
+{
+    const int W = p->w;
+    for (int oh = 0; oh < p->ho; oh++) {
+        const float *r0 = xc + (size_t)2 * oh * W, *r1 = r0 + W;
+        for (int ow = 0; ow < p->wo; ow++) {
+            int at = 2 * oh * W + 2 * ow;
+            float best = r0[2 * ow], v;
+            v = r0[2 * ow + 1];
+            if (v > best || (v != v && best == best)) best = v, at = 2 * oh * W + 2 * ow + 1;
+            v = r1[2 * ow];
+            if (v > best || (v != v && best == best)) best = v, at = (2 * oh + 1) * W + 2 * ow;
+            v = r1[2 * ow + 1];
+            if (v > best || (v != v && best == best)) best = v, at = (2 * oh + 1) * W + 2 * ow + 1;
+            yc[oh * p->wo + ow] = best;
+            if (ac) ac[oh * p->wo + ow] = at;
+        }
+    }
 }
 
 /* x: (n,C,H,W)  y: (n,C,Ho,Wo)
@@ -87,6 +109,12 @@ static void maxpool_forward(cx_layer *l, const cx_run *r, int n, const float *x,
     maxpool_layer *p = (maxpool_layer *)l;
     size_t in_plane = (size_t)p->h * p->w, out_plane = (size_t)p->ho * p->wo;
     int32_t *arg = n <= p->cap ? p->arg : NULL;
+    if (p->k == 2 && p->stride == 2) {
+        for (int i = 0; i < n * p->c; i++)
+            pool2x2_plane(p, x + (size_t)i * in_plane, y + (size_t)i * out_plane,
+                          arg ? arg + (size_t)i * out_plane : NULL);
+        return;
+    }
     for (int i = 0; i < n * p->c; i++) {
         const float *xc = x + (size_t)i * in_plane;
         float *yc = y + (size_t)i * out_plane;
