@@ -80,23 +80,32 @@ static int window_argmax(const maxpool_layer *p, const float *xc, int oh, int ow
 }
 
 /* The common 2x2 window with stride 2, one input plane: the same result as
- * window_argmax, written out so the compiler keeps it in registers. */
-static void pool2x2_plane(const maxpool_layer *p, const float *xc, float *yc, int32_t *ac)
+ * window_argmax, without branches (the comparisons of random data would
+ * mispredict half the time), so the compiler can vectorize it. */
+static void pool2x2_plane(const maxpool_layer *p, const float *restrict xc, float *restrict yc,
+                          int32_t *restrict ac)
 {
-    const int W = p->w;
+    const int W = p->w, Wo = p->wo;
     for (int oh = 0; oh < p->ho; oh++) {
         const float *r0 = xc + (size_t)2 * oh * W, *r1 = r0 + W;
-        for (int ow = 0; ow < p->wo; ow++) {
-            int at = 2 * oh * W + 2 * ow;
+        int32_t base = 2 * oh * W;
+        for (int ow = 0; ow < Wo; ow++) {
             float best = r0[2 * ow], v;
+            int32_t at = 0, g;
             v = r0[2 * ow + 1];
-            if (v > best || (v != v && best == best)) best = v, at = 2 * oh * W + 2 * ow + 1;
+            g = v > best || (v != v && best == best);
+            best = g ? v : best;
+            at = g ? 1 : at;
             v = r1[2 * ow];
-            if (v > best || (v != v && best == best)) best = v, at = (2 * oh + 1) * W + 2 * ow;
+            g = v > best || (v != v && best == best);
+            best = g ? v : best;
+            at = g ? W : at;
             v = r1[2 * ow + 1];
-            if (v > best || (v != v && best == best)) best = v, at = (2 * oh + 1) * W + 2 * ow + 1;
-            yc[oh * p->wo + ow] = best;
-            if (ac) ac[oh * p->wo + ow] = at;
+            g = v > best || (v != v && best == best);
+            best = g ? v : best;
+            at = g ? W + 1 : at;
+            yc[oh * Wo + ow] = best;
+            if (ac) ac[oh * Wo + ow] = base + 2 * ow + at;
         }
     }
 }
