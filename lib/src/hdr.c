@@ -102,10 +102,12 @@ static int rle_scanline(const uint8_t *d, size_t len, size_t *p, long w, uint8_t
                 count -= 128;
                 if ((long)count > w - i || *p >= len) return 0;
                 uint8_t v = d[(*p)++];
-                for (unsigned z = 0; z < count; z++) line[4 * i++ + k] = v;
+                for (unsigned z = 0; z < count; z++)
+                    line[4 * i++ + k] = v;
             } else {
                 if (count == 0 || (long)count > w - i || len - *p < count) return 0;
-                for (unsigned z = 0; z < count; z++) line[4 * i++ + k] = d[(*p)++];
+                for (unsigned z = 0; z < count; z++)
+                    line[4 * i++ + k] = d[(*p)++];
             }
         }
     }
@@ -127,13 +129,16 @@ cx_status cx_hdr_decode_rgba(const uint8_t *d, size_t len, const char *name, con
     /* As in the format's reference reader: scanlines are run-length
      * encoded when the width allows it and the first one starts with the
      * marker 2, 2, w >> 8, w & 255; otherwise all pixels are flat RGBE. */
-    int rle = w >= 8 && w < 32768 && len - p >= 4 && d[p] == 2 && d[p + 1] == 2 && !(d[p + 2] & 0x80);
+    int rle =
+        w >= 8 && w < 32768 && len - p >= 4 && d[p] == 2 && d[p + 1] == 2 && !(d[p + 2] & 0x80);
     cx_status st = CX_OK;
     if (!rle) {
         if ((len - p) / 4 < npix)
-            st = cx_fail(err, CX_ERR_FORMAT, "%s: truncated HDR: %zu bytes of pixel data, expected %zu",
-                         name, len - p, 4 * npix);
-        for (size_t i = 0; !st && i < npix; i++) rgbe_to_rgba(d + p + 4 * i, px + 4 * i);
+            st = cx_fail(err, CX_ERR_FORMAT,
+                         "%s: truncated HDR: %zu bytes of pixel data, expected %zu", name, len - p,
+                         4 * npix);
+        for (size_t i = 0; !st && i < npix; i++)
+            rgbe_to_rgba(d + p + 4 * i, px + 4 * i);
     }
     for (long y = 0; rle && !st && y < h->height; y++) {
         if (len - p < 4 || d[p] != 2 || d[p + 1] != 2 || ((long)d[p + 2] << 8 | d[p + 3]) != w) {
@@ -142,11 +147,12 @@ cx_status cx_hdr_decode_rgba(const uint8_t *d, size_t len, const char *name, con
         }
         p += 4;
         if (!rle_scanline(d, len, &p, w, line)) {
-            st = cx_fail(err, CX_ERR_FORMAT, "%s: corrupt or truncated HDR run data in scanline %ld",
-                         name, y);
+            st = cx_fail(err, CX_ERR_FORMAT,
+                         "%s: corrupt or truncated HDR run data in scanline %ld", name, y);
             break;
         }
-        for (long x = 0; x < w; x++) rgbe_to_rgba(line + 4 * x, px + 4 * ((size_t)y * w + x));
+        for (long x = 0; x < w; x++)
+            rgbe_to_rgba(line + 4 * x, px + 4 * ((size_t)y * w + x));
     }
     free(line);
     if (st) {

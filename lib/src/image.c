@@ -16,8 +16,8 @@
 
 #include "image_util.h"
 
-cx_status cx_read_file_buf(const char *path, long long max, uint8_t **buf, size_t *cap,
-                           size_t *len, cx_error *err)
+cx_status cx_read_file_buf(const char *path, long long max, uint8_t **buf, size_t *cap, size_t *len,
+                           cx_error *err)
 {
     *len = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -76,7 +76,7 @@ cx_status cx_read_file_buf(const char *path, long long max, uint8_t **buf, size_
 int cx_image_known_extension(const char *path)
 {
     static const char *const exts[] = {"png", "jpg", "jpeg", "jpe", "bmp", "gif", "tga",
-                                       "pnm", "pgm", "ppm", "psd", "pic", "hdr"};
+                                       "pnm", "pgm", "ppm",  "psd", "pic", "hdr"};
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;
     const char *dot = strrchr(base, '.');
@@ -90,8 +90,7 @@ static cx_status check_args(const char *name, int channels, int height, int widt
 {
     if (channels != 1 && channels != 3)
         return cx_fail(err, CX_ERR_ARG, "%s: channels must be 1 or 3, not %d", name, channels);
-    if (height < 1 || height > CX_IMAGE_MAX_OUT_SIDE || width < 1 ||
-        width > CX_IMAGE_MAX_OUT_SIDE)
+    if (height < 1 || height > CX_IMAGE_MAX_OUT_SIDE || width < 1 || width > CX_IMAGE_MAX_OUT_SIDE)
         return cx_fail(err, CX_ERR_ARG, "%s: output size %dx%d must be within 1..%d", name, width,
                        height, CX_IMAGE_MAX_OUT_SIDE);
     return CX_OK;
@@ -104,8 +103,7 @@ static uint32_t be32(const uint8_t *p)
 
 static int too_big(uint32_t w, uint32_t h)
 {
-    return w > CX_IMAGE_MAX_SIDE || h > CX_IMAGE_MAX_SIDE ||
-           (long long)w * h > CX_IMAGE_MAX_PIXELS;
+    return w > CX_IMAGE_MAX_SIDE || h > CX_IMAGE_MAX_SIDE || (long long)w * h > CX_IMAGE_MAX_PIXELS;
 }
 
 static cx_status cx_fail_large(const char *name, long long w, long long h, int *too_large,
@@ -249,7 +247,8 @@ static void hwc_to_chw(const uint8_t *in, int c, int h, int w, uint8_t *out)
 {
     size_t plane = (size_t)h * w;
     for (size_t p = 0; p < plane; p++)
-        for (int ch = 0; ch < c; ch++) out[(size_t)ch * plane + p] = in[p * c + ch];
+        for (int ch = 0; ch < c; ch++)
+            out[(size_t)ch * plane + p] = in[p * c + ch];
 }
 
 /* stb_image reads through these callbacks rather than from memory so that
@@ -281,7 +280,7 @@ static void mr_skip(void *user, int n)
 {
     mem_reader *m = user;
     if (n < 0) {
-        size_t back = (size_t)-(long long)n;
+        size_t back = (size_t) - (long long)n;
         m->pos = back > m->pos ? 0 : m->pos - back;
     } else if ((size_t)n > m->len - m->pos) {
         m->pos = m->len;
@@ -339,8 +338,7 @@ cx_status cx_image_decode_scratch(const void *data, size_t len, const char *name
     if (!name) name = "image";
     cx_status st = check_args(name, channels, height, width, err);
     if (st) return st;
-    if (!data || !out_chw || !scratch)
-        return cx_fail(err, CX_ERR_ARG, "%s: NULL buffer", name);
+    if (!data || !out_chw || !scratch) return cx_fail(err, CX_ERR_ARG, "%s: NULL buffer", name);
     int x, y, comp;
     st = header_info(data, len, name, &x, &y, &comp, too_large, err);
     if (st) return st;
@@ -384,8 +382,8 @@ cx_status cx_image_decode_scratch(const void *data, size_t len, const char *name
     return CX_OK;
 }
 
-cx_status cx_image_decode(const void *data, size_t len, const char *name, int channels,
-                          int height, int width, uint8_t *out_chw, cx_error *err)
+cx_status cx_image_decode(const void *data, size_t len, const char *name, int channels, int height,
+                          int width, uint8_t *out_chw, cx_error *err)
 {
     if (!name) name = "image";
     cx_status st = check_args(name, channels, height, width, err);
@@ -395,8 +393,7 @@ cx_status cx_image_decode(const void *data, size_t len, const char *name, int ch
     size_t n = (size_t)channels * height * width;
     uint8_t *tmp = malloc(2 * n);
     if (!tmp) return cx_fail(err, CX_ERR_NOMEM, "%s: out of memory", name);
-    st = cx_image_decode_scratch(data, len, name, channels, height, width, tmp, tmp + n, NULL,
-                                 err);
+    st = cx_image_decode_scratch(data, len, name, channels, height, width, tmp, tmp + n, NULL, err);
     if (!st) memcpy(out_chw, tmp, n);
     free(tmp);
     return st;

@@ -7,8 +7,8 @@
 /* Reads the whole regular file at path (at most max bytes) into *buf, which
  * is grown with realloc when it is smaller than the file (*cap is its size;
  * *buf may start NULL with *cap 0). The caller frees *buf. */
-cx_status cx_read_file_buf(const char *path, long long max, uint8_t **buf, size_t *cap,
-                           size_t *len, cx_error *err);
+cx_status cx_read_file_buf(const char *path, long long max, uint8_t **buf, size_t *cap, size_t *len,
+                           cx_error *err);
 
 /* cx_image_decode with caller-owned scratch of channels*height*width bytes,
  * so a loop over files allocates nothing of its own but the decoded bitmap.
@@ -25,8 +25,8 @@ cx_status cx_resize_u8(const uint8_t *in, int iw, int ih, int c, uint8_t *out, i
 /* Binary PNM (P5, P6), decoded here rather than by stb_image (see pnm.c). */
 typedef struct cx_pnm {
     long width, height;
-    int channels; /* 1 or 3 */
-    int maxval;   /* 1 .. 65535; above 255 samples are 16-bit big-endian */
+    int channels;  /* 1 or 3 */
+    int maxval;    /* 1 .. 65535; above 255 samples are 16-bit big-endian */
     size_t offset; /* first byte of pixel data */
 } cx_pnm;
 

@@ -13,15 +13,20 @@ int cx_pnm_detect(const uint8_t *d, size_t len)
     return len >= 2 && d[0] == 'P' && (d[1] == '5' || d[1] == '6');
 }
 
-static int is_space(uint8_t c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+static int is_space(uint8_t c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
 
 /* Skips whitespace and '#' comments, then reads a decimal number. */
 static int read_number(const uint8_t *d, size_t len, size_t *p, long *out)
 {
     for (;;) {
-        while (*p < len && is_space(d[*p])) (*p)++;
+        while (*p < len && is_space(d[*p]))
+            (*p)++;
         if (*p < len && d[*p] == '#') {
-            while (*p < len && d[*p] != '\n' && d[*p] != '\r') (*p)++;
+            while (*p < len && d[*p] != '\n' && d[*p] != '\r')
+                (*p)++;
             continue;
         }
         break;

@@ -43,7 +43,8 @@ static void axis_weights(int n_in, int n_out, axis *a)
             total += w[x - lo];
         }
         /* total > 0: the nearest input pixel is within 0.5 of the centre */
-        for (int k = 0; k < hi - lo; k++) w[k] = (float)(w[k] / total);
+        for (int k = 0; k < hi - lo; k++)
+            w[k] = (float)(w[k] / total);
         a->first[o] = lo;
         a->count[o] = hi - lo;
     }
@@ -84,7 +85,8 @@ static void rows_u8(const uint8_t *src, int h, int iw, int c, const axis *a, int
             float *d = dst + ((size_t)y * ow + o) * c;
             for (int ch = 0; ch < c; ch++) {
                 float acc = 0.0f;
-                for (int k = 0; k < a->count[o]; k++) acc += w[k] * s[k * c + ch];
+                for (int k = 0; k < a->count[o]; k++)
+                    acc += w[k] * s[k * c + ch];
                 d[ch] = acc;
             }
         }
@@ -99,7 +101,8 @@ static void cols_u8(const uint8_t *src, size_t n, const axis *a, int oh, float *
         const uint8_t *s = src + (size_t)a->first[o] * n;
         for (size_t i = 0; i < n; i++) {
             float acc = 0.0f;
-            for (int k = 0; k < a->count[o]; k++) acc += w[k] * s[k * n + i];
+            for (int k = 0; k < a->count[o]; k++)
+                acc += w[k] * s[k * n + i];
             dst[(size_t)o * n + i] = acc;
         }
     }
@@ -121,7 +124,8 @@ static void rows_f(const float *src, int h, int iw, int c, const axis *a, int ow
             uint8_t *d = dst + ((size_t)y * ow + o) * c;
             for (int ch = 0; ch < c; ch++) {
                 float acc = 0.0f;
-                for (int k = 0; k < a->count[o]; k++) acc += w[k] * s[k * c + ch];
+                for (int k = 0; k < a->count[o]; k++)
+                    acc += w[k] * s[k * c + ch];
                 d[ch] = to_u8(acc);
             }
         }
@@ -134,7 +138,8 @@ static void cols_f(const float *src, size_t n, const axis *a, int oh, uint8_t *d
         const float *s = src + (size_t)a->first[o] * n;
         for (size_t i = 0; i < n; i++) {
             float acc = 0.0f;
-            for (int k = 0; k < a->count[o]; k++) acc += w[k] * s[k * n + i];
+            for (int k = 0; k < a->count[o]; k++)
+                acc += w[k] * s[k * n + i];
             dst[(size_t)o * n + i] = to_u8(acc);
         }
     }
@@ -150,8 +155,8 @@ cx_status cx_resize_u8(const uint8_t *in, int iw, int ih, int c, uint8_t *out, i
     size_t bytes = axis_bytes(iw, ow) + axis_bytes(ih, oh) + sizeof(float) * tmp_n;
     void *mem = malloc(bytes);
     if (!mem)
-        return cx_fail(err, CX_ERR_NOMEM, "%s: out of memory resizing %dx%d to %dx%d", name, iw,
-                       ih, ow, oh);
+        return cx_fail(err, CX_ERR_NOMEM, "%s: out of memory resizing %dx%d to %dx%d", name, iw, ih,
+                       ow, oh);
     axis ax, ay;
     void *p = alloc_axis(&ax, iw, ow, mem);
     float *tmp = alloc_axis(&ay, ih, oh, p);

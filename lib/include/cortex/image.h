@@ -43,10 +43,10 @@
 extern "C" {
 #endif
 
-#define CX_IMAGE_MAX_SIDE 16384                 /* pixels, declared width or height */
-#define CX_IMAGE_MAX_PIXELS (64LL << 20)        /* declared width * height */
-#define CX_IMAGE_MAX_FILE_BYTES (256LL << 20)   /* bytes read from one file */
-#define CX_IMAGE_MAX_OUT_SIDE 4096              /* requested height / width */
+#define CX_IMAGE_MAX_SIDE 16384               /* pixels, declared width or height */
+#define CX_IMAGE_MAX_PIXELS (64LL << 20)      /* declared width * height */
+#define CX_IMAGE_MAX_FILE_BYTES (256LL << 20) /* bytes read from one file */
+#define CX_IMAGE_MAX_OUT_SIDE 4096            /* requested height / width */
 
 /* Decodes the image file at path into out_chw (channels * height * width
  * bytes), converted to `channels` (1 or 3) and resized to height x width
@@ -58,8 +58,8 @@ cx_status cx_image_load(const char *path, int channels, int height, int width, u
                         cx_error *err);
 
 /* The same from an encoded image in memory; name is used in messages. */
-cx_status cx_image_decode(const void *data, size_t len, const char *name, int channels,
-                          int height, int width, uint8_t *out_chw, cx_error *err);
+cx_status cx_image_decode(const void *data, size_t len, const char *name, int channels, int height,
+                          int width, uint8_t *out_chw, cx_error *err);
 
 /* Reads only the header: the declared width, height and channel count
  * (1 gray, 2 gray+alpha, 3 RGB, 4 RGBA) of an image file, without decoding
