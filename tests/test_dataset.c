@@ -174,6 +174,8 @@ static void build_mixed(void)
     write_bomb("mixed/pear/bomb.png");
     write_solid("mixed/stray.png", 4, 4, 1, 1);
     mkdir_rel("mixed/pear/folder.png"); /* a folder named like an image: just a folder */
+    char fifo[512];
+    CU_ASSERT_EQUAL(mkfifo(mkpath(fifo, "mixed/pear/pipe.png"), 0600), 0);
     char link[512];
     CU_ASSERT_EQUAL(symlink("../..", mkpath(link, "mixed/apple/deep/loop")), 0); /* the root */
     CU_ASSERT_EQUAL(symlink("..", mkpath(link, "mixed/pear/loop")), 0);          /* the class */
@@ -185,13 +187,14 @@ static void test_folder_mixed(void)
     cx_dataset *ds;
     cx_error err;
     CU_ASSERT_EQUAL_FATAL(load(&ds, "mixed", CX_SPLIT_ALL, 0.1f, 3, 6, &err), CX_OK);
-    if (ds->n != 9 || ds->total_warnings != 8) print_warnings(ds);
+    if (ds->n != 9 || ds->total_warnings != 9) print_warnings(ds);
     CU_ASSERT_EQUAL(ds->n, 9);
     CU_ASSERT_EQUAL(ds->nclasses, 2);
     CU_ASSERT_STRING_EQUAL(ds->class_names[0], "apple");
     CU_ASSERT_STRING_EQUAL(ds->class_names[1], "pear");
     CU_ASSERT(ds->c == 3 && ds->h == 6 && ds->w == 6);
-    CU_ASSERT_EQUAL(ds->skipped_unknown, 1);
+    CU_ASSERT_EQUAL(ds->skipped_unknown, 2);
+    CU_ASSERT(has_warning(ds, "pipe.png", "not a regular file"));
     CU_ASSERT_EQUAL(ds->skipped_corrupt, 2);
     CU_ASSERT_EQUAL(ds->skipped_too_large, 1);
     CU_ASSERT(has_warning(ds, "notes.txt", "not an image"));

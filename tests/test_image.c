@@ -482,6 +482,8 @@ static void test_random_and_empty(void)
     expect_reject(tpath(path, "missing.png"), "cannot open");
     CU_ASSERT_EQUAL(mkdir(tpath(path, "folder.png"), 0700), 0);
     expect_reject(path, "directory");
+    CU_ASSERT_EQUAL(mkfifo(tpath(path, "pipe.png"), 0600), 0); /* must not block */
+    expect_reject(path, "not a regular file");
 }
 
 /* Mutated files of every format (bytes flipped, then possibly cut):

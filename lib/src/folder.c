@@ -170,7 +170,9 @@ static cx_status walk_class(walk *w, const char *dir, size_t rel_off, int cls, i
             free(path);
         } else if (S_ISREG(sb.st_mode)) {
             st = add_file(w, path, rel_off, cls, part);
-        } else {
+        } else { /* FIFO, socket, device */
+            cx_dataset_warn(w->ds, "skipped: %s: not a regular file", path);
+            w->ds->skipped_unknown++;
             free(path);
         }
     }
@@ -310,9 +312,10 @@ static cx_status decode_all(walk *w, entry **sel, int n, const int *map, const c
     if ((double)item * n > (double)SIZE_MAX / 2)
         return cx_fail(w->err, CX_ERR_NOMEM, "%s: %d images of %zu bytes do not fit in memory",
                        root, n, item);
-    ds->pixels = malloc(item * (size_t)n);
-    ds->labels = malloc(sizeof(int) * (size_t)n);
-    ds->paths = calloc((size_t)n, sizeof(char *));
+    size_t nalloc = n > 0 ? (size_t)n : 1; /* malloc(0) may return NULL */
+    ds->pixels = malloc(item * nalloc);
+    ds->labels = malloc(sizeof(int) * nalloc);
+    ds->paths = calloc(nalloc, sizeof(char *));
     uint8_t *scratch = malloc(item), *buf = NULL;
     size_t cap = 0;
     cx_status st = CX_OK;

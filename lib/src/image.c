@@ -20,7 +20,8 @@ cx_status cx_read_file_buf(const char *path, long long max, uint8_t **buf, size_
                            cx_error *err)
 {
     *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO named like an image must not hang. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return cx_fail(err, CX_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0) {
@@ -106,20 +107,14 @@ static int too_big(uint32_t w, uint32_t h)
     return w > CX_IMAGE_MAX_SIDE || h > CX_IMAGE_MAX_SIDE || (long long)w * h > CX_IMAGE_MAX_PIXELS;
 }
 
-static cx_status cx_fail_large(const char *name, long long w, long long h, int *too_large,
-                               cx_error *err)
+static cx_status large_error(const char *name, long long w, long long h, int *too_large,
+                             cx_error *err)
 {
     if (too_large) *too_large = 1;
     return cx_fail(err, CX_ERR_FORMAT,
                    "%s: declared size %lldx%lld is too large (decompression bomb?); limits are "
                    "%d on a side and %lld pixels",
                    name, w, h, CX_IMAGE_MAX_SIDE, (long long)CX_IMAGE_MAX_PIXELS);
-}
-
-static cx_status too_large_error(const char *name, uint32_t w, uint32_t h, int *too_large,
-                                 cx_error *err)
-{
-    return cx_fail_large(name, w, h, too_large, err);
 }
 
 /* The size declared by a PNG IHDR or a JPEG SOFn header; 0 if data is
@@ -174,7 +169,7 @@ static cx_status header_info(const uint8_t *data, size_t len, const char *name, 
      * two headers are read here first. */
     uint32_t hw, hh;
     if (png_jpeg_size(data, len, &hw, &hh) && too_big(hw, hh))
-        return too_large_error(name, hw, hh, too_large, err);
+        return large_error(name, hw, hh, too_large, err);
     /* PNM and HDR are decoded by Cortex itself (pnm.c, hdr.c). */
     long ow = 0, oh = 0;
     cx_status st = CX_OK;
@@ -190,7 +185,7 @@ static cx_status header_info(const uint8_t *data, size_t len, const char *name, 
     if (st) return st;
     if (ow > 0) {
         if (ow > CX_IMAGE_MAX_SIDE || oh > CX_IMAGE_MAX_SIDE || too_big((uint32_t)ow, (uint32_t)oh))
-            return cx_fail_large(name, ow, oh, too_large, err);
+            return large_error(name, ow, oh, too_large, err);
         *x = (int)ow;
         *y = (int)oh;
         return CX_OK;
@@ -201,7 +196,7 @@ static cx_status header_info(const uint8_t *data, size_t len, const char *name, 
     if (*x <= 0 || *y <= 0)
         return cx_fail(err, CX_ERR_FORMAT, "%s: declared size %dx%d is empty", name, *x, *y);
     if (too_big((uint32_t)*x, (uint32_t)*y))
-        return too_large_error(name, (uint32_t)*x, (uint32_t)*y, too_large, err);
+        return large_error(name, (uint32_t)*x, (uint32_t)*y, too_large, err);
     if (*comp < 1 || *comp > 4)
         return cx_fail(err, CX_ERR_FORMAT, "%s: %d channels, expected 1 to 4", name, *comp);
     return CX_OK;
