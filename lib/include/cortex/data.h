@@ -35,7 +35,7 @@
  *   and counted in skipped_too_large.
  * - Items are ordered by path (strcmp), never by directory listing order.
  * - Flat layout held-out split: a file belongs to the validation part when
- *   bucket(name) < val_fraction * 10000, where name is the file's path
+ *   bucket(name) < round(val_fraction * 10000), where name is the file's path
  *   relative to its class folder (so relabelling a file never moves it
  *   between parts) and bucket = fmix64(cx_hash_string(name) ^ split_seed) %
  *   10000 (fmix64: MurmurHash3's 64-bit finalizer). The split is stable
