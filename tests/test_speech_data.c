@@ -63,7 +63,10 @@ static void tone(float *v, int n, float freq)
     }
 }
 
-static int clip_length(int spk, int take) { return RATE * (30 + 5 * spk + 10 * take) / 100; }
+static int clip_length(int spk, int take)
+{
+    return RATE * (30 + 5 * spk + 10 * take) / 100;
+}
 
 static void make_dataset(void)
 {
@@ -96,7 +99,8 @@ static void make_dataset(void)
     make_dir(CX_SPEECH_NOISE_DIR);
     cx_rng rng;
     cx_rng_seed(&rng, 5);
-    for (int i = 0; i < 3 * RATE; i++) buf[i] = cx_rng_uniform(&rng) - 0.5f;
+    for (int i = 0; i < 3 * RATE; i++)
+        buf[i] = cx_rng_uniform(&rng) - 0.5f;
     if (cx_audio_save_wav(path_of(p, CX_SPEECH_NOISE_DIR "/white.wav"), buf, 3 * RATE, RATE, &err))
         fprintf(stderr, "%s\n", err.msg), exit(1);
     write_text(CX_SPEECH_NOISE_DIR "/README.md", "noise files");
@@ -163,7 +167,8 @@ static void test_load_all_folders(void)
     /* Every word folder with files, sorted, then _silence_; no _unknown_. */
     CU_ASSERT_EQUAL(ds->nwords, 4);
     CU_ASSERT_EQUAL_FATAL(ds->nclasses, 5);
-    for (int w = 0; w < 4; w++) CU_ASSERT_STRING_EQUAL(ds->class_names[w], words[w]);
+    for (int w = 0; w < 4; w++)
+        CU_ASSERT_STRING_EQUAL(ds->class_names[w], words[w]);
     CU_ASSERT_STRING_EQUAL(ds->class_names[4], CX_SPEECH_SILENCE);
     CU_ASSERT_EQUAL(ds->silence_label, 4);
     CU_ASSERT_EQUAL(ds->unknown_label, -1);
@@ -185,7 +190,8 @@ static void test_load_all_folders(void)
     CU_ASSERT_EQUAL(ds->noise_length[0], 3 * RATE);
     /* Items by path, silence last; each clip's label, speaker, length. */
     CU_ASSERT_EQUAL_FATAL(ds->nspeakers, NSPK);
-    for (int s = 0; s < NSPK; s++) CU_ASSERT(ds->speakers[s][3] == 'A' + s);
+    for (int s = 0; s < NSPK; s++)
+        CU_ASSERT(ds->speakers[s][3] == 'A' + s);
     int spk[NSPK];
     cx_speech_speaker_counts(ds, spk);
     CU_ASSERT(spk[0] == 9 && spk[NSPK - 1] == 9);
@@ -275,7 +281,8 @@ static void test_splits(void)
     cx_speech_dataset *all = load(CX_SPLIT_ALL, w, 2, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(all);
     int seen = 0, owner[NSPK];
-    for (int s = 0; s < NSPK; s++) owner[s] = -1;
+    for (int s = 0; s < NSPK; s++)
+        owner[s] = -1;
     for (cx_split sp = CX_SPLIT_TRAIN; sp <= CX_SPLIT_TEST; sp++) {
         cx_speech_dataset *ds = load(sp, w, 2, &err);
         CU_ASSERT_PTR_NOT_NULL_FATAL(ds);
@@ -295,7 +302,8 @@ static void test_splits(void)
         cx_speech_free(ds);
     }
     int all_kw = 0;
-    for (int i = 0; i < all->n; i++) all_kw += all->items[i].label < 2;
+    for (int i = 0; i < all->n; i++)
+        all_kw += all->items[i].label < 2;
     CU_ASSERT_EQUAL(seen, all_kw);
     CU_ASSERT_EQUAL(all_kw, 40);
     cx_speech_free(all);
@@ -334,7 +342,7 @@ static void test_scan_speakers(void)
     CU_ASSERT_EQUAL_FATAL(n, NSPK);
     CU_ASSERT_STRING_EQUAL(v[0].name, "spkA");
     CU_ASSERT_EQUAL(v[0].files, 9);
-    CU_ASSERT_EQUAL(v[1].files, 10); /* spkB_7.wav counted: not decoded */
+    CU_ASSERT_EQUAL(v[1].files, 10);            /* spkB_7.wav counted: not decoded */
     CU_ASSERT_EQUAL(v[8].split, CX_SPLIT_TEST); /* spkI */
     cx_speech_speakers_free(v, n);
 }
@@ -410,7 +418,8 @@ static void fixture_make(fixture *f, cx_split split, const cx_speech_augment *au
     cx_feat_config_default(&cfg, RATE);
     if (norm) {
         cfg.norm = CX_NORM_GLOBAL;
-        for (int i = 0; i < cfg.n_mels; i++) cfg.mean[i] = -5.0f, cfg.std[i] = 3.0f;
+        for (int i = 0; i < cfg.n_mels; i++)
+            cfg.mean[i] = -5.0f, cfg.std[i] = 3.0f;
     }
     CU_ASSERT_EQUAL_FATAL(cx_melspec_create(&f->fx, &cfg, &err), CX_OK);
     cx_status st = cx_speech_source_create(&f->src, f->ds, f->fx, window, aug, &err);
@@ -450,15 +459,18 @@ static void test_batch_shapes_determinism(void)
     }
     CU_ASSERT_EQUAL(memcmp(x[0], x[1], sizeof(float) * per * N), 0);
     CU_ASSERT_NOT_EQUAL(memcmp(x[0], x[2], sizeof(float) * per * N), 0);
-    for (int i = 0; i < N; i++) CU_ASSERT_EQUAL(y[0][i], f.ds->items[idx[i]].label);
+    for (int i = 0; i < N; i++)
+        CU_ASSERT_EQUAL(y[0][i], f.ds->items[idx[i]].label);
     CU_ASSERT_EQUAL(y[0][3], f.ds->silence_label);
-    for (size_t j = 0; j < per * N; j++) CU_ASSERT_FATAL(isfinite(x[0][j]));
+    for (size_t j = 0; j < per * N; j++)
+        CU_ASSERT_FATAL(isfinite(x[0][j]));
     /* Errors: index out of range, augmentation without rng. */
     cx_error err;
     int bad = f.ds->n;
     CU_ASSERT_EQUAL(cx_speech_batch(f.src, &bad, 1, 0, NULL, x[0], NULL, &err), CX_ERR_ARG);
     CU_ASSERT_EQUAL(cx_speech_batch(f.src, idx, 1, 1, NULL, x[0], NULL, &err), CX_ERR_ARG);
-    for (int r = 0; r < 3; r++) free(x[r]);
+    for (int r = 0; r < 3; r++)
+        free(x[r]);
     fixture_free(&f);
 }
 
@@ -471,7 +483,8 @@ static void check_centred(fixture *f, int item, int W)
     for (int i = 0; i < it->length; i++)
         if (i + off >= 0 && i + off < W) win[i + off] = it->samples[i];
     int T = cx_speech_source_frames(f->src), F = cx_speech_source_features(f->src);
-    float *want = malloc(sizeof(float) * (size_t)T * F), *got = malloc(sizeof(float) * (size_t)T * F);
+    float *want = malloc(sizeof(float) * (size_t)T * F),
+          *got = malloc(sizeof(float) * (size_t)T * F);
     CU_ASSERT_EQUAL(cx_melspec_compute(f->fx, win, (size_t)W, want, T), T);
     cx_error err;
     cx_rng rng;
@@ -598,7 +611,8 @@ static void test_noise_snr(void)
     int sil = f.ds->n - 1;
     CU_ASSERT_EQUAL(cx_speech_render(f.src, sil, 0, &rng, noisy, &err), CX_OK);
     double e = 0.0;
-    for (int i = 0; i < W; i++) e += (double)noisy[i] * noisy[i];
+    for (int i = 0; i < W; i++)
+        e += (double)noisy[i] * noisy[i];
     double rms = sqrt(e / W), want = 0.5 / sqrt(3.0) * pow(10.0, -6.0 / 20.0);
     CU_ASSERT(fabs(rms - want) < 0.05 * want);
     free(clean);
@@ -620,21 +634,25 @@ static void test_spec_mask(void)
     cx_rng_seed(&rng, 11);
     int any_t = 0, any_f = 0;
     for (int rep = 0; rep < 50; rep++) {
-        for (int i = 0; i < T * F; i++) x[i] = (float)i;
+        for (int i = 0; i < T * F; i++)
+            x[i] = (float)i;
         cx_speech_spec_mask(x, T, F, &a, -1.0f, &rng);
         int rows = 0, cols = 0;
         for (int t = 0; t < T; t++) {
             int k = 0;
-            for (int f = 0; f < F; f++) k += x[t * F + f] == -1.0f;
+            for (int f = 0; f < F; f++)
+                k += x[t * F + f] == -1.0f;
             rows += k == F;
         }
         for (int f = 0; f < F; f++) {
             int k = 0;
-            for (int t = 0; t < T; t++) k += x[t * F + f] == -1.0f;
+            for (int t = 0; t < T; t++)
+                k += x[t * F + f] == -1.0f;
             cols += k == T;
         }
         int masked = 0;
-        for (int i = 0; i < T * F; i++) masked += x[i] == -1.0f;
+        for (int i = 0; i < T * F; i++)
+            masked += x[i] == -1.0f;
         CU_ASSERT(rows <= 12 && cols <= 4);
         CU_ASSERT_EQUAL(masked, rows * F + cols * T - rows * cols); /* whole rows and columns */
         any_t |= rows > 0;
@@ -666,7 +684,8 @@ static void test_batch_masks(void)
             CU_ASSERT_EQUAL(cx_speech_batch(f.src, &item, 1, 0, &rng, plain, NULL, &err), CX_OK);
             CU_ASSERT_EQUAL(cx_speech_batch(f.src, &item, 1, 1, &rng, masked, NULL, &err), CX_OK);
             double mean = 0.0;
-            for (size_t j = 0; j < per; j++) mean += plain[j];
+            for (size_t j = 0; j < per; j++)
+                mean += plain[j];
             float fill = norm ? 0.0f : (float)(mean / (double)per);
             int diff = 0, rows = 0, cols = 0;
             for (size_t j = 0; j < per; j++)
@@ -676,12 +695,14 @@ static void test_batch_masks(void)
                 }
             for (int t = 0; t < T; t++) {
                 int k = 0;
-                for (int c = 0; c < F; c++) k += masked[t * F + c] == fill;
+                for (int c = 0; c < F; c++)
+                    k += masked[t * F + c] == fill;
                 rows += k == F;
             }
             for (int c = 0; c < F; c++) {
                 int k = 0;
-                for (int t = 0; t < T; t++) k += masked[t * F + c] == fill;
+                for (int t = 0; t < T; t++)
+                    k += masked[t * F + c] == fill;
                 cols += k == T;
             }
             CU_ASSERT(rows <= 8 && cols <= 5);
@@ -718,7 +739,8 @@ static void test_stream(void)
     size_t len = 0, len2 = 0, len3 = 0;
     cx_speech_event *ev = NULL, *ev2 = NULL, *ev3 = NULL;
     int ne = 0, ne2 = 0, ne3 = 0;
-    CU_ASSERT_EQUAL_FATAL(cx_speech_stream_build(ds, items, n, &o, &s, &len, &ev, &ne, &err), CX_OK);
+    CU_ASSERT_EQUAL_FATAL(cx_speech_stream_build(ds, items, n, &o, &s, &len, &ev, &ne, &err),
+                          CX_OK);
     CU_ASSERT_EQUAL_FATAL(cx_speech_stream_build(ds, items, n, &o, &s2, &len2, &ev2, &ne2, &err),
                           CX_OK);
     o.seed = 78;
@@ -741,7 +763,8 @@ static void test_stream(void)
             /* no noise under keywords: the clip exactly */
             CU_ASSERT_EQUAL(memcmp(s + v->start, it->samples, sizeof(float) * it->length), 0);
             size_t gap = v->start - prev_end; /* >= gap_min unless a distractor sits in it */
-            if (e == 0 || ev[e - 1].keyword) CU_ASSERT(gap >= (size_t)(0.5 * RATE) && gap <= 2 * RATE);
+            if (e == 0 || ev[e - 1].keyword)
+                CU_ASSERT(gap >= (size_t)(0.5 * RATE) && gap <= 2 * RATE);
         } else {
             CU_ASSERT(v->label == ds->unknown_label);
             double d = 0.0, c = 0.0;
@@ -756,10 +779,12 @@ static void test_stream(void)
     }
     CU_ASSERT_EQUAL(nkw, n);
     CU_ASSERT(ne > n); /* some distractors */
-    CU_ASSERT(len >= clips + (size_t)(n + 1) * RATE / 2 && len <= clips + (size_t)(n + 1) * 2 * RATE);
+    CU_ASSERT(len >= clips + (size_t)(n + 1) * RATE / 2 &&
+              len <= clips + (size_t)(n + 1) * 2 * RATE);
     /* the gaps hold noise */
     double gap_e = 0.0;
-    for (size_t i = 0; i < ev[0].start; i++) gap_e += (double)s[i] * s[i];
+    for (size_t i = 0; i < ev[0].start; i++)
+        gap_e += (double)s[i] * s[i];
     CU_ASSERT(gap_e > 0.0);
     printf("\n    stream: %zu samples, %d events (%d keywords) ", len, ne, nkw);
     free(s);
@@ -814,10 +839,12 @@ static void test_fsdd(void)
     CU_ASSERT_EQUAL(all->nclasses, 11);
     CU_ASSERT_STRING_EQUAL(all->class_names[0], "eight");
     int clips = 0, test_clips = 0;
-    for (int i = 0; i < all->n; i++) clips += all->items[i].samples != NULL;
+    for (int i = 0; i < all->n; i++)
+        clips += all->items[i].samples != NULL;
     for (int i = 0; i < test->n; i++) {
         test_clips += test->items[i].samples != NULL;
-        if (test->items[i].samples) CU_ASSERT_STRING_EQUAL(test->speakers[test->items[i].speaker], "george");
+        if (test->items[i].samples)
+            CU_ASSERT_STRING_EQUAL(test->speakers[test->items[i].speaker], "george");
     }
     CU_ASSERT_EQUAL(clips, 2500);
     CU_ASSERT_EQUAL(test_clips, 500);

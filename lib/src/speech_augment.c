@@ -49,7 +49,10 @@ void cx_speech_augment_default(cx_speech_augment *a)
     a->freq_mask_max = 5;
 }
 
-static int in_range(float v, float lo, float hi) { return v >= lo && v <= hi; }
+static int in_range(float v, float lo, float hi)
+{
+    return v >= lo && v <= hi;
+}
 
 cx_status cx_speech_augment_check(const cx_speech_augment *a, cx_error *err)
 {
@@ -79,11 +82,14 @@ static float uniform(cx_rng *rng, float lo, float hi)
     return hi > lo ? lo + (hi - lo) * cx_rng_uniform(rng) : lo;
 }
 
-static float db_to_gain(float db) { return powf(10.0f, db / 20.0f); }
+static float db_to_gain(float db)
+{
+    return powf(10.0f, db / 20.0f);
+}
 
 cx_status cx_speech_source_create(cx_speech_source **out, const cx_speech_dataset *ds,
-                                  cx_melspec *fx, int window_samples,
-                                  const cx_speech_augment *aug, cx_error *err)
+                                  cx_melspec *fx, int window_samples, const cx_speech_augment *aug,
+                                  cx_error *err)
 {
     *out = NULL;
     if (!ds || !fx) return cx_fail(err, CX_ERR_ARG, "speech source: NULL dataset or extractor");
@@ -102,8 +108,10 @@ cx_status cx_speech_source_create(cx_speech_source **out, const cx_speech_datase
                        (int)(CX_SPEECH_MAX_SECONDS * ds->sample_rate),
                        (double)CX_SPEECH_MAX_SECONDS);
     cx_speech_augment a;
-    if (aug) a = *aug;
-    else cx_speech_augment_off(&a);
+    if (aug)
+        a = *aug;
+    else
+        cx_speech_augment_off(&a);
     cx_status st = cx_speech_augment_check(&a, err);
     if (st) return st;
     cx_speech_source *s = calloc(1, sizeof *s);
@@ -139,8 +147,14 @@ void cx_speech_source_free(cx_speech_source *s)
     free(s);
 }
 
-int cx_speech_source_frames(const cx_speech_source *s) { return s->frames; }
-int cx_speech_source_features(const cx_speech_source *s) { return s->feats; }
+int cx_speech_source_frames(const cx_speech_source *s)
+{
+    return s->frames;
+}
+int cx_speech_source_features(const cx_speech_source *s)
+{
+    return s->feats;
+}
 
 cx_train_source cx_speech_train_source(cx_speech_source *s)
 {
@@ -187,8 +201,8 @@ static void noise_add(const cx_speech_dataset *ds, noise_pick p, float *out, int
     }
 }
 
-static void render_silence(cx_speech_source *s, const cx_speech_item *it, int augment,
-                           cx_rng *rng, float *win)
+static void render_silence(cx_speech_source *s, const cx_speech_item *it, int augment, cx_rng *rng,
+                           float *win)
 {
     cx_rng own;
     if (!augment) {
@@ -197,7 +211,8 @@ static void render_silence(cx_speech_source *s, const cx_speech_item *it, int au
     }
     memset(win, 0, sizeof(float) * (size_t)s->window);
     float level = db_to_gain(uniform(rng, s->aug.silence_db_min, s->aug.silence_db_max));
-    if (s->ds->nnoise > 0) noise_add(s->ds, pick_noise(s->ds, s->window, rng), win, s->window, level);
+    if (s->ds->nnoise > 0)
+        noise_add(s->ds, pick_noise(s->ds, s->window, rng), win, s->window, level);
 }
 
 /* Speed perturbation: resamples the clip by 1 / f into s->clip. */
@@ -266,13 +281,15 @@ cx_status cx_speech_render(cx_speech_source *s, int item, int augment, cx_rng *r
     if (i1 > i0) memcpy(window + i0, clip + (i0 - off), sizeof(float) * (size_t)(i1 - i0));
     if (augment && a->gain_db > 0.0f) {
         float g = db_to_gain(uniform(rng, -a->gain_db, a->gain_db));
-        for (int i = i0; i < i1; i++) window[i] *= g;
+        for (int i = i0; i < i1; i++)
+            window[i] *= g;
     }
     if (augment && a->noise_prob > 0.0f && ds->nnoise > 0 && cx_rng_uniform(rng) < a->noise_prob) {
         float snr = uniform(rng, a->snr_min, a->snr_max);
         noise_pick p = pick_noise(ds, W, rng);
         double pc = 0.0, pn = noise_power(ds, p, W);
-        for (int i = i0; i < i1; i++) pc += (double)window[i] * window[i];
+        for (int i = i0; i < i1; i++)
+            pc += (double)window[i] * window[i];
         pc = i1 > i0 ? pc / (i1 - i0) : 0.0;
         if (pc > 0.0 && pn > 0.0)
             noise_add(ds, p, window, W, (float)sqrt(pc / pn * pow(10.0, -snr / 10.0)));
@@ -280,8 +297,8 @@ cx_status cx_speech_render(cx_speech_source *s, int item, int augment, cx_rng *r
     return CX_OK;
 }
 
-void cx_speech_spec_mask(float *x, int frames, int features, const cx_speech_augment *a,
-                         float fill, cx_rng *rng)
+void cx_speech_spec_mask(float *x, int frames, int features, const cx_speech_augment *a, float fill,
+                         cx_rng *rng)
 {
     if (frames < 1 || features < 1) return;
     for (int k = 0; a->time_mask_max > 0 && k < a->time_masks; k++) {
@@ -289,14 +306,16 @@ void cx_speech_spec_mask(float *x, int frames, int features, const cx_speech_aug
         if (w > frames) w = frames;
         int t0 = (int)cx_rng_below(rng, (uint32_t)(frames - w + 1));
         for (int t = t0; t < t0 + w; t++)
-            for (int f = 0; f < features; f++) x[(size_t)t * features + f] = fill;
+            for (int f = 0; f < features; f++)
+                x[(size_t)t * features + f] = fill;
     }
     for (int k = 0; a->freq_mask_max > 0 && k < a->freq_masks; k++) {
         int w = (int)cx_rng_below(rng, (uint32_t)a->freq_mask_max + 1);
         if (w > features) w = features;
         int f0 = (int)cx_rng_below(rng, (uint32_t)(features - w + 1));
         for (int t = 0; t < frames; t++)
-            for (int f = f0; f < f0 + w; f++) x[(size_t)t * features + f] = fill;
+            for (int f = f0; f < f0 + w; f++)
+                x[(size_t)t * features + f] = fill;
     }
 }
 
@@ -320,7 +339,8 @@ cx_status cx_speech_batch(void *ctx, const int *idx, int n, int augment, cx_rng 
                            s->frames);
         if (mask) {
             double sum = 0.0;
-            for (size_t j = 0; !normalized && j < per; j++) sum += xi[j];
+            for (size_t j = 0; !normalized && j < per; j++)
+                sum += xi[j];
             cx_speech_spec_mask(xi, s->frames, s->feats, &s->aug,
                                 normalized ? 0.0f : (float)(sum / (double)per), rng);
         }

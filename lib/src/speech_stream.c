@@ -19,15 +19,18 @@ void cx_speech_stream_opts_init(cx_speech_stream_opts *o)
 
 /* One gap and the clip after it (item -1 after the last gap). */
 typedef struct slot {
-    size_t gap;      /* samples, distractor excluded */
-    int distractor;  /* item, or -1 */
-    int noise_file;  /* -1: silent gap */
+    size_t gap;     /* samples, distractor excluded */
+    int distractor; /* item, or -1 */
+    int noise_file; /* -1: silent gap */
     size_t noise_start;
     float noise_gain; /* RMS level in linear units */
     int item;
 } slot;
 
-static int in_range(float v, float lo, float hi) { return v >= lo && v <= hi; }
+static int in_range(float v, float lo, float hi)
+{
+    return v >= lo && v <= hi;
+}
 
 static cx_status check(const cx_speech_dataset *ds, const int *items, int n,
                        const cx_speech_stream_opts *o, cx_error *err)
@@ -41,7 +44,8 @@ static cx_status check(const cx_speech_dataset *ds, const int *items, int n,
     if (!in_range(o->noise_prob, 0.0f, 1.0f) || !in_range(o->distractor_prob, 0.0f, 1.0f))
         return cx_fail(err, CX_ERR_ARG,
                        "speech stream: noise_prob and distractor_prob must be within [0, 1]");
-    if (!in_range(o->noise_db_min, -100.0f, 0.0f) || !in_range(o->noise_db_max, o->noise_db_min, 0.0f))
+    if (!in_range(o->noise_db_min, -100.0f, 0.0f) ||
+        !in_range(o->noise_db_max, o->noise_db_min, 0.0f))
         return cx_fail(err, CX_ERR_ARG,
                        "speech stream: noise_db_min, noise_db_max must satisfy -100 <= min <= "
                        "max <= 0 dBFS");
@@ -55,8 +59,8 @@ static cx_status check(const cx_speech_dataset *ds, const int *items, int n,
             return cx_fail(err, CX_ERR_ARG, "speech stream: %s %d is outside 0..%d", what, i,
                            ds->n - 1);
         if (!ds->items[i].samples)
-            return cx_fail(err, CX_ERR_ARG, "speech stream: %s %d is a %s example (no audio)",
-                           what, i, CX_SPEECH_SILENCE);
+            return cx_fail(err, CX_ERR_ARG, "speech stream: %s %d is a %s example (no audio)", what,
+                           i, CX_SPEECH_SILENCE);
     }
     return CX_OK;
 }
@@ -122,7 +126,8 @@ static void place(const cx_speech_dataset *ds, int item, int keyword, float *out
                   cx_speech_event *ev)
 {
     const cx_speech_item *it = &ds->items[item];
-    for (int i = 0; i < it->length; i++) out[pos + (size_t)i] += it->samples[i]; /* over noise */
+    for (int i = 0; i < it->length; i++)
+        out[pos + (size_t)i] += it->samples[i]; /* over noise */
     ev->item = item;
     ev->label = it->label;
     ev->keyword = keyword;

@@ -25,7 +25,7 @@
  *   split of one ROOT gets the same labels.
  * - Speaker: the part of the file name before its first '_' (the whole name
  *   without its extension if it has no '_'): "george_12.wav" -> "george",
- *   "0a7c2a8d_nohash_0.wav" -> "0a7c2a8d".
+ *   "0a7c2a8d_nohash_0.wav" -> "0a7c2a8d". Names are cut to 127 bytes.
  * - Split by speaker, so no speaker is in two splits (cx_speech_speaker_split):
  *   bucket = cx_hash_string(speaker) % 100; test if bucket < test_percent,
  *   val if bucket < test_percent + val_percent, else train. With an explicit
@@ -80,14 +80,14 @@ typedef struct cx_speech_opts {
     int sample_rate;          /* Hz, [CX_AUDIO_MIN_RATE, CX_AUDIO_MAX_RATE]; default 16000 */
     const char *const *words; /* nwords keywords in class order; NULL or nwords 0: every folder */
     int nwords;
-    float unknown_ratio;      /* >= 0; 0 = no _unknown_ class; default 1 */
-    float silence_ratio;      /* >= 0; default 1 */
-    cx_split split;           /* default CX_SPLIT_ALL */
-    int test_percent;         /* 0..100, default 10 */
-    int val_percent;          /* 0..100 - test_percent, default 10 */
+    float unknown_ratio;              /* >= 0; 0 = no _unknown_ class; default 1 */
+    float silence_ratio;              /* >= 0; default 1 */
+    cx_split split;                   /* default CX_SPLIT_ALL */
+    int test_percent;                 /* 0..100, default 10 */
+    int val_percent;                  /* 0..100 - test_percent, default 10 */
     const char *const *test_speakers; /* ntest_speakers names; overrides test_percent */
     int ntest_speakers;
-    float max_seconds;        /* (0, CX_SPEECH_MAX_SECONDS]; default 2 */
+    float max_seconds; /* (0, CX_SPEECH_MAX_SECONDS]; default 2 */
     /* Called after each file decoded (done of about total) if non-NULL; a
      * nonzero return stops loading with CX_ERR_INTERRUPTED. */
     int (*progress)(void *user, int done, int total);
@@ -97,33 +97,33 @@ typedef struct cx_speech_opts {
 void cx_speech_opts_init(cx_speech_opts *o);
 
 typedef struct cx_speech_item {
-    float *samples;   /* length samples at the dataset rate; NULL for _silence_ */
+    float *samples; /* length samples at the dataset rate; NULL for _silence_ */
     int length;
-    int label;        /* index into class_names */
-    int speaker;      /* index into speakers; -1 for _silence_ */
-    char *path;       /* the source file; NULL for _silence_ */
+    int label;   /* index into class_names */
+    int speaker; /* index into speakers; -1 for _silence_ */
+    char *path;  /* the source file; NULL for _silence_ */
     /* The voiced part [active_start, active_end): from the first to the last
      * 10 ms block whose energy is within 40 dB of the loudest block (the
      * whole clip if it is silent). Time shifts keep it inside the window. */
     int active_start, active_end;
-    uint64_t seed;    /* _silence_: its noise segment and level without augmentation */
+    uint64_t seed; /* _silence_: its noise segment and level without augmentation */
 } cx_speech_item;
 
 typedef struct cx_speech_dataset {
     char *root;
     int sample_rate;
     cx_split split;
-    int n;                  /* items */
+    int n; /* items */
     cx_speech_item *items;
-    int max_length;         /* longest clip, samples */
+    int max_length; /* longest clip, samples */
     int nclasses;
-    char **class_names;     /* keywords, "_silence_", ["_unknown_"] */
-    int nwords;             /* keywords: labels 0 .. nwords-1 */
-    int silence_label;      /* = nwords */
-    int unknown_label;      /* nwords + 1, or -1 without an _unknown_ class */
+    char **class_names; /* keywords, "_silence_", ["_unknown_"] */
+    int nwords;         /* keywords: labels 0 .. nwords-1 */
+    int silence_label;  /* = nwords */
+    int unknown_label;  /* nwords + 1, or -1 without an _unknown_ class */
     int nspeakers;
-    char **speakers;        /* speakers of the loaded clips, sorted (strcmp) */
-    int nnoise;             /* background noise recordings loaded */
+    char **speakers; /* speakers of the loaded clips, sorted (strcmp) */
+    int nnoise;      /* background noise recordings loaded */
     float **noise;
     size_t *noise_length;
     char **noise_paths;
@@ -132,9 +132,9 @@ typedef struct cx_speech_dataset {
     int nwarnings;
     char **warnings;
     long long total_warnings;
-    int skipped_corrupt;    /* files cx_audio_load rejected */
-    int clipped;            /* clips cut to max_seconds */
-    int unknown_available;  /* unknown-word clips in the split before the cap */
+    int skipped_corrupt;   /* files cx_audio_load rejected */
+    int clipped;           /* clips cut to max_seconds */
+    int unknown_available; /* unknown-word clips in the split before the cap */
 } cx_speech_dataset;
 
 /* Loads one split of ROOT (see above). *out is NULL on failure. */
@@ -194,13 +194,13 @@ void cx_speech_speakers_free(cx_speech_speaker_info *v, int n);
  * these two fields apply with augmentation off as well (drawn from the
  * item's seed). */
 typedef struct cx_speech_augment {
-    float shift_ms;               /* >= 0; 0 = off */
-    float speed_min, speed_max;   /* [0.5, 2], min <= max; 1, 1 = off */
-    float gain_db;                /* [0, 40]; 0 = off */
-    float noise_prob;             /* [0, 1]; 0 = off */
-    float snr_min, snr_max;       /* dB, [-30, 60], min <= max */
-    int time_masks, time_mask_max; /* >= 0 */
-    int freq_masks, freq_mask_max; /* >= 0 */
+    float shift_ms;                       /* >= 0; 0 = off */
+    float speed_min, speed_max;           /* [0.5, 2], min <= max; 1, 1 = off */
+    float gain_db;                        /* [0, 40]; 0 = off */
+    float noise_prob;                     /* [0, 1]; 0 = off */
+    float snr_min, snr_max;               /* dB, [-30, 60], min <= max */
+    int time_masks, time_mask_max;        /* >= 0 */
+    int freq_masks, freq_mask_max;        /* >= 0 */
     float silence_db_min, silence_db_max; /* level of _silence_, dB, [-100, 20] */
 } cx_speech_augment;
 
@@ -214,8 +214,8 @@ void cx_speech_augment_default(cx_speech_augment *a);
 cx_status cx_speech_augment_check(const cx_speech_augment *a, cx_error *err);
 
 /* Masks (frames x features) features in place: step 5 above. */
-void cx_speech_spec_mask(float *x, int frames, int features, const cx_speech_augment *a,
-                         float fill, cx_rng *rng);
+void cx_speech_spec_mask(float *x, int frames, int features, const cx_speech_augment *a, float fill,
+                         cx_rng *rng);
 
 /* ---- Batches ------------------------------------------------------------------
  * A cx_speech_source turns dataset items into fixed-size windows of
@@ -232,8 +232,8 @@ typedef struct cx_speech_source cx_speech_source;
  * least one frame and be at most CX_SPEECH_MAX_SECONDS long. aug NULL means
  * cx_speech_augment_off. */
 cx_status cx_speech_source_create(cx_speech_source **out, const cx_speech_dataset *ds,
-                                  cx_melspec *fx, int window_samples,
-                                  const cx_speech_augment *aug, cx_error *err);
+                                  cx_melspec *fx, int window_samples, const cx_speech_augment *aug,
+                                  cx_error *err);
 void cx_speech_source_free(cx_speech_source *s);
 
 int cx_speech_source_frames(const cx_speech_source *s);   /* T */
@@ -267,21 +267,21 @@ cx_train_source cx_speech_train_source(cx_speech_source *s);
  * gap, the distractor, and the other half. Everything is drawn from seed.
  * Every placed clip gives an event (keyword 0 for distractors). */
 typedef struct cx_speech_stream_opts {
-    float gap_min, gap_max;         /* seconds, 0 <= min <= max <= 60; default 0.5, 2 */
-    float noise_prob;               /* [0, 1], default 0.5 */
+    float gap_min, gap_max;           /* seconds, 0 <= min <= max <= 60; default 0.5, 2 */
+    float noise_prob;                 /* [0, 1], default 0.5 */
     float noise_db_min, noise_db_max; /* dBFS, [-100, 0]; default -40, -20 */
-    const int *distractors;         /* ndistractors item indices, may be NULL */
+    const int *distractors;           /* ndistractors item indices, may be NULL */
     int ndistractors;
-    float distractor_prob;          /* [0, 1], default 0 */
+    float distractor_prob; /* [0, 1], default 0 */
     uint64_t seed;
 } cx_speech_stream_opts;
 
 typedef struct cx_speech_event {
-    int item;       /* dataset item */
-    int label;      /* its label */
-    int keyword;    /* 1 for the items given, 0 for distractors */
-    size_t start;   /* first sample of the clip in the stream */
-    size_t end;     /* one past its last sample */
+    int item;     /* dataset item */
+    int label;    /* its label */
+    int keyword;  /* 1 for the items given, 0 for distractors */
+    size_t start; /* first sample of the clip in the stream */
+    size_t end;   /* one past its last sample */
 } cx_speech_event;
 
 void cx_speech_stream_opts_init(cx_speech_stream_opts *o);
