@@ -12,17 +12,35 @@
 
 /* ---- finite-difference gradient checks ------------------------------------ */
 
-static void test_grad_conv1d_k3(void) { CHECK("input 7 3; conv1d 4 3", 3); }
-static void test_grad_conv1d_k5_dilated(void) { CHECK("input 9 3; conv1d 2 5 dilation=2", 2); }
+static void test_grad_conv1d_k3(void)
+{
+    CHECK("input 7 3; conv1d 4 3", 3);
+}
+static void test_grad_conv1d_k5_dilated(void)
+{
+    CHECK("input 9 3; conv1d 2 5 dilation=2", 2);
+}
 /* padding (K-1)/2 D = 6 is longer than the sequence */
-static void test_grad_conv1d_wide(void) { CHECK("input 4 2; conv1d 3 5 dilation=3", 2); }
-static void test_grad_conv1d_k1(void) { CHECK("input 5 4; conv1d 3 1", 3); }
+static void test_grad_conv1d_wide(void)
+{
+    CHECK("input 4 2; conv1d 3 5 dilation=3", 2);
+}
+static void test_grad_conv1d_k1(void)
+{
+    CHECK("input 5 4; conv1d 3 1", 3);
+}
 static void test_grad_conv1d_stack(void)
 {
     CHECK("input 8 3; conv1d 5 3 tanh; conv1d 4 3 dilation=2; mean; dense 3", 2);
 }
-static void test_grad_tnorm(void) { CHECK("input 6 4; tnorm", 3); }
-static void test_grad_tnorm_mean(void) { CHECK("input 6 4; tnorm mean", 3); }
+static void test_grad_tnorm(void)
+{
+    CHECK("input 6 4; tnorm", 3);
+}
+static void test_grad_tnorm_mean(void)
+{
+    CHECK("input 6 4; tnorm mean", 3);
+}
 static void test_grad_tnorm_one_step(void)
 {
     CHECK("input 1 3; tnorm; dense 2", 2);
@@ -123,18 +141,22 @@ static void test_tnorm_statistics(void)
     cx_rng_seed(&rng, 5);
     float x[T * F];
     for (int t = 0; t < T; t++)
-        for (int f = 0; f < F; f++) x[t * F + f] = 100.0f * f + (f + 1) * cx_rng_normal(&rng);
+        for (int f = 0; f < F; f++)
+            x[t * F + f] = 100.0f * f + (f + 1) * cx_rng_normal(&rng);
     const float *y = cx_model_forward(m, 1, x);
     for (int f = 0; f < F; f++) {
         double s = 0, s2 = 0;
-        for (int t = 0; t < T; t++) s += y[t * F + f], s2 += (double)y[t * F + f] * y[t * F + f];
+        for (int t = 0; t < T; t++)
+            s += y[t * F + f], s2 += (double)y[t * F + f] * y[t * F + f];
         CU_ASSERT_DOUBLE_EQUAL(s / T, 0.0, 1e-5);
         CU_ASSERT_DOUBLE_EQUAL(s2 / T, 1.0, 1e-3);
     }
     /* a constant feature becomes 0, not NaN */
-    for (int i = 0; i < T * F; i++) x[i] = 7.0f;
+    for (int i = 0; i < T * F; i++)
+        x[i] = 7.0f;
     y = cx_model_forward(m, 1, x);
-    for (int i = 0; i < T * F; i++) CU_ASSERT_EQUAL(y[i], 0.0f);
+    for (int i = 0; i < T * F; i++)
+        CU_ASSERT_EQUAL(y[i], 0.0f);
     cx_model_free(m);
 }
 
@@ -176,7 +198,8 @@ static void test_conv1d_k1_is_framewise_dense(void)
     CU_ASSERT_EQUAL_FATAL(cx_model_reserve(a, 1, &err), CX_OK);
     CU_ASSERT_EQUAL_FATAL(cx_model_reserve(b, 4, &err), CX_OK);
     float x[12];
-    for (int i = 0; i < 12; i++) x[i] = (float)i - 5.0f;
+    for (int i = 0; i < 12; i++)
+        x[i] = (float)i - 5.0f;
     float ya[8];
     memcpy(ya, cx_model_forward(a, 1, x), sizeof ya);
     CU_ASSERT(cx_max_rel_err(ya, cx_model_forward(b, 4, x), 8, 1e-3) < 1e-6);
@@ -198,14 +221,14 @@ static void expect_error(const char *spec, const char *needle)
 
 static void test_spec_errors(void)
 {
-    expect_error("input 8 3; conv1d 4 4", "'4'");          /* even kernel */
+    expect_error("input 8 3; conv1d 4 4", "'4'"); /* even kernel */
     expect_error("input 8 3; conv1d 4 0", "'0'");
     expect_error("input 8 3; conv1d 0 3", "'0'");
     expect_error("input 8 3; conv1d 4", "usage");
     expect_error("input 8 3; conv1d 4 3 dilation=0", "'dilation=0'");
     expect_error("input 8 3; conv1d 4 3 dilation=2 dilation=2", "'dilation=2'");
     expect_error("input 8 3; conv1d 4 3 stride=2", "'stride=2'");
-    expect_error("input 8; conv1d 4 3", "conv1d");           /* not a sequence */
+    expect_error("input 8; conv1d 4 3", "conv1d"); /* not a sequence */
     expect_error("input 1 8 8; conv1d 4 3", "conv1d");
     expect_error("input 100000 256; conv1d 64 63", "conv1d 64 63': too large");
     expect_error("input 8 3; tnorm std", "'std'");
@@ -219,8 +242,9 @@ static void test_spec_canonical(void)
     cx_error err;
     cx_model *a, *b;
     CU_ASSERT_EQUAL_FATAL(
-        cx_model_create(&a, "input 20 8; tnorm mean; conv1d 16 3 relu; conv1d 8 5 dilation=2; "
-                            "tnorm; mean; dense 3",
+        cx_model_create(&a,
+                        "input 20 8; tnorm mean; conv1d 16 3 relu; conv1d 8 5 dilation=2; "
+                        "tnorm; mean; dense 3",
                         NULL, &err),
         CX_OK);
     CU_ASSERT_STRING_EQUAL(cx_model_spec(a), "input 20 8; tnorm mean; conv1d 16 3 dilation=1; "
@@ -244,9 +268,11 @@ static void test_conv1d_init(void)
     cx_param *w = cx_model_tensor(m, 0), *b = cx_model_tensor(m, 1);
     CU_ASSERT(w->ndim == 3 && w->shape[0] == 64 && w->shape[1] == 40 && w->shape[2] == 5);
     double s2 = 0;
-    for (size_t i = 0; i < w->size; i++) s2 += (double)w->w[i] * w->w[i];
+    for (size_t i = 0; i < w->size; i++)
+        s2 += (double)w->w[i] * w->w[i];
     CU_ASSERT_DOUBLE_EQUAL(sqrt(s2 / w->size), sqrt(2.0 / 200.0), 0.005);
-    for (size_t i = 0; i < b->size; i++) CU_ASSERT_EQUAL(b->w[i], 0.0f);
+    for (size_t i = 0; i < b->size; i++)
+        CU_ASSERT_EQUAL(b->w[i], 0.0f);
     cx_model_free(m);
 }
 

@@ -20,10 +20,10 @@
 
 typedef struct {
     cx_layer base;
-    int t, c;     /* input length and features */
-    int f, k, d;  /* filters, kernel size, dilation */
-    int pad;      /* (K-1)/2 D */
-    int ck;       /* C K: GEMM depth */
+    int t, c;    /* input length and features */
+    int f, k, d; /* filters, kernel size, dilation */
+    int pad;     /* (K-1)/2 D */
+    int ck;      /* C K: GEMM depth */
 } conv1d_layer;
 
 #define CONV1D_USAGE "conv1d FILTERS K [dilation=D] [ACT]  (K odd)"
@@ -96,11 +96,13 @@ static void im2col(const conv1d_layer *cv, int n, const float *x, float *col)
             for (int k = 0; k < K; k++) {
                 int ti = t + k * cv->d - cv->pad;
                 if (ti < 0 || ti >= T) {
-                    for (int c = 0; c < C; c++) row[c * K + k] = 0.0f;
+                    for (int c = 0; c < C; c++)
+                        row[c * K + k] = 0.0f;
                     continue;
                 }
                 const float *src = x + ((size_t)b * T + ti) * C;
-                for (int c = 0; c < C; c++) row[c * K + k] = src[c];
+                for (int c = 0; c < C; c++)
+                    row[c * K + k] = src[c];
             }
         }
 }
@@ -117,7 +119,8 @@ static void col2im(const conv1d_layer *cv, int n, const float *col, float *dx)
                 int ti = t + k * cv->d - cv->pad;
                 if (ti < 0 || ti >= T) continue;
                 float *dst = dx + ((size_t)b * T + ti) * C;
-                for (int c = 0; c < C; c++) dst[c] += row[c * K + k];
+                for (int c = 0; c < C; c++)
+                    dst[c] += row[c * K + k];
             }
         }
 }
@@ -134,9 +137,10 @@ static void conv1d_forward(cx_layer *l, const cx_run *r, int n, const float *x, 
         im2col(cv, n, x, r->work);
         col = r->work;
     }
-    for (int i = 0; i < rows; i++) memcpy(y + (size_t)i * cv->f, bias, (size_t)cv->f * sizeof(float));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, cv->f, cv->ck, 1.0f, col, cv->ck,
-                w, cv->ck, 1.0f, y, cv->f);
+    for (int i = 0; i < rows; i++)
+        memcpy(y + (size_t)i * cv->f, bias, (size_t)cv->f * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, cv->f, cv->ck, 1.0f, col, cv->ck, w,
+                cv->ck, 1.0f, y, cv->f);
 }
 
 /* dy: (n T, F)
@@ -151,7 +155,8 @@ static void conv1d_backward(cx_layer *l, const cx_run *r, int n, const float *x,
     conv1d_layer *cv = (conv1d_layer *)l;
     cx_param *pw = &l->params[0], *pb = &l->params[1];
     int rows = n * cv->t;
-    for (int i = 0; i < rows; i++) cx_vec_add(pb->g, dy + (size_t)i * cv->f, cv->f);
+    for (int i = 0; i < rows; i++)
+        cx_vec_add(pb->g, dy + (size_t)i * cv->f, cv->f);
     const float *col = x;
     if (cv->k > 1) {
         im2col(cv, n, x, r->work);

@@ -59,8 +59,10 @@ static void tnorm_stats(const tnorm_layer *tn, const float *x, float *mean, floa
     const int T = tn->t, F = tn->f;
     const float inv_t = 1.0f / (float)T;
     memset(mean, 0, (size_t)F * sizeof(float));
-    for (int t = 0; t < T; t++) cx_vec_add(mean, x + (size_t)t * F, F);
-    for (int j = 0; j < F; j++) mean[j] *= inv_t;
+    for (int t = 0; t < T; t++)
+        cx_vec_add(mean, x + (size_t)t * F, F);
+    for (int j = 0; j < F; j++)
+        mean[j] *= inv_t;
     if (!tn->scale) return;
     memset(invstd, 0, (size_t)F * sizeof(float));
     for (int t = 0; t < T; t++) {
@@ -70,7 +72,8 @@ static void tnorm_stats(const tnorm_layer *tn, const float *x, float *mean, floa
             invstd[j] += d * d;
         }
     }
-    for (int j = 0; j < F; j++) invstd[j] = 1.0f / sqrtf(invstd[j] * inv_t + TNORM_EPS);
+    for (int j = 0; j < F; j++)
+        invstd[j] = 1.0f / sqrtf(invstd[j] * inv_t + TNORM_EPS);
 }
 
 /* x, y: (n, T, F)
@@ -88,9 +91,11 @@ static void tnorm_forward(cx_layer *l, const cx_run *r, int n, const float *x, f
             const float *xt = xb + (size_t)t * F;
             float *yt = yb + (size_t)t * F;
             if (tn->scale)
-                for (int j = 0; j < F; j++) yt[j] = (xt[j] - mean[j]) * invstd[j];
+                for (int j = 0; j < F; j++)
+                    yt[j] = (xt[j] - mean[j]) * invstd[j];
             else
-                for (int j = 0; j < F; j++) yt[j] = xt[j] - mean[j];
+                for (int j = 0; j < F; j++)
+                    yt[j] = xt[j] - mean[j];
         }
     }
 }
@@ -116,7 +121,8 @@ static void tnorm_backward(cx_layer *l, const cx_run *r, int n, const float *x, 
             const float *gt = gb + (size_t)t * F, *yt = yb + (size_t)t * F;
             cx_vec_add(mdy, gt, F);
             if (tn->scale)
-                for (int j = 0; j < F; j++) mdyx[j] += gt[j] * yt[j];
+                for (int j = 0; j < F; j++)
+                    mdyx[j] += gt[j] * yt[j];
         }
         for (int j = 0; j < F; j++) {
             mdy[j] *= inv_t;
@@ -127,9 +133,11 @@ static void tnorm_backward(cx_layer *l, const cx_run *r, int n, const float *x, 
             const float *gt = gb + (size_t)t * F, *yt = yb + (size_t)t * F;
             float *dt = db + (size_t)t * F;
             if (tn->scale)
-                for (int j = 0; j < F; j++) dt[j] = invstd[j] * (gt[j] - mdy[j] - yt[j] * mdyx[j]);
+                for (int j = 0; j < F; j++)
+                    dt[j] = invstd[j] * (gt[j] - mdy[j] - yt[j] * mdyx[j]);
             else
-                for (int j = 0; j < F; j++) dt[j] = gt[j] - mdy[j];
+                for (int j = 0; j < F; j++)
+                    dt[j] = gt[j] - mdy[j];
         }
     }
 }
