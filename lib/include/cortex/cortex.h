@@ -13,5 +13,6 @@
 #include "cortex/image.h"
 #include "cortex/data.h"
 #include "cortex/audio.h"
+#include "cortex/detect.h"
 
 #endif
