@@ -14,5 +14,6 @@
 #include "cortex/data.h"
 #include "cortex/audio.h"
 #include "cortex/speech.h"
+#include "cortex/detect.h"
 
 #endif
