@@ -380,7 +380,7 @@ static void test_truncated_png(void)
         px[i] = (uint8_t)cx_rng_below(&rng, 256);
     char path[512], cut[512];
     CU_ASSERT_FATAL(stbi_write_png(tpath(path, "full.png"), W, H, 3, px, W * 3));
-    size_t len;
+    size_t len = 0;
     uint8_t *full = read_bytes(path, &len);
     CU_ASSERT_PTR_NOT_NULL_FATAL(full);
     uint8_t want[3 * H * W], got[3 * H * W];
@@ -441,7 +441,7 @@ static void test_truncated_other_formats(void)
         for (int i = 0; i < w * 4 * 3; i++)
             hdr[i] = 0.01f * (float)(i % 97);
         CU_ASSERT_FATAL(stbi_write_hdr(tpath(path, "full.hdr"), w, 4, 3, hdr));
-        size_t len;
+        size_t len = 0;
         uint8_t *full = read_bytes(path, &len);
         CU_ASSERT_EQUAL(cx_image_load(path, 3, H, W, got, &err), CX_OK);
         tpath(cut, "cut.hdr");
@@ -516,7 +516,7 @@ static void test_mutations(void)
     cx_rng rng;
     cx_rng_seed(&rng, 2024);
     for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
-        size_t len;
+        size_t len = 0;
         uint8_t *orig = read_bytes(tpath(path, files[f]), &len), *buf = malloc(len);
         CU_ASSERT_PTR_NOT_NULL_FATAL(orig);
         for (int t = 0; t < rounds; t++) {
