@@ -14,6 +14,7 @@ static const struct {
     {"train", cmd_train, "train a keyword recognizer on folders of recorded words"},
     {"eval", cmd_eval, "accuracy, per-word precision and recall, confusion matrix"},
     {"classify", cmd_classify, "the word heard in each audio clip"},
+    {"detect", cmd_detect, "find the keywords in a recording, as the live detector would"},
     {"info", cmd_info, "a model's words, architecture, features and training record"},
 };
 

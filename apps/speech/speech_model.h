@@ -45,6 +45,10 @@ cx_status speech_classify_clip(speech_model *s, const float *clip, size_t n, flo
 char **speech_split_list(const char *s, int *n);
 void speech_free_list(char **v);
 
+/* Prints one detection (plain or JSON); stamp, if non-NULL, is a wall-clock
+ * time for live output. */
+void speech_print_detection(const cx_detection *e, int json, const char *stamp);
+
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_classify(int argc, char **argv);

@@ -66,7 +66,8 @@ static void usage(FILE *f)
             "  --stop-after N         stop after N batches as Ctrl-C would (tests)\n"
             "augmentation (training clips only):\n"
             "  --no-augment           none of the below\n"
-            "  --shift-ms X           random time shift (default 100)\n"
+            "  --shift-ms X           random time shift (default: half the window, so a\n"
+            "                         word is seen anywhere in it, as the detector sees it)\n"
             "  --speed A:B            speed/pitch perturbation range (default 0.9:1.1)\n"
             "  --gain-db X            random gain (default 6)\n"
             "  --noise-prob P         add background noise with probability P (default 0.8)\n"
@@ -138,6 +139,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
     o->unknown_ratio = 1.0f;
     o->silence_ratio = 1.0f;
     cx_speech_augment_default(&o->aug);
+    o->aug.shift_ms = -1; /* half the window, once it is known */
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "d:o:a:e:b:l:s:h", opts, NULL)) != -1) {
@@ -168,7 +170,10 @@ static int parse_args(int argc, char **argv, train_opts *o)
         case O_THREADS: bad = cli_int(PROG, "--threads", optarg, 1, 256, &o->threads); break;
         case O_RESUME: o->resume = 1; break;
         case O_STOP: bad = cli_int(PROG, "--stop-after", optarg, 1, 1 << 30, &o->stop_after); break;
-        case O_NOAUG: cx_speech_augment_off(&o->aug); break;
+        case O_NOAUG:
+            cx_speech_augment_off(&o->aug);
+            o->aug.shift_ms = 0;
+            break;
         case O_SHIFT: bad = cli_float(PROG, "--shift-ms", optarg, 0, 5000, &o->aug.shift_ms); break;
         case O_SPEED:
             bad = parse_range("--speed", optarg, 0.5f, 2.0f, &o->aug.speed_min, &o->aug.speed_max);
@@ -203,6 +208,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
         cli_error(PROG, "train: --data and --out are required");
         return -1;
     }
+    if (o->aug.shift_ms < 0) o->aug.shift_ms = 500.0f * o->window;
     if (o->test_pct + o->val_pct > 100) {
         cli_error(PROG, "train: --test-percent plus --val-percent is more than 100");
         return -1;
