@@ -1,8 +1,10 @@
 /* conv: 2-D convolution over (C,H,W) images, as PyTorch's Conv2d (groups 1,
  * dilation 1, zero padding). Weight (F,C,K,K), bias (F).
  *
- * The product runs through im2col and sgemm. Strategy knobs (chunk of
- * samples per GEMM) are chosen from measurements, see bench/conv.sh. */
+ * Four ways to run the products through sgemm, picked by shape (see
+ * conv_choose): Winograd F(2x2,3x3) for 3x3 stride 1, products over shifted
+ * views of the padded input for other stride-1 kernels, the input itself
+ * for 1x1, and im2col for the rest. */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,52 +24,43 @@ typedef struct {
     int ckk, hwo;   /* C*K*K (GEMM depth), Ho*Wo */
     int path;       /* CONV_IM2COL, CONV_SHIFT, CONV_WINOGRAD or CONV_POINTWISE */
     int hp, wp;     /* padded input size (shift path) */
-    int chunk1;     /* samples per block with one OpenBLAS thread */
-    int chunk_mt;   /* samples per block when OpenBLAS has more than one thread */
+    int chunk;      /* samples per block of GEMMs (Winograd, shifted views) */
     float *ones;    /* hwo ones, for bias gradients through sgemv */
 } conv_layer;
 
 #define CONV_USAGE "conv FILTERS SIZE [stride=S] [pad=P|same|valid] [ACT]"
 
-static int env_int(const char *name, int dflt)
-{
-    const char *s = getenv(name);
-    return s && *s ? atoi(s) : dflt;
-}
-
 static int clampi(long v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : (int)v; }
 
 /* Picks the algorithm and how many samples go into one block of GEMMs.
- * Measured with bench/bench_conv.c on a 2-core Zen 4 with OpenBLAS 0.3.21:
- * - 3x3 stride 1 with 4 or more input channels: Winograd beats the other
- *   two by 1.3x to 2x; with 1 to 3 channels im2col wins (its GEMM depth
- *   is C*9, Winograd's only C).
- * - other stride-1 kernels: the shifted-view products beat im2col (no
- *   K*K copy of the input) from 4 channels on.
- * - 1x1 stride 1: the input is already its own im2col.
- * One thread: blocks small enough for OpenBLAS's unpacked small-matrix
- * kernels (M N K <= 1e6), which run these shapes near peak. More threads:
- * blocks of ~1500 GEMM columns, so that OpenBLAS splits each product. */
+ * Measured with bench/bench_conv.c (batch 64, forward + backward) on a
+ * 2-core Zen 4 with OpenBLAS 0.3.21:
+ * - 3x3 stride 1, 4 or more input channels: Winograd beats the shifted
+ *   views by 1.4x (32->32 on 28x28) to 2x (128->128 on 8x8) and im2col by
+ *   up to 2.2x. With 1 to 3 channels im2col wins: its GEMM depth is 9 C,
+ *   Winograd's only C.
+ * - other stride-1 kernels from 4 channels on: the shifted views beat
+ *   im2col (1.8x for 5x5 16->16 on 28x28): no K*K copy of the input.
+ * - 1x1 stride 1 without padding: the input is its own im2col.
+ * - im2col one sample at a time: one GEMM over 4, 16 or 64 samples was
+ *   1.0x, 1.35x and 1.7x slower (its column buffer leaves the cache).
+ * Blocks are sized for OpenBLAS's unpacked small-matrix kernels (used up to
+ * M N K = 1e6), which run these shapes near the core's peak. Larger blocks,
+ * which OpenBLAS splits between threads, were not faster with 2 threads:
+ * within +-10%, depending on the layer. */
 static void conv_choose(conv_layer *cv)
 {
-    long per; /* GEMM columns one sample contributes */
     cv->path = CONV_IM2COL;
-    per = cv->hwo;
-    if (cv->stride == 1 && cv->k > 1 && cv->c >= 4) {
-        cv->path = cv->k == 3 ? CONV_WINOGRAD : CONV_SHIFT;
-        per = cv->k == 3 ? (long)((cv->ho + 1) / 2) * ((cv->wo + 1) / 2) : (long)cv->hp * cv->wp;
+    cv->chunk = 1;
+    if (cv->k == 1 && cv->stride == 1 && cv->pad == 0) {
+        cv->path = CONV_POINTWISE;
+    } else if (cv->stride == 1 && cv->k == 3 && cv->c >= 4) {
+        long tiles = (long)((cv->ho + 1) / 2) * ((cv->wo + 1) / 2);
+        cv->path = CONV_WINOGRAD;
+        cv->chunk = clampi(256 / tiles, 1, 16); /* a few hundred tiles per GEMM */
+    } else if (cv->stride == 1 && cv->k > 1 && cv->c >= 4) {
+        cv->path = CONV_SHIFT;
     }
-    if (cv->k == 1 && cv->stride == 1 && cv->pad == 0) cv->path = CONV_POINTWISE;
-    cv->chunk1 = cv->path == CONV_WINOGRAD ? clampi(256 / per, 1, 16) : 1;
-    cv->chunk_mt = cv->path == CONV_POINTWISE ? 1 : clampi(1536 / per, cv->chunk1, 64);
-    /* tuning overrides, temporary */
-    cv->path = env_int("CX_CONV_PATH", cv->path);
-    if (cv->path == CONV_WINOGRAD && (cv->k != 3 || cv->stride != 1)) cv->path = CONV_IM2COL;
-    if (cv->path == CONV_SHIFT && cv->stride != 1) cv->path = CONV_IM2COL;
-    if (cv->path == CONV_POINTWISE && (cv->k != 1 || cv->stride != 1 || cv->pad)) cv->path = CONV_IM2COL;
-    cv->chunk1 = env_int("CX_CONV_CHUNK1", cv->chunk1);
-    cv->chunk_mt = env_int("CX_CONV_CHUNK_MT", cv->chunk_mt);
-    if (cv->chunk_mt < cv->chunk1) cv->chunk_mt = cv->chunk1;
 }
 
 static cx_status conv_create(cx_layer **out, int argc, char **argv, const cx_shape *in,
@@ -206,17 +199,8 @@ static void col2im(const conv_layer *cv, const float *col, size_t ld, float *dx)
             }
 }
 
-/* Samples per block. One thread: one sample, whose GEMMs are small enough
- * for OpenBLAS's unpacked small-matrix kernels. More threads: blocks large
- * enough for OpenBLAS to split each GEMM between them. */
-static int chunk_of(const conv_layer *cv, int n)
-{
-    int b = cx_get_threads() > 1 ? cv->chunk_mt : cv->chunk1;
-    return b < n ? b : n;
-}
-
-/* The largest block any thread count uses, for the workspace size. */
-static int max_chunk(const conv_layer *cv, int n) { return cv->chunk_mt < n ? cv->chunk_mt : n; }
+/* Samples in the blocks of a batch of n. */
+static int chunk_of(const conv_layer *cv, int n) { return cv->chunk < n ? cv->chunk : n; }
 
 /* Rounds a float count up to a 64-byte multiple, so workspace pieces stay aligned. */
 static size_t align16(size_t n) { return (n + 15) & ~(size_t)15; }
@@ -432,10 +416,10 @@ static void shift_backward(conv_layer *cv, const cx_run *r, int n, const float *
 
 typedef struct {
     float *u, *du; /* (16, F, C) transformed weights and their gradient */
-    float *xs;     /* (nb, C, rows, 2 half) split padded input */
+    float *xs;     /* (rows, 2 half) one split padded input plane */
     float *v;      /* 16 x (C, tiles) transformed input, then its gradient; vstride apart */
     float *m;      /* 16 x (F, tiles) transformed output or output gradient; mstride apart */
-    float *dxs;    /* like xs: split padded input gradient */
+    float *dxs;    /* like xs: one split padded input gradient plane */
     float *tmp;    /* scratch for one tile row */
     size_t vstride, mstride;
 } wino_ws;
@@ -456,7 +440,7 @@ static size_t wino_plane(const conv_layer *cv)
 static size_t wino_carve(const conv_layer *cv, int nb, float *base, wino_ws *ws)
 {
     size_t w16 = align16((size_t)16 * cv->f * cv->c), nt = (size_t)nb * wino_tiles(cv);
-    size_t xs = align16((size_t)nb * cv->c * wino_plane(cv));
+    size_t xs = align16(wino_plane(cv));
     size_t vs = align16((size_t)cv->c * nt + 8), ms = align16((size_t)cv->f * nt + 8);
     size_t tmp = align16((size_t)8 * wino_half(cv) + 32);
     if (ws) {
@@ -549,38 +533,35 @@ static void interleave(const float *even, const float *odd, int n, float *dst)
     if (n & 1) dst[n - 1] = even[n >> 1];
 }
 
-/* x (nb,C,H,W) -> xs: padded row r = input row r - P, padded column
- * j = iw + P at (j even ? even part : odd part)[j / 2]; zeros elsewhere. */
-static void wino_split_input(const conv_layer *cv, const float *x, int nb, float *xs)
+/* One input plane x (H,W) -> xs: padded row r = input row r - P, padded
+ * column j = iw + P at (j even ? even part : odd part)[j / 2]; zeros
+ * elsewhere. A plane at a time, so xs stays in the L1 cache. */
+static void wino_split_plane(const conv_layer *cv, const float *x, float *xs)
 {
     int half = wino_half(cv), P = cv->pad;
-    size_t plane = wino_plane(cv);
-    memset(xs, 0, (size_t)nb * cv->c * plane * sizeof(float));
-    for (int i = 0; i < nb * cv->c; i++)
-        for (int ih = 0; ih < cv->h; ih++) {
-            const float *src = x + ((size_t)i * cv->h + ih) * cv->w;
-            float *even = xs + i * plane + (size_t)(ih + P) * 2 * half, *odd = even + half;
-            if (P % 2 == 0)
-                deinterleave(src, cv->w, even + P / 2, odd + P / 2);
-            else
-                deinterleave(src, cv->w, odd + (P - 1) / 2, even + (P + 1) / 2);
-        }
+    memset(xs, 0, wino_plane(cv) * sizeof(float));
+    for (int ih = 0; ih < cv->h; ih++) {
+        const float *src = x + (size_t)ih * cv->w;
+        float *even = xs + (size_t)(ih + P) * 2 * half, *odd = even + half;
+        if (P % 2 == 0)
+            deinterleave(src, cv->w, even + P / 2, odd + P / 2);
+        else
+            deinterleave(src, cv->w, odd + (P - 1) / 2, even + (P + 1) / 2);
+    }
 }
 
-/* dx (nb,C,H,W) = the interior of the split dxs */
-static void wino_merge_input_grad(const conv_layer *cv, const float *dxs, int nb, float *dx)
+/* dx (H,W) = the interior of the split plane dxs */
+static void wino_merge_plane(const conv_layer *cv, const float *dxs, float *dx)
 {
     int half = wino_half(cv), P = cv->pad;
-    size_t plane = wino_plane(cv);
-    for (int i = 0; i < nb * cv->c; i++)
-        for (int ih = 0; ih < cv->h; ih++) {
-            const float *even = dxs + i * plane + (size_t)(ih + P) * 2 * half, *odd = even + half;
-            float *dst = dx + ((size_t)i * cv->h + ih) * cv->w;
-            if (P % 2 == 0)
-                interleave(even + P / 2, odd + P / 2, cv->w, dst);
-            else
-                interleave(odd + (P - 1) / 2, even + (P + 1) / 2, cv->w, dst);
-        }
+    for (int ih = 0; ih < cv->h; ih++) {
+        const float *even = dxs + (size_t)(ih + P) * 2 * half, *odd = even + half;
+        float *dst = dx + (size_t)ih * cv->w;
+        if (P % 2 == 0)
+            interleave(even + P / 2, odd + P / 2, cv->w, dst);
+        else
+            interleave(odd + (P - 1) / 2, even + (P + 1) / 2, cv->w, dst);
+    }
 }
 
 #define VLOAD(p) (*(const cx_vf8 *)(p))
@@ -702,18 +683,18 @@ static void wino_input_grad_row(const float *v, size_t vs, int tw, float *row, i
     }
 }
 
-/* split x -> V, in memory order (channel, sample, tile row) */
-static void wino_transform_input(const conv_layer *cv, const float *xs, int nb, float *v,
-                                 size_t vs, size_t nt)
+/* x (nb,C,H,W) -> V, in memory order (channel, sample, tile row) */
+static void wino_transform_input(const conv_layer *cv, const float *x, int nb, float *xs,
+                                 float *v, size_t vs, size_t nt)
 {
     int half = wino_half(cv), th = wino_th(cv), tw = wino_tw(cv);
-    size_t T = wino_tiles(cv);
+    size_t T = wino_tiles(cv), in_plane = (size_t)cv->h * cv->w;
     for (int c = 0; c < cv->c; c++)
         for (int b = 0; b < nb; b++) {
-            const float *pc = xs + ((size_t)b * cv->c + c) * wino_plane(cv);
+            wino_split_plane(cv, x + ((size_t)b * cv->c + c) * in_plane, xs);
             float *vc = v + (size_t)c * nt + b * T;
             for (int t = 0; t < th; t++)
-                wino_input_row(pc + (size_t)4 * t * half, half, tw, vc + (size_t)t * tw, vs);
+                wino_input_row(xs + (size_t)4 * t * half, half, tw, vc + (size_t)t * tw, vs);
         }
 }
 
@@ -749,8 +730,7 @@ static void wino_forward(conv_layer *cv, const cx_run *r, int n, const float *x,
     for (int i0 = 0; i0 < n; i0 += B) {
         int nb = n - i0 < B ? n - i0 : B;
         size_t nt = (size_t)nb * T;
-        wino_split_input(cv, x + i0 * in_sz, nb, ws.xs);
-        wino_transform_input(cv, ws.xs, nb, ws.v, ws.vstride, nt);
+        wino_transform_input(cv, x + i0 * in_sz, nb, ws.xs, ws.v, ws.vstride, nt);
         for (int xi = 0; xi < 16; xi++)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cv->f, (int)nt, cv->c, 1.0f,
                         ws.u + xi * fc, cv->c, ws.v + xi * ws.vstride, (int)nt, 0.0f,
@@ -782,8 +762,7 @@ static void wino_backward(conv_layer *cv, const cx_run *r, int n, const float *x
     for (int i0 = 0; i0 < n; i0 += B) {
         int nb = n - i0 < B ? n - i0 : B;
         size_t nt = (size_t)nb * T;
-        wino_split_input(cv, x + i0 * in_sz, nb, ws.xs);
-        wino_transform_input(cv, ws.xs, nb, ws.v, ws.vstride, nt);
+        wino_transform_input(cv, x + i0 * in_sz, nb, ws.xs, ws.v, ws.vstride, nt);
         wino_transform_grad(cv, dy + i0 * out_sz, nb, ws.m, ws.mstride, nt, ws.tmp);
         for (int xi = 0; xi < 16; xi++) {
             float *v = ws.v + xi * ws.vstride, *m = ws.m + xi * ws.mstride;
@@ -794,57 +773,37 @@ static void wino_backward(conv_layer *cv, const cx_run *r, int n, const float *x
                             ws.u + xi * fc, cv->c, m, (int)nt, 0.0f, v, (int)nt);
         }
         if (!dx) continue;
-        memset(ws.dxs, 0, (size_t)nb * cv->c * wino_plane(cv) * sizeof(float));
         for (int b = 0; b < nb; b++)
             for (int c = 0; c < cv->c; c++) {
-                float *pc = ws.dxs + ((size_t)b * cv->c + c) * wino_plane(cv);
                 const float *vc = ws.v + (size_t)c * nt + b * T;
+                memset(ws.dxs, 0, wino_plane(cv) * sizeof(float));
                 for (int t = 0; t < th; t++)
                     wino_input_grad_row(vc + (size_t)t * tw, ws.vstride, tw,
-                                        pc + (size_t)4 * t * half, half);
+                                        ws.dxs + (size_t)4 * t * half, half);
+                wino_merge_plane(cv, ws.dxs, dx + (i0 + b) * in_sz + (size_t)c * cv->h * cv->w);
             }
-        wino_merge_input_grad(cv, ws.dxs, nb, dx + i0 * in_sz);
     }
     wino_weight_grad(cv, ws.du, cv->base.params[0].g);
 }
 
 /* ---- general path: im2col + GEMM ------------------------------------------ */
 
-static size_t im2col_workspace(const conv_layer *cv, int n)
-{
-    size_t cols = (size_t)max_chunk(cv, n) * cv->hwo;
-    return cols * (2 * (size_t)cv->ckk + cv->f);
-}
+/* col and dcol, (C K K, Ho Wo) each */
+static size_t im2col_workspace(const conv_layer *cv) { return 2 * (size_t)cv->ckk * cv->hwo; }
 
 /* x: (n,C,H,W)  W: (F, C K K)  b: (F)  y: (n,F,Ho,Wo)
  * y_i = W im2col(x_i) + b */
 static void im2col_forward(conv_layer *cv, const cx_run *r, int n, const float *x, float *y)
 {
-    const cx_layer *l = &cv->base;
-    const float *wt = l->params[0].w, *b = l->params[1].w;
+    const float *wt = cv->base.params[0].w, *b = cv->base.params[1].w;
     size_t in_sz = (size_t)cv->c * cv->h * cv->w, out_sz = (size_t)cv->f * cv->hwo;
-    int B = chunk_of(cv, n);
-    float *col = r->work, *tmp = col + (size_t)B * cv->hwo * cv->ckk;
-    for (int i0 = 0; i0 < n; i0 += B) {
-        int nb = n - i0 < B ? n - i0 : B;
-        size_t ld = (size_t)nb * cv->hwo;
-        for (int j = 0; j < nb; j++)
-            im2col(cv, x + (i0 + j) * in_sz, col + (size_t)j * cv->hwo, ld);
-        if (nb == 1) {
-            float *yi = y + i0 * out_sz;
-            for (int f = 0; f < cv->f; f++) cx_vec_fill(yi + (size_t)f * cv->hwo, b[f], cv->hwo);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cv->f, cv->hwo, cv->ckk, 1.0f,
-                        wt, cv->ckk, col, cv->hwo, 1.0f, yi, cv->hwo);
-            continue;
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cv->f, (int)ld, cv->ckk, 1.0f, wt,
-                    cv->ckk, col, (int)ld, 0.0f, tmp, (int)ld);
-        for (int j = 0; j < nb; j++)
-            for (int f = 0; f < cv->f; f++) {
-                float *dst = y + (i0 + j) * out_sz + (size_t)f * cv->hwo;
-                const float *src = tmp + (size_t)f * ld + (size_t)j * cv->hwo;
-                cx_vec_add_scalar(dst, src, b[f], cv->hwo);
-            }
+    float *col = r->work;
+    for (int i = 0; i < n; i++) {
+        float *yi = y + i * out_sz;
+        im2col(cv, x + i * in_sz, col, (size_t)cv->hwo);
+        for (int f = 0; f < cv->f; f++) cx_vec_fill(yi + (size_t)f * cv->hwo, b[f], cv->hwo);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cv->f, cv->hwo, cv->ckk, 1.0f, wt,
+                    cv->ckk, col, cv->hwo, 1.0f, yi, cv->hwo);
     }
 }
 
@@ -856,30 +815,17 @@ static void im2col_backward(conv_layer *cv, const cx_run *r, int n, const float 
 {
     cx_param *pw = &cv->base.params[0];
     size_t in_sz = (size_t)cv->c * cv->h * cv->w, out_sz = (size_t)cv->f * cv->hwo;
-    int B = chunk_of(cv, n);
-    float *col = r->work, *dcol = col + (size_t)B * cv->hwo * cv->ckk;
-    float *dyt = dcol + (size_t)B * cv->hwo * cv->ckk;
-    for (int i0 = 0; i0 < n; i0 += B) {
-        int nb = n - i0 < B ? n - i0 : B;
-        size_t ld = (size_t)nb * cv->hwo;
-        const float *g = dy + i0 * out_sz;
-        for (int j = 0; j < nb; j++)
-            im2col(cv, x + (i0 + j) * in_sz, col + (size_t)j * cv->hwo, ld);
-        if (nb > 1) {
-            for (int j = 0; j < nb; j++)
-                for (int f = 0; f < cv->f; f++)
-                    memcpy(dyt + (size_t)f * ld + (size_t)j * cv->hwo,
-                           g + j * out_sz + (size_t)f * cv->hwo, (size_t)cv->hwo * sizeof(float));
-            g = dyt;
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cv->f, cv->ckk, (int)ld, 1.0f, g,
-                    (int)ld, col, (int)ld, 1.0f, pw->g, cv->ckk);
+    float *col = r->work, *dcol = col + (size_t)cv->ckk * cv->hwo;
+    for (int i = 0; i < n; i++) {
+        const float *g = dy + i * out_sz;
+        im2col(cv, x + i * in_sz, col, (size_t)cv->hwo);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cv->f, cv->ckk, cv->hwo, 1.0f, g,
+                    cv->hwo, col, cv->hwo, 1.0f, pw->g, cv->ckk);
         if (!dx) continue;
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cv->ckk, (int)ld, cv->f, 1.0f, pw->w,
-                    cv->ckk, g, (int)ld, 0.0f, dcol, (int)ld);
-        memset(dx + i0 * in_sz, 0, (size_t)nb * in_sz * sizeof(float));
-        for (int j = 0; j < nb; j++)
-            col2im(cv, dcol + (size_t)j * cv->hwo, ld, dx + (i0 + j) * in_sz);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cv->ckk, cv->hwo, cv->f, 1.0f, pw->w,
+                    cv->ckk, g, cv->hwo, 0.0f, dcol, cv->hwo);
+        memset(dx + i * in_sz, 0, in_sz * sizeof(float));
+        col2im(cv, dcol, (size_t)cv->hwo, dx + i * in_sz);
     }
 }
 
@@ -917,10 +863,10 @@ static void pointwise_backward(conv_layer *cv, int n, const float *x, const floa
 static size_t conv_workspace(const cx_layer *l, int n)
 {
     const conv_layer *cv = (const conv_layer *)l;
-    if (cv->path == CONV_WINOGRAD) return wino_carve(cv, max_chunk(cv, n), NULL, NULL);
-    if (cv->path == CONV_SHIFT) return shift_carve(cv, max_chunk(cv, n), NULL, NULL);
+    if (cv->path == CONV_WINOGRAD) return wino_carve(cv, chunk_of(cv, n), NULL, NULL);
+    if (cv->path == CONV_SHIFT) return shift_carve(cv, chunk_of(cv, n), NULL, NULL);
     if (cv->path == CONV_POINTWISE) return 0;
-    return im2col_workspace(cv, n);
+    return im2col_workspace(cv);
 }
 
 static void conv_forward(cx_layer *l, const cx_run *r, int n, const float *x, float *y)
