@@ -1,35 +1,53 @@
-/* cortex-speech: keyword recognition from the microphone. */
+/* cortex-speech: spoken keyword recognition, from files or the microphone. */
 #include <stdio.h>
 #include <string.h>
 
-#include "cortex/cortex.h"
+#include "speech.h"
+
+/* The commands: a new one is a cmd_NAME function in its own file, declared
+ * in speech.h, plus one row here and one line in usage(). */
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *summary;
+} commands[] = {
+    {"devices", cmd_devices, "list the microphones (audio input devices) PortAudio sees"},
+    {"record", cmd_record, "record numbered clips of a spoken word for a data set"},
+};
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: cortex-speech COMMAND [OPTIONS]\n"
-               "\n"
-               "Spoken keyword recognition with Cortex %s.\n"
-               "\n"
-               "commands: (being built; see the project's issues)\n"
-               "  --help     show this help\n"
-               "  --version  show the version\n",
+    fprintf(f,
+            "usage: cortex-speech COMMAND [OPTIONS]\n"
+            "\n"
+            "Spoken keyword recognition with Cortex %s.\n"
+            "\n"
+            "commands:\n",
             CX_VERSION_STRING);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n"
+               "'cortex-speech COMMAND --help' documents each command.\n"
+               "Exit codes: 0 ok, 1 error, 2 usage error.\n");
 }
 
 int main(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);
-        return 2;
+        return EXIT_USAGE;
     }
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
         usage(stdout);
-        return 0;
+        return EXIT_OK;
     }
-    if (!strcmp(argv[1], "--version")) {
+    if (!strcmp(cmd, "--version")) {
         printf("cortex-speech %s\n", CX_VERSION_STRING);
-        return 0;
+        return EXIT_OK;
     }
-    fprintf(stderr, "cortex-speech: unknown command '%s' (see cortex-speech --help)\n", argv[1]);
-    return 2;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(cmd, commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
+    cli_error(PROG, "unknown command '%s' (see cortex-speech --help)", cmd);
+    return EXIT_USAGE;
 }
