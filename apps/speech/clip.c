@@ -41,7 +41,8 @@ void clip_find_word(const float *x, size_t n, int rate, float margin_s, float *s
     for (size_t f = 0; f < nf; f++) {
         size_t a = f * len, b = a + len < n ? a + len : n;
         double e = 0.0;
-        for (size_t i = a; i < b; i++) e += (double)x[i] * x[i];
+        for (size_t i = a; i < b; i++)
+            e += (double)x[i] * x[i];
         db[f] = (float)(10.0 * log10(e / (double)(b - a) + 1e-10));
         if (db[f] > out->peak_db) out->peak_db = db[f];
     }

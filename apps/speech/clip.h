@@ -5,10 +5,10 @@
 #include <stddef.h>
 
 typedef struct clip_span {
-    size_t start, end;   /* the samples to keep, [start, end), margins included */
-    float peak_db;       /* loudest 10 ms frame, dB relative to full scale (RMS) */
-    float floor_db;      /* background level: the 10th percentile of the frames */
-    int found;           /* 1 when a word stands out of the background */
+    size_t start, end;    /* the samples to keep, [start, end), margins included */
+    float peak_db;        /* loudest 10 ms frame, dB relative to full scale (RMS) */
+    float floor_db;       /* background level: the 10th percentile of the frames */
+    int found;            /* 1 when a word stands out of the background */
     int at_start, at_end; /* the word touches the first / last frame (cut off?) */
 } clip_span;
 

@@ -27,8 +27,12 @@ int cmd_devices(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'h': devices_usage(stdout); return EXIT_OK;
-        default: devices_usage(stderr); return EXIT_USAGE;
+        case 'h':
+            devices_usage(stdout);
+            return EXIT_OK;
+        default:
+            devices_usage(stderr);
+            return EXIT_USAGE;
         }
     }
     if (optind < argc) {

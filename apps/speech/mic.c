@@ -27,10 +27,10 @@ struct mic {
     PaStream *stream;
     mic_device dev;
     int channels, device_rate, rate, callback;
-    size_t block;          /* frames per device read */
-    float *inbuf;          /* block * channels, interleaved (Pa_ReadStream) */
-    float *mono;           /* block frames at the device rate */
-    float *pend;           /* resampled samples not yet returned */
+    size_t block; /* frames per device read */
+    float *inbuf; /* block * channels, interleaved (Pa_ReadStream) */
+    float *mono;  /* block frames at the device rate */
+    float *pend;  /* resampled samples not yet returned */
     size_t pend_cap, pend_len, pend_pos;
     cx_resampler *rs;
     const volatile int *stop;
@@ -40,6 +40,7 @@ struct mic {
     float *ring;
     size_t ring_mask;
     atomic_size_t wr, rd;
+    int overflowing; /* the audio thread's own: the last callback lost audio */
 };
 
 static int pa_up;
@@ -97,11 +98,14 @@ static void quiet_end(quiet *q, int show)
     if (show) {
         /* The last few KB: the real error comes after the probing noise. */
         long size = ftell(q->cap);
-        if (size > 4096) fseek(q->cap, size - 4096, SEEK_SET);
-        else rewind(q->cap);
+        if (size > 4096)
+            fseek(q->cap, size - 4096, SEEK_SET);
+        else
+            rewind(q->cap);
         char buf[512];
         size_t n;
-        while ((n = fread(buf, 1, sizeof buf, q->cap)) > 0) fwrite(buf, 1, n, stderr);
+        while ((n = fread(buf, 1, sizeof buf, q->cap)) > 0)
+            fwrite(buf, 1, n, stderr);
     }
     fclose(q->cap);
 }
@@ -197,7 +201,8 @@ static int all_digits(const char *s)
 static cx_status pick_device(const char *want, mic_device *out, cx_error *err)
 {
     int count = Pa_GetDeviceCount(), inputs = 0;
-    for (int i = 0; i < count; i++) inputs += describe(i, out);
+    for (int i = 0; i < count; i++)
+        inputs += describe(i, out);
     if (inputs == 0) return cx_fail(err, CX_ERR_IO, MIC_NO_DEVICE_MSG);
     if (!want || !*want) {
         PaDeviceIndex def = Pa_GetDefaultInputDevice();
@@ -246,7 +251,8 @@ static int ring_push(mic *m, const float *in, unsigned long frames)
     int ch = m->channels;
     for (unsigned long i = 0; i < frames; i++) {
         float s = 0.0f;
-        for (int c = 0; c < ch; c++) s += in[i * ch + c];
+        for (int c = 0; c < ch; c++)
+            s += in[i * ch + c];
         m->ring[(wr + i) & m->ring_mask] = s / (float)ch;
     }
     atomic_store_explicit(&m->wr, wr + frames, memory_order_release);
@@ -261,7 +267,9 @@ static int on_audio(const void *input, void *output, unsigned long frames,
     mic *m = user;
     int over = (flags & paInputOverflow) != 0;
     if (input) over |= ring_push(m, input, frames);
-    if (over) atomic_fetch_add(&m->overflows, 1);
+    /* One overflow per stretch of callbacks that lose audio. */
+    if (over && !m->overflowing) atomic_fetch_add(&m->overflows, 1);
+    m->overflowing = over;
     return paContinue;
 }
 
@@ -310,6 +318,8 @@ static cx_status open_stream(mic *m, int block_ms, cx_error *err)
     if (p.suggestedLatency < 0.1) p.suggestedLatency = 0.1;
     /* The requested rate if the device has it, else its own. */
     double rate = m->rate;
+    const char *force = getenv("CORTEX_MIC_DEVICE_RATE");
+    if (force && atoi(force) > 0) rate = atoi(force);
     int ch = supported_channels(&m->dev, rate, &p);
     if (!ch) {
         rate = floor(info->defaultSampleRate + 0.5);
@@ -350,7 +360,8 @@ static cx_status alloc_buffers(mic *m, cx_error *err)
     m->pend = malloc(sizeof(float) * m->pend_cap);
     if (m->callback) {
         size_t want = (size_t)(MIC_RING_SECONDS * m->device_rate) + 2 * m->block, cap = 1024;
-        while (cap < want) cap *= 2;
+        while (cap < want)
+            cap *= 2;
         m->ring = malloc(sizeof(float) * cap);
         m->ring_mask = cap - 1;
         if (!m->ring) return cx_fail(err, CX_ERR_NOMEM, "out of memory for the audio buffers");
@@ -412,22 +423,34 @@ static void nap(double seconds)
     nanosleep(&ts, NULL);
 }
 
-static int stopped(const mic *m) { return m->stop && *m->stop; }
+static int stopped(const mic *m)
+{
+    return m->stop && *m->stop;
+}
 
 /* One block of mono samples at the device rate from the ring. */
 static cx_status ring_pop(mic *m, cx_error *err)
 {
-    double since = cx_now();
+    double since = cx_now(), last = since;
+    size_t seen = atomic_load_explicit(&m->wr, memory_order_acquire);
     for (;;) {
         size_t rd = atomic_load_explicit(&m->rd, memory_order_relaxed);
         size_t wr = atomic_load_explicit(&m->wr, memory_order_acquire);
+        /* A stall is time without new samples while this thread was
+         * running: after a long gap between two looks (the process was
+         * stopped or not scheduled) the clock starts again. */
+        double now = cx_now();
+        if (wr != seen || now - last > 0.5) since = now;
+        seen = wr;
+        last = now;
         if (wr - rd >= m->block) {
-            for (size_t i = 0; i < m->block; i++) m->mono[i] = m->ring[(rd + i) & m->ring_mask];
+            for (size_t i = 0; i < m->block; i++)
+                m->mono[i] = m->ring[(rd + i) & m->ring_mask];
             atomic_store_explicit(&m->rd, rd + m->block, memory_order_release);
             return CX_OK;
         }
         if (stopped(m)) return cx_fail(err, CX_ERR_INTERRUPTED, "interrupted");
-        if (Pa_IsStreamActive(m->stream) != 1 || cx_now() - since > MIC_STALL_SECONDS)
+        if (Pa_IsStreamActive(m->stream) != 1 || now - since > MIC_STALL_SECONDS)
             return cx_fail(err, CX_ERR_IO, "the input device '%s' stopped delivering audio",
                            m->dev.name);
         /* Sleep about as long as the missing samples take to arrive. */
@@ -452,7 +475,8 @@ static cx_status pa_pop(mic *m, cx_error *err)
     }
     for (size_t i = 0; i < m->block; i++) {
         float s = 0.0f;
-        for (int c = 0; c < ch; c++) s += m->inbuf[i * ch + c];
+        for (int c = 0; c < ch; c++)
+            s += m->inbuf[i * ch + c];
         m->mono[i] = s / (float)ch;
     }
     return CX_OK;
@@ -477,19 +501,37 @@ cx_status mic_read(mic *m, float *out, size_t n, cx_error *err)
             return cx_fail(err, CX_ERR_STATE, "resampler output exceeds its buffer (%zu > %zu)",
                            cx_resampler_max_output(m->rs, m->block), m->pend_cap);
         m->pend_pos = 0;
-        st = cx_resampler_process(m->rs, m->mono, m->block, m->pend, m->pend_cap, &m->pend_len,
-                                  err);
+        st =
+            cx_resampler_process(m->rs, m->mono, m->block, m->pend, m->pend_cap, &m->pend_len, err);
         if (st) return st;
     }
     return CX_OK;
 }
 
-long mic_overflows(const mic *m) { return atomic_load((atomic_long *)&m->overflows); }
-const mic_device *mic_device_info(const mic *m) { return &m->dev; }
-int mic_device_rate(const mic *m) { return m->device_rate; }
-int mic_channels(const mic *m) { return m->channels; }
-int mic_rate(const mic *m) { return m->rate; }
-int mic_uses_callback(const mic *m) { return m->callback; }
+long mic_overflows(const mic *m)
+{
+    return atomic_load((atomic_long *)&m->overflows);
+}
+const mic_device *mic_device_info(const mic *m)
+{
+    return &m->dev;
+}
+int mic_device_rate(const mic *m)
+{
+    return m->device_rate;
+}
+int mic_channels(const mic *m)
+{
+    return m->channels;
+}
+int mic_rate(const mic *m)
+{
+    return m->rate;
+}
+int mic_uses_callback(const mic *m)
+{
+    return m->callback;
+}
 
 void mic_close(mic *m)
 {

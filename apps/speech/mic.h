@@ -24,6 +24,10 @@
  *  - Blocking Pa_ReadStream crashes on JACK: JACK devices are read through a
  *    callback stream that fills a ring buffer (set CORTEX_MIC_CALLBACK=1 to
  *    use that path on any device, which is how it is tested).
+ *
+ * CORTEX_MIC_DEVICE_RATE=HZ opens the device at HZ instead of the requested
+ * rate (for devices that claim rates they do not really have, and to test
+ * the resampling path on devices that take any rate).
  */
 #ifndef CORTEX_SPEECH_MIC_H
 #define CORTEX_SPEECH_MIC_H
@@ -32,15 +36,15 @@
 
 #include "cortex/core.h"
 
-#define MIC_NO_DEVICE_MSG                                                                     \
-    "no microphone found (PortAudio sees no input device); to run on a recording use: "      \
+#define MIC_NO_DEVICE_MSG                                                                          \
+    "no microphone found (PortAudio sees no input device); to run on a recording use: "            \
     "cortex-speech detect --model MODEL FILE"
 
 typedef struct mic_config {
-    const char *device; /* NULL or "": the default input; digits: a PortAudio device index;
-                           otherwise a case-insensitive part of the device's name */
-    int rate;           /* samples per second that mic_read delivers */
-    int block_ms;       /* how much the device is read at a time (0: 20 ms) */
+    const char *device;       /* NULL or "": the default input; digits: a PortAudio device index;
+                                 otherwise a case-insensitive part of the device's name */
+    int rate;                 /* samples per second that mic_read delivers */
+    int block_ms;             /* how much the device is read at a time (0: 20 ms) */
     const volatile int *stop; /* if non-NULL and set, mic_read returns CX_ERR_INTERRUPTED */
 } mic_config;
 

@@ -16,10 +16,10 @@
 #include "mic.h"
 #include "speech.h"
 
-#define PRE_ROLL_S 0.25f   /* kept from before "now", for early starters */
-#define MARGIN_S 0.10f     /* silence kept around the word */
+#define PRE_ROLL_S 0.25f /* kept from before "now", for early starters */
+#define MARGIN_S 0.10f   /* silence kept around the word */
 #define COUNTDOWN_STEP_S 0.35f
-#define MAX_TRIES 3        /* failed attempts in a row before giving up */
+#define MAX_TRIES 3 /* failed attempts in a row before giving up */
 
 static void record_usage(FILE *f)
 {
@@ -102,8 +102,8 @@ static long next_number(const char *dir, const char *speaker)
 /* Writes the clip under the first free SPEAKER_N.wav, N >= *number, and
  * never over an existing file: the WAV is written to a hidden temporary
  * file, then hard-linked to its name (which fails if the name is taken). */
-static int save_clip(const char *dir, const char *speaker, long *number, const float *x,
-                     size_t n, int rate, char *path, size_t path_len)
+static int save_clip(const char *dir, const char *speaker, long *number, const float *x, size_t n,
+                     int rate, char *path, size_t path_len)
 {
     char tmp[PATH_MAX];
     if (snprintf(tmp, sizeof tmp, "%s/.%s.recording.%ld.tmp", dir, speaker, (long)getpid()) >=
@@ -146,10 +146,11 @@ static int save_clip(const char *dir, const char *speaker, long *number, const f
 typedef struct {
     mic *m;
     int rate;
-    float *buf;     /* PRE_ROLL_S + seconds of samples */
+    float *buf; /* PRE_ROLL_S + seconds of samples */
     size_t pre, cap;
     float *scratch; /* for clip_find_word */
     int pause;      /* wait for Enter */
+    int line_open;  /* a prompt is on stderr without its newline */
 } recorder;
 
 /* Reads and drops n samples (keeping the stream drained). */
@@ -187,13 +188,14 @@ static int take(recorder *r, const char *word, int k, int count, size_t *n, cx_e
 {
     size_t step = (size_t)(COUNTDOWN_STEP_S * (float)r->rate);
     if (r->pause) {
-        fprintf(stderr, "press Enter, then say '%s' (%d/%d); q and Enter stops: ", word, k,
-                count);
+        fprintf(stderr, "press Enter, then say '%s' (%d/%d); q and Enter stops: ", word, k, count);
         int go = wait_enter(r, err);
         if (go <= 0) return go;
         fprintf(stderr, "say '%s' ", word);
+        r->line_open = 1;
     } else {
         fprintf(stderr, "say '%s' (%d/%d) in", word, k, count);
+        r->line_open = 1;
         for (int i = 3; i > 1; i--) {
             fprintf(stderr, " %d..", i);
             if (skip(r, step, err)) return -1;
@@ -203,6 +205,7 @@ static int take(recorder *r, const char *word, int k, int count, size_t *n, cx_e
     }
     if (mic_read(r->m, r->buf, r->pre, err)) return -1;
     fprintf(stderr, " now\n");
+    r->line_open = 0;
     if (mic_read(r->m, r->buf + r->pre, r->cap - r->pre, err)) return -1;
     *n = r->cap;
     return 1;
@@ -229,11 +232,21 @@ static int parse(int argc, char **argv, record_opts *o)
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'd': o->data = optarg; break;
-        case 'w': o->word = optarg; break;
-        case 'D': o->device = optarg; break;
-        case 'S': o->speaker = optarg; break;
-        case 'p': o->pause = 1; break;
+        case 'd':
+            o->data = optarg;
+            break;
+        case 'w':
+            o->word = optarg;
+            break;
+        case 'D':
+            o->device = optarg;
+            break;
+        case 'S':
+            o->speaker = optarg;
+            break;
+        case 'p':
+            o->pause = 1;
+            break;
         case 'n':
             if (cli_int(PROG, "--count", optarg, 1, 100000, &o->count)) return EXIT_USAGE;
             break;
@@ -243,8 +256,12 @@ static int parse(int argc, char **argv, record_opts *o)
         case 's':
             if (cli_float(PROG, "--seconds", optarg, 0.5, 30, &o->seconds)) return EXIT_USAGE;
             break;
-        case 'h': record_usage(stdout); return EXIT_OK;
-        default: record_usage(stderr); return EXIT_USAGE;
+        case 'h':
+            record_usage(stdout);
+            return EXIT_OK;
+        default:
+            record_usage(stderr);
+            return EXIT_USAGE;
         }
     }
     if (optind < argc) {
@@ -256,8 +273,10 @@ static int parse(int argc, char **argv, record_opts *o)
         return EXIT_USAGE;
     }
     if (!safe_name(o->word)) {
-        cli_error(PROG, "record: --word '%s' must be usable as a folder name (1-64 characters, "
-                        "no '/', not starting with '.' or '-')", o->word);
+        cli_error(PROG,
+                  "record: --word '%s' must be usable as a folder name (1-64 characters, "
+                  "no '/', not starting with '.' or '-')",
+                  o->word);
         return EXIT_USAGE;
     }
     if (!o->speaker) {
@@ -308,8 +327,10 @@ int cmd_record(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (o.pause && !isatty(STDIN_FILENO)) {
-        fprintf(stderr, "%s: record: standard input is not a terminal, so --pause is ignored: "
-                        "clips follow each other after a countdown\n", PROG);
+        fprintf(stderr,
+                "%s: record: standard input is not a terminal, so --pause is ignored: "
+                "clips follow each other after a countdown\n",
+                PROG);
         o.pause = 0;
     }
 
@@ -342,8 +363,8 @@ int cmd_record(int argc, char **argv)
         goto done;
     }
     const mic_device *dev = mic_device_info(r.m);
-    fprintf(stderr, "%s: recording '%s' by '%s' into %s from '%s' (%s, %d Hz%s%s)\n", PROG,
-            o.word, o.speaker, dir, dev->name, dev->host_api, mic_device_rate(r.m),
+    fprintf(stderr, "%s: recording '%s' by '%s' into %s from '%s' (%s, %d Hz%s%s)\n", PROG, o.word,
+            o.speaker, dir, dev->name, dev->host_api, mic_device_rate(r.m),
             mic_device_rate(r.m) != o.rate ? ", resampled" : "",
             mic_channels(r.m) > 1 ? ", channels mixed" : "");
 
@@ -356,11 +377,12 @@ int cmd_record(int argc, char **argv)
         int got = take(&r, o.word, saved + 1, o.count, &n, &err);
         if (got == 0) break;
         if (got < 0) {
+            if (r.line_open) fputc('\n', stderr);
             if (cli_stop) {
-                fprintf(stderr, "\n%s: record: stopped; the clip being recorded was not saved\n",
+                fprintf(stderr, "%s: record: stopped; the clip being recorded was not saved\n",
                         PROG);
             } else {
-                cli_error(PROG, "\nrecord: %s", err.msg);
+                cli_error(PROG, "record: %s", err.msg);
                 code = EXIT_ERROR;
             }
             break;
@@ -370,8 +392,10 @@ int cmd_record(int argc, char **argv)
         char why[200];
         if (judge(&s, mic_overflows(r.m) - over, o.seconds, why, sizeof why)) {
             if (++tries >= MAX_TRIES) {
-                cli_error(PROG, "record: %s, %d times in a row; check the microphone "
-                                "('cortex-speech devices', --device)", why, tries);
+                cli_error(PROG,
+                          "record: %s, %d times in a row; check the microphone "
+                          "('cortex-speech devices', --device)",
+                          why, tries);
                 code = EXIT_ERROR;
                 break;
             }
@@ -397,9 +421,10 @@ int cmd_record(int argc, char **argv)
                 last_saved);
     else
         fprintf(stderr, "%s: no clip saved\n", PROG);
-    if (mic_overflows(r.m))
-        fprintf(stderr, "%s: %ld input overflows (audio the program was too slow to take)\n",
-                PROG, mic_overflows(r.m));
+    long lost = mic_overflows(r.m);
+    if (lost)
+        fprintf(stderr, "%s: %ld input overflow%s (audio lost because it was not read in time)\n",
+                PROG, lost, lost == 1 ? "" : "s");
 done:
     mic_close(r.m);
     mic_terminate();
