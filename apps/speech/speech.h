@@ -7,4 +7,8 @@
 
 #define PROG "cortex-speech"
 
+/* One function per command, called with argv[0] == the command's name. */
+int cmd_devices(int argc, char **argv);
+int cmd_record(int argc, char **argv);
+
 #endif
