@@ -25,20 +25,8 @@ command -v sox >/dev/null || { echo "sox is needed (scripts/setup.sh installs it
 
 # ---- data
 d=$tmp/data
-mkdir -p "$d/up" "$d/down" "$d/flat" "$d/buzz" "$d/_background_noise_"
-speakers=(ann bob cat dan eve)
-pitches=(300 360 420 480 540)
-for s in 0 1 2 3 4; do
-  p=${pitches[$s]}
-  for i in 0 1 2 3 4 5 6 7 8 9; do
-    len=$(awk -v i=$i 'BEGIN { printf "%.2f", 0.35 + 0.03 * i }')
-    sox -q -n -r 8000 -c 1 -b 16 "$d/up/${speakers[$s]}_$i.wav" synth "$len" sine "$p-$((p * 2))" vol 0.5 fade 0.02 "$len" 0.02
-    sox -q -n -r 8000 -c 1 -b 16 "$d/down/${speakers[$s]}_$i.wav" synth "$len" sine "$((p * 2))-$p" vol 0.5 fade 0.02 "$len" 0.02
-    sox -q -n -r 8000 -c 1 -b 16 "$d/flat/${speakers[$s]}_$i.wav" synth "$len" sine "$((p * 3 / 2))" vol 0.5 fade 0.02 "$len" 0.02
-    sox -q -n -r 8000 -c 1 -b 16 "$d/buzz/${speakers[$s]}_$i.wav" synth "$len" square "$p" vol 0.3 fade 0.02 "$len" 0.02
-  done
-done
-sox -q -n -r 8000 -c 1 -b 16 "$d/_background_noise_/pink.wav" synth 20 pinknoise vol 0.05
+bash "$src/tests/tools/make_sound_words.sh" "$d"
+mv "$d/stream.wav" "$tmp/stream.wav"
 head -c 300 "$d/up/ann_0.wav" > "$d/up/ann_broken.wav"        # truncated
 head -c 2000 /dev/urandom > "$d/down/bob_random.wav"            # not audio
 
@@ -84,10 +72,6 @@ head -c 3000 "$tmp/m.safetensors" > "$tmp/trunc.safetensors"
 expect_code 1 "a truncated model" "$bin" classify --model "$tmp/trunc.safetensors" "$d/up/eve_3.wav"
 
 # ---- detect: a recording of held-out words separated by silence and noise
-sox -q -n -r 8000 -c 1 -b 16 "$tmp/sil.wav" trim 0 1.2
-sox -q "$d/_background_noise_/pink.wav" "$tmp/noise.wav" trim 0 1.2
-sox -q "$tmp/sil.wav" "$d/up/eve_5.wav" "$tmp/noise.wav" "$d/down/eve_6.wav" "$tmp/sil.wav" \
-    "$d/buzz/eve_2.wav" "$tmp/sil.wav" "$d/flat/eve_7.wav" "$tmp/sil.wav" "$tmp/stream.wav"
 expect_code 0 "detect --json" "$bin" detect --model "$tmp/m.safetensors" --json "$tmp/stream.wav"
 check "detect finds up, down, flat in order and nothing else" $py -c "
 import json; ev=[json.loads(l) for l in open('$tmp/out')]
