@@ -114,6 +114,7 @@ static void check_direct(const char *spec, int n)
     CU_ASSERT_EQUAL_FATAL(cx_model_create(&m, spec, NULL, &err), CX_OK);
     cx_model_init(m, 5);
     CU_ASSERT_EQUAL_FATAL(cx_model_reserve(m, n, &err), CX_OK);
+    cx_model_want_input_grad(m, 1);
     cx_layer *l = cx_model_layer(m, 0);
     int c = l->in.d[0], h = l->in.d[1], w = l->in.d[2], f = l->out.d[0];
     int k = l->params[0].shape[2], s = 1, p = 0;
