@@ -41,11 +41,14 @@ if ! vmic_start; then bad "the virtual microphone could not start"; finish; fi
 ok "virtual microphone up"
 # Words in the stream start 1.7 s or more apart: a longer suppression than
 # the tuned one keeps a word's tail from firing twice on this tiny model.
-"$bin" listen --model "$tmp/m.safetensors" --json --seconds 14 --suppress-ms 1500 \
+"$bin" listen --model "$tmp/m.safetensors" --json --seconds 15 --suppress-ms 1500 \
     --exec "echo \"\$CORTEX_WORD\" >> '$tmp/exec.log'" > "$tmp/listen.out" 2> "$tmp/listen.err" &
 lp=$!; pids+=($lp)
 for i in $(seq 1 100); do grep -q "listening on" "$tmp/listen.err" && break; kill -0 $lp 2>/dev/null || break; sleep 0.1; done
 check "listen started" grep -q "listening on" "$tmp/listen.err"
+# A second of quiet first: the sink and the capture settle before the words.
+sox -q -n -r 8000 -c 1 -b 16 "$tmp/quiet.wav" trim 0 1
+vmic_play "$tmp/quiet.wav"
 vmic_play "$tmp/data/stream.wav"
 for i in $(seq 1 200); do kill -0 $lp 2>/dev/null || break; sleep 0.1; done
 kill -INT $lp 2>/dev/null; wait $lp; code=$?
