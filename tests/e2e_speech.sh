@@ -42,7 +42,7 @@ check "the error names the word" grep -q sideways "$tmp/err"
 expect_code 1 "a missing data folder" "$bin" train --data "$tmp/nowhere" --out "$tmp/m.safetensors"
 
 # ---- train
-common=(--data "$d" --words up,down,flat --rate 8000 --window 0.8 --test-speakers eve --val-percent 0
+common=(--data "$d" --words up,down,flat --rate 8000 --window 0.8 --test-speakers cat --val-percent 0
         --arch "tnorm; conv1d 16 5 relu; gru 16; mean" --batch 16 --lr 0.01 --threads 2)
 expect_code 0 "train" "$bin" train "${common[@]}" --epochs 40 --out "$tmp/m.safetensors"
 cp "$tmp/out" "$tmp/train.log"
@@ -64,12 +64,12 @@ assert o['keyword_accuracy'] >= 0.8"
 check "confusion PNG written" test -s "$tmp/cm.png"
 
 # ---- classify
-expect_code 0 "classify" "$bin" classify --model "$tmp/m.safetensors" "$d/up/eve_3.wav" "$d/flat/eve_4.wav"
-check "classify hears the words" bash -c "grep -q 'eve_3.wav: up' '$tmp/out' && grep -q 'eve_4.wav: flat' '$tmp/out'"
+expect_code 0 "classify" "$bin" classify --model "$tmp/m.safetensors" "$d/up/cat_3.wav" "$d/flat/cat_4.wav"
+check "classify hears the words" bash -c "grep -q 'cat_3.wav: up' '$tmp/out' && grep -q 'cat_4.wav: flat' '$tmp/out'"
 expect_code 1 "classify a broken file" "$bin" classify --model "$tmp/m.safetensors" "$d/up/ann_broken.wav"
 check "the error names the file" grep -q "ann_broken.wav" "$tmp/err"
 head -c 3000 "$tmp/m.safetensors" > "$tmp/trunc.safetensors"
-expect_code 1 "a truncated model" "$bin" classify --model "$tmp/trunc.safetensors" "$d/up/eve_3.wav"
+expect_code 1 "a truncated model" "$bin" classify --model "$tmp/trunc.safetensors" "$d/up/cat_3.wav"
 
 # ---- detect: a recording of held-out words separated by silence and noise
 expect_code 0 "detect --json" "$bin" detect --model "$tmp/m.safetensors" --json --suppress-ms 1500 "$tmp/stream.wav"

@@ -5,7 +5,7 @@
 # a steady tone) said by five "speakers" (ann, bob, cat, dan, eve: base
 # pitches 300-540 Hz), 10 clips each, 0.35-0.62 s, at 8 kHz; "buzz" (a
 # square wave) is a non-keyword; _background_noise_ holds 20 s of pink noise.
-# Also OUT/stream.wav: eve saying up, down, (buzz), flat between silence and
+# Also OUT/stream.wav: cat saying up, down, (buzz), flat between silence and
 # noise, for detection tests.
 set -eu
 d=$1
@@ -26,6 +26,6 @@ sox -q -n -r 8000 -c 1 -b 16 "$d/_background_noise_/pink.wav" synth 20 pinknoise
 t=$(mktemp -d)
 sox -q -n -r 8000 -c 1 -b 16 "$t/sil.wav" trim 0 1.2
 sox -q "$d/_background_noise_/pink.wav" "$t/noise.wav" trim 0 1.2
-sox -q "$t/sil.wav" "$d/up/eve_5.wav" "$t/noise.wav" "$d/down/eve_6.wav" "$t/sil.wav" \
-    "$d/buzz/eve_2.wav" "$t/sil.wav" "$d/flat/eve_7.wav" "$t/sil.wav" "$d/stream.wav"
+sox -q "$t/sil.wav" "$d/up/cat_5.wav" "$t/noise.wav" "$d/down/cat_6.wav" "$t/sil.wav" \
+    "$d/buzz/cat_2.wav" "$t/sil.wav" "$d/flat/cat_7.wav" "$t/sil.wav" "$d/stream.wav"
 rm -rf "$t"
