@@ -41,9 +41,10 @@ struct mic {
     size_t ring_mask;
     atomic_size_t wr, rd;
     int overflowing; /* the audio thread's own: the last callback lost audio */
+    int failed;      /* the device failed: closing it could hang, leave it */
 };
 
-static int pa_up;
+static int pa_up, pa_broken;
 
 /* ---- keeping PortAudio's probing noise off the terminal -------------------- */
 
@@ -141,7 +142,7 @@ cx_status mic_init(cx_error *err)
 
 void mic_terminate(void)
 {
-    if (!pa_up) return;
+    if (!pa_up || pa_broken) return;
     quiet q;
     quiet_begin(&q);
     Pa_Terminate();
@@ -398,6 +399,9 @@ mic *mic_open(const mic_config *cfg, cx_error *err)
         free(m);
         return NULL;
     }
+#ifdef CORTEX_HAVE_ALSA
+    alsa_last[0] = 0; /* quote only what this open says */
+#endif
     quiet q;
     quiet_begin(&q);
     st = open_stream(m, block_ms, err);
@@ -428,35 +432,59 @@ static int stopped(const mic *m)
     return m->stop && *m->stop;
 }
 
-/* One block of mono samples at the device rate from the ring. */
-static cx_status ring_pop(mic *m, cx_error *err)
+/* Frames ready to be read without blocking, or a negative PaError. */
+static long ready(mic *m)
+{
+    if (m->callback)
+        return (long)(atomic_load_explicit(&m->wr, memory_order_acquire) -
+                      atomic_load_explicit(&m->rd, memory_order_relaxed));
+    return Pa_GetStreamReadAvailable(m->stream);
+}
+
+/* Waits until a block is ready, so that no read blocks for long: a stuck
+ * device (or audio server) then gives an error instead of a hang, and a
+ * stop request is seen within a few milliseconds. */
+static cx_status wait_block(mic *m, cx_error *err)
 {
     double since = cx_now(), last = since;
-    size_t seen = atomic_load_explicit(&m->wr, memory_order_acquire);
+    long seen = -1;
     for (;;) {
-        size_t rd = atomic_load_explicit(&m->rd, memory_order_relaxed);
-        size_t wr = atomic_load_explicit(&m->wr, memory_order_acquire);
+        long avail = ready(m);
+        if (avail == paInputOverflowed) { /* the host restarted capture after a gap */
+            atomic_fetch_add(&m->overflows, 1);
+            avail = 0;
+        } else if (avail < 0) {
+            m->failed = 1;
+            return cx_fail(err, CX_ERR_IO, "reading the input device '%s' failed: %s",
+                           m->dev.name, pa_text((PaError)avail));
+        }
+        if ((size_t)avail >= m->block) return CX_OK;
+        if (stopped(m)) return cx_fail(err, CX_ERR_INTERRUPTED, "interrupted");
         /* A stall is time without new samples while this thread was
          * running: after a long gap between two looks (the process was
          * stopped or not scheduled) the clock starts again. */
         double now = cx_now();
-        if (wr != seen || now - last > 0.5) since = now;
-        seen = wr;
+        if (avail != seen || now - last > 0.5) since = now;
+        seen = avail;
         last = now;
-        if (wr - rd >= m->block) {
-            for (size_t i = 0; i < m->block; i++)
-                m->mono[i] = m->ring[(rd + i) & m->ring_mask];
-            atomic_store_explicit(&m->rd, rd + m->block, memory_order_release);
-            return CX_OK;
-        }
-        if (stopped(m)) return cx_fail(err, CX_ERR_INTERRUPTED, "interrupted");
-        if (Pa_IsStreamActive(m->stream) != 1 || now - since > MIC_STALL_SECONDS)
+        if (Pa_IsStreamActive(m->stream) != 1 || now - since > MIC_STALL_SECONDS) {
+            m->failed = 1;
             return cx_fail(err, CX_ERR_IO, "the input device '%s' stopped delivering audio",
                            m->dev.name);
+        }
         /* Sleep about as long as the missing samples take to arrive. */
-        double wait = (double)(m->block - (wr - rd)) / m->device_rate;
+        double wait = (double)(m->block - (size_t)avail) / m->device_rate;
         nap(wait < 0.001 ? 0.001 : wait > 0.02 ? 0.02 : wait);
     }
+}
+
+/* One block of mono samples at the device rate from the ring. */
+static void ring_pop(mic *m)
+{
+    size_t rd = atomic_load_explicit(&m->rd, memory_order_relaxed);
+    for (size_t i = 0; i < m->block; i++)
+        m->mono[i] = m->ring[(rd + i) & m->ring_mask];
+    atomic_store_explicit(&m->rd, rd + m->block, memory_order_release);
 }
 
 /* One block of mono samples at the device rate from Pa_ReadStream. */
@@ -465,9 +493,11 @@ static cx_status pa_pop(mic *m, cx_error *err)
     PaError e = Pa_ReadStream(m->stream, m->inbuf, (unsigned long)m->block);
     if (e == paInputOverflowed) /* the block is still filled, after a gap */
         atomic_fetch_add(&m->overflows, 1);
-    else if (e != paNoError)
+    else if (e != paNoError) {
+        m->failed = 1;
         return cx_fail(err, CX_ERR_IO, "reading the input device '%s' failed: %s", m->dev.name,
                        pa_text(e));
+    }
     int ch = m->channels;
     if (ch == 1) {
         memcpy(m->mono, m->inbuf, sizeof(float) * m->block);
@@ -495,8 +525,12 @@ cx_status mic_read(mic *m, float *out, size_t n, cx_error *err)
             continue;
         }
         if (stopped(m)) return cx_fail(err, CX_ERR_INTERRUPTED, "interrupted");
-        cx_status st = m->callback ? ring_pop(m, err) : pa_pop(m, err);
+        cx_status st = wait_block(m, err);
         if (st) return st;
+        if (m->callback)
+            ring_pop(m);
+        else if ((st = pa_pop(m, err)))
+            return st;
         if (cx_resampler_max_output(m->rs, m->block) > m->pend_cap)
             return cx_fail(err, CX_ERR_STATE, "resampler output exceeds its buffer (%zu > %zu)",
                            cx_resampler_max_output(m->rs, m->block), m->pend_cap);
@@ -536,7 +570,11 @@ int mic_uses_callback(const mic *m)
 void mic_close(mic *m)
 {
     if (!m) return;
-    if (m->stream) {
+    if (m->failed) {
+        /* A stuck audio server makes Pa_AbortStream wait forever; the
+         * stream stays open (and Pa_Terminate is skipped) until exit. */
+        pa_broken = 1;
+    } else if (m->stream) {
         quiet q;
         quiet_begin(&q);
         Pa_AbortStream(m->stream);
