@@ -47,8 +47,8 @@ static void test_overflow_counting(void)
 {
     mic_ring r;
     CU_ASSERT_EQUAL_FATAL(mic_ring_init(&r, 1024), 0);
-    float in[700], out[1024];
-    for (int i = 0; i < 700; i++)
+    float in[2048], out[1024];
+    for (int i = 0; i < 2048; i++)
         in[i] = (float)i;
     mic_ring_push(&r, in, 700, 1, 0);
     CU_ASSERT_EQUAL(mic_ring_overflows(&r), 0);
