@@ -2,9 +2,11 @@
  * layers of the reference CNN, calling the layer's kernels directly with a
  * workspace of the size the layer asks for (as a model would).
  *
- *   bench_conv [THREADS[,THREADS...]] [MIN_SECONDS] [CASE_SUBSTRING]
+ *   bench_conv [THREADS[,THREADS...]] [MIN_SECONDS] [CASE_PREFIX]
  *
- * Prints one line per case: "cortex THREADS NAME MS_PER_ITER". The first
+ * Prints one line per case: "cortex THREADS NAME MS_PER_ITER". Cases whose
+ * name starts with x are extra shapes, run only when CASE_SUBSTRING selects
+ * them (CASE_PREFIX "x"). The first
  * layer (1 input channel) does not compute the input gradient (dx NULL);
  * the others do, as in a network. */
 #include <stdio.h>
@@ -16,12 +18,22 @@
 typedef struct {
     const char *name;
     int n, c, h, w, f, k, stride, pad, need_dx;
+    int extra; /* run only when named (used to tune the layer's choices) */
 } bench_case;
 
 static const bench_case cases[] = {
-    {"64x32x28x28_32f3", 64, 32, 28, 28, 32, 3, 1, 1, 1},
-    {"64x1x28x28_32f3", 64, 1, 28, 28, 32, 3, 1, 1, 0},
-    {"64x32x14x14_64f3", 64, 32, 14, 14, 64, 3, 1, 1, 1},
+    {"64x32x28x28_32f3", 64, 32, 28, 28, 32, 3, 1, 1, 1, 0},
+    {"64x1x28x28_32f3", 64, 1, 28, 28, 32, 3, 1, 1, 0, 0},
+    {"64x32x14x14_64f3", 64, 32, 14, 14, 64, 3, 1, 1, 1, 0},
+    {"x64x3x32x32_32f3", 64, 3, 32, 32, 32, 3, 1, 1, 0, 1},
+    {"x64x4x28x28_16f3", 64, 4, 28, 28, 16, 3, 1, 1, 1, 1},
+    {"x64x8x28x28_16f3", 64, 8, 28, 28, 16, 3, 1, 1, 1, 1},
+    {"x64x16x28x28_16f3", 64, 16, 28, 28, 16, 3, 1, 1, 1, 1},
+    {"x64x64x7x7_64f3", 64, 64, 7, 7, 64, 3, 1, 1, 1, 1},
+    {"x64x128x8x8_128f3", 64, 128, 8, 8, 128, 3, 1, 1, 1, 1},
+    {"x64x64x14x14_128f1", 64, 64, 14, 14, 128, 1, 1, 0, 1, 1},
+    {"x64x32x28x28_64f3s2", 64, 32, 28, 28, 64, 3, 2, 1, 1, 1},
+    {"x64x16x28x28_16f5", 64, 16, 28, 28, 16, 5, 1, 2, 1, 1},
 };
 
 static int run_case(const bench_case *bc, int threads, double min_time)
@@ -97,7 +109,7 @@ int main(int argc, char **argv)
         }
         cx_set_threads(nt);
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-            if ((!only || strstr(cases[i].name, only)) && run_case(&cases[i], nt, min_time)) return 1;
+            if ((only ? !strncmp(cases[i].name, only, strlen(only)) : !cases[i].extra) && run_case(&cases[i], nt, min_time)) return 1;
     }
     return 0;
 }

@@ -422,7 +422,7 @@ static void test_fuzzed_files(void)
     for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
         const char *p = tmp_path(kinds[k].name);
         if (write_sine(p, kinds[k].format, 22050, 2, 6000, 440.0, amp)) continue;
-        size_t n;
+        size_t n = 0;
         unsigned char *orig = read_bytes(p, &n), *b = malloc(n);
         for (int r = 0; r < rounds; r++) {
             memcpy(b, orig, n);

@@ -16,6 +16,12 @@ static void test_conv_s1_pad1(void) { CHECK("input 5 6 7; conv 4 3 stride=1 pad=
 static void test_conv_s1_valid(void) { CHECK("input 6 7 5; conv 3 3 pad=valid", 2); }
 static void test_conv_s1_same5(void) { CHECK("input 4 6 9; conv 3 5 pad=same", 2); }
 static void test_conv_s1_pad1_k5(void) { CHECK("input 4 5 8; conv 2 5 pad=1", 2); }
+static void test_conv_s1_pad2(void) { CHECK("input 4 5 6; conv 3 3 pad=2", 2); }
+/* wide rows: several vectors of tiles per row, and a whole number of them */
+static void test_conv_s1_wide(void) { CHECK("input 4 5 32; conv 3 3", 2); }
+static void test_conv_s1_wide_odd(void) { CHECK("input 4 3 19; conv 2 3", 2); }
+/* many tiles per sample: the batch is split into several blocks */
+static void test_conv_s1_blocks(void) { CHECK("input 4 20 20; conv 3 3", 5); }
 /* few input channels and strides > 1 go through im2col */
 static void test_conv_few_channels(void) { CHECK("input 2 6 7; conv 4 3", 3); }
 static void test_conv_s2_pad1(void) { CHECK("input 3 7 6; conv 4 3 stride=2 pad=1", 3); }
@@ -26,7 +32,7 @@ static void test_conv_1x1(void) { CHECK("input 6 4 5; conv 3 1", 3); }
 static void test_conv_1x1_s2(void) { CHECK("input 6 5 5; conv 3 1 stride=2", 2); }
 static void test_conv_stack(void) { CHECK("input 2 7 6; conv 5 3 relu; conv 4 3 stride=2; conv 3 3", 2); }
 
-/* With two threads the layer packs several samples per product. */
+/* The results must not depend on OpenBLAS's thread count. */
 static void test_conv_two_threads(void)
 {
     cx_set_threads(2);
@@ -46,6 +52,114 @@ static void test_avgpool(void) { CHECK("input 3 6 8; avgpool 2", 3); }
 static void test_avgpool_overlap(void) { CHECK("input 2 7 9; avgpool 3 stride=2", 3); }
 static void test_gap(void) { CHECK("input 4 5 3; gap", 3); }
 static void test_cnn_stack(void) { CHECK("input 1 8 8; conv 4 3 relu; maxpool 2; conv 6 3 relu; gap; dense 2", 2); }
+
+/* ---- against a direct loop ------------------------------------------------- */
+
+/* Every algorithm the layer may pick (im2col, shifted views, Winograd,
+ * pointwise) against the definition, on shapes large enough to use several
+ * blocks of samples and several vectors per row, with one and two threads.
+ * The reference sums in double, the comparison is relative to the largest
+ * value. The definition:
+ * y[i][f][oh][ow] = b[f] + sum_{c,kh,kw} w[f][c][kh][kw] x[i][c][oh S - P + kh][ow S - P + kw] */
+static void direct_conv(int n, int c, int h, int w, int f, int k, int s, int p, const float *x,
+                        const float *wt, const float *b, const float *dy, float *y, float *dx,
+                        float *dw, float *db)
+{
+    int ho = (h + 2 * p - k) / s + 1, wo = (w + 2 * p - k) / s + 1;
+    size_t nx = (size_t)n * c * h * w, nw = (size_t)f * c * k * k;
+    double *gx = calloc(nx, sizeof *gx), *gw = calloc(nw, sizeof *gw), *gb = calloc(f, sizeof *gb);
+    for (int i = 0; i < n; i++)
+        for (int o = 0; o < f; o++)
+            for (int oh = 0; oh < ho; oh++)
+                for (int ow = 0; ow < wo; ow++) {
+                    size_t yi = (((size_t)i * f + o) * ho + oh) * wo + ow;
+                    double acc = b[o];
+                    for (int ci = 0; ci < c; ci++)
+                        for (int kh = 0; kh < k; kh++)
+                            for (int kw = 0; kw < k; kw++) {
+                                int ih = oh * s - p + kh, iw = ow * s - p + kw;
+                                if (ih < 0 || ih >= h || iw < 0 || iw >= w) continue;
+                                size_t xi = (((size_t)i * c + ci) * h + ih) * w + iw;
+                                size_t wi = (((size_t)o * c + ci) * k + kh) * k + kw;
+                                acc += (double)wt[wi] * x[xi];
+                                gx[xi] += (double)wt[wi] * dy[yi];
+                                gw[wi] += (double)x[xi] * dy[yi];
+                            }
+                    y[yi] = (float)acc;
+                    gb[o] += dy[yi];
+                }
+    for (size_t i = 0; i < nx; i++) dx[i] = (float)gx[i];
+    for (size_t i = 0; i < nw; i++) dw[i] = (float)gw[i];
+    for (int o = 0; o < f; o++) db[o] = (float)gb[o];
+    free(gx), free(gw), free(gb);
+}
+
+/* max |a - b| / max |b|: the error relative to the scale of the result
+ * (sums of thousands of terms lose digits where they cancel). */
+static double normwise_err(const float *a, const float *b, size_t n)
+{
+    double d = 0.0, s = 1e-30;
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs((double)a[i] - b[i]);
+        if (!(e <= d)) d = e;
+        if (fabs((double)b[i]) > s) s = fabs((double)b[i]);
+    }
+    return d / s;
+}
+
+static void check_direct(const char *spec, int n)
+{
+    cx_error err;
+    cx_model *m;
+    CU_ASSERT_EQUAL_FATAL(cx_model_create(&m, spec, NULL, &err), CX_OK);
+    cx_model_init(m, 5);
+    CU_ASSERT_EQUAL_FATAL(cx_model_reserve(m, n, &err), CX_OK);
+    cx_layer *l = cx_model_layer(m, 0);
+    int c = l->in.d[0], h = l->in.d[1], w = l->in.d[2], f = l->out.d[0];
+    int k = l->params[0].shape[2], s = 1, p = 0;
+    const char *at = strstr(l->spec, "stride=");
+    CU_ASSERT_FATAL(at && sscanf(at, "stride=%d pad=%d", &s, &p) == 2);
+    size_t nx = (size_t)n * cx_shape_size(&l->in), ny = (size_t)n * cx_shape_size(&l->out);
+    size_t nw = l->params[0].size;
+    float *x = malloc(nx * sizeof *x), *dy = malloc(ny * sizeof *dy), *y = malloc(ny * sizeof *y);
+    float *dx = malloc(nx * sizeof *dx), *dw = malloc(nw * sizeof *dw), *db = malloc(f * sizeof *db);
+    cx_rng rng;
+    cx_rng_seed(&rng, 11);
+    cx_fill_uniform(x, nx, -1, 1, &rng);
+    cx_fill_uniform(dy, ny, -1, 1, &rng);
+    cx_fill_uniform(l->params[1].w, (size_t)f, -1, 1, &rng);
+    direct_conv(n, c, h, w, f, k, s, p, x, l->params[0].w, l->params[1].w, dy, y, dx, dw, db);
+    for (int threads = 1; threads <= 2; threads++) {
+        cx_set_threads(threads);
+        const float *out = cx_model_forward(m, n, x);
+        cx_model_zero_grad(m);
+        cx_model_backward(m, n, dy);
+        double ey = normwise_err(out, y, ny);
+        double ex = normwise_err(cx_model_input_grad(m), dx, nx);
+        double ew = normwise_err(l->params[0].g, dw, nw);
+        double eb = normwise_err(l->params[1].g, db, (size_t)f);
+        if (getenv("CX_VERBOSE") || ey > 1e-5 || ex > 1e-5 || ew > 1e-5 || eb > 1e-5)
+            fprintf(stderr, "  %s, %d threads: err y %.2g dx %.2g dw %.2g db %.2g\n", spec,
+                    threads, ey, ex, ew, eb);
+        CU_ASSERT(ey <= 1e-5 && ex <= 1e-5 && ew <= 1e-5 && eb <= 1e-5);
+    }
+    cx_set_threads(1);
+    free(x), free(dy), free(y), free(dx), free(dw), free(db);
+    cx_model_free(m);
+}
+
+static void test_conv_direct(void)
+{
+    check_direct("input 6 30 34; conv 5 3", 5);             /* Winograd, several blocks */
+    check_direct("input 4 17 9; conv 3 3 pad=0", 3);        /* Winograd, odd sizes */
+    check_direct("input 5 8 10; conv 3 3", 15);             /* Winograd, 12 + 3 samples */
+    check_direct("input 5 19 21; conv 4 5 pad=2", 3);       /* shifted views */
+    check_direct("input 5 12 40; conv 3 3 pad=2", 3);       /* Winograd, pad 2 */
+    check_direct("input 2 23 25; conv 4 3", 4);             /* im2col, few channels */
+    check_direct("input 3 25 22; conv 6 3 stride=2", 4);    /* im2col, stride 2 */
+    check_direct("input 7 11 13; conv 5 1", 6);             /* pointwise */
+    check_direct("input 4 9 10; conv 3 1 stride=2 pad=0", 3); /* 1x1 through im2col */
+}
 
 /* ---- PyTorch references ---------------------------------------------------- */
 
@@ -113,7 +227,7 @@ static void test_ref_conv_s1(void)
 {
     ref_case rc = {"conv_s1.f32", "input 5 6 5; conv 4 3 stride=1 pad=1", 2};
     check_reference(&rc);
-    cx_set_threads(2); /* the blocked layout used with more threads */
+    cx_set_threads(2);
     check_reference(&rc);
     cx_set_threads(1);
 }
@@ -296,6 +410,10 @@ int main(void)
         {"conv gradient, stride 1 valid", test_conv_s1_valid},
         {"conv gradient, 5x5 same", test_conv_s1_same5},
         {"conv gradient, 5x5 pad 1", test_conv_s1_pad1_k5},
+        {"conv gradient, 3x3 pad 2", test_conv_s1_pad2},
+        {"conv gradient, wide rows", test_conv_s1_wide},
+        {"conv gradient, wide odd rows", test_conv_s1_wide_odd},
+        {"conv gradient, several blocks", test_conv_s1_blocks},
         {"conv gradient, two input channels", test_conv_few_channels},
         {"conv gradient, stride 2 pad 1", test_conv_s2_pad1},
         {"conv gradient, stride 2 pad 0", test_conv_s2_pad0},
@@ -305,6 +423,7 @@ int main(void)
         {"conv gradient, 1x1 stride 2", test_conv_1x1_s2},
         {"conv gradient, stacked", test_conv_stack},
         {"conv gradient, two threads", test_conv_two_threads},
+        {"conv matches a direct loop, every algorithm", test_conv_direct},
         {"dwconv gradient, stride 1", test_dwconv_s1},
         {"dwconv gradient, stride 2", test_dwconv_s2},
         {"dwconv gradient, 5x5 valid", test_dwconv_k5_valid},

@@ -32,7 +32,10 @@ static void tmp_setup(void)
     }
 }
 
-static void tmp_cleanup(void) { nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
+static void tmp_cleanup(void)
+{
+    nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
 
 /* Creates TMP/rel (and its parent folders); returns the full path in buf. */
 static const char *mkpath(char *buf, const char *rel)
@@ -71,18 +74,24 @@ static void write_solid(const char *rel, int w, int h, int comp, uint8_t v)
     char path[512];
     mkpath(path, rel);
     uint8_t *px = malloc((size_t)w * h * comp);
-    for (int i = 0; i < w * h * comp; i++) px[i] = (comp == 2 || comp == 4) && i % comp == comp - 1 ? 255 : v;
+    for (int i = 0; i < w * h * comp; i++)
+        px[i] = (comp == 2 || comp == 4) && i % comp == comp - 1 ? 255 : v;
     const char *ext = strrchr(rel, '.') + 1;
     int ok = 0;
-    if (!strcmp(ext, "png") || !strcmp(ext, "PNG")) ok = stbi_write_png(path, w, h, comp, px, w * comp);
-    else if (!strcmp(ext, "bmp")) ok = stbi_write_bmp(path, w, h, comp, px);
-    else if (!strcmp(ext, "tga")) ok = stbi_write_tga(path, w, h, comp, px);
-    else if (!strcmp(ext, "jpg")) ok = stbi_write_jpg(path, w, h, comp, px, 100);
+    if (!strcmp(ext, "png") || !strcmp(ext, "PNG"))
+        ok = stbi_write_png(path, w, h, comp, px, w * comp);
+    else if (!strcmp(ext, "bmp"))
+        ok = stbi_write_bmp(path, w, h, comp, px);
+    else if (!strcmp(ext, "tga"))
+        ok = stbi_write_tga(path, w, h, comp, px);
+    else if (!strcmp(ext, "jpg"))
+        ok = stbi_write_jpg(path, w, h, comp, px, 100);
     else if (!strcmp(ext, "pgm") || !strcmp(ext, "ppm")) {
         FILE *f = fopen(path, "wb");
         int c = ext[1] == 'g' ? 1 : 3;
         fprintf(f, "P%d\n%d %d\n255\n", c == 1 ? 5 : 6, w, h);
-        for (int i = 0; i < w * h * c; i++) fputc(v, f);
+        for (int i = 0; i < w * h * c; i++)
+            fputc(v, f);
         fclose(f);
         ok = 1;
     }
@@ -92,7 +101,8 @@ static void write_solid(const char *rel, int w, int h, int comp, uint8_t v)
 
 static void put_be32(uint8_t *p, uint32_t v)
 {
-    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8),
+    p[3] = (uint8_t)v;
 }
 
 /* A PNG signature and IHDR declaring 100000 x 100000. */
@@ -117,7 +127,8 @@ static int has_warning(const cx_dataset *ds, const char *a, const char *b)
 
 static void print_warnings(const cx_dataset *ds)
 {
-    for (int i = 0; i < ds->nwarnings; i++) fprintf(stderr, "    warning: %s\n", ds->warnings[i]);
+    for (int i = 0; i < ds->nwarnings; i++)
+        fprintf(stderr, "    warning: %s\n", ds->warnings[i]);
 }
 
 static cx_status load(cx_dataset **ds, const char *rel, cx_split split, float frac, int c, int hw,
@@ -139,11 +150,14 @@ static const struct {
     int w, h, comp;
     uint8_t v;
 } mixed[] = {
-    {"mixed/apple/1.png", 10, 8, 3, 10},  {"mixed/apple/2.jpg", 20, 20, 1, 40},
-    {"mixed/apple/3.bmp", 5, 9, 3, 70},   {"mixed/apple/4.tga", 16, 16, 4, 100},
+    {"mixed/apple/1.png", 10, 8, 3, 10},
+    {"mixed/apple/2.jpg", 20, 20, 1, 40},
+    {"mixed/apple/3.bmp", 5, 9, 3, 70},
+    {"mixed/apple/4.tga", 16, 16, 4, 100},
     {"mixed/apple/deep/er/5.pgm", 3, 3, 1, 130},
     {"mixed/apple/pear_like.png", 4, 4, 2, 160}, /* a path mentioning another class */
-    {"mixed/pear/a.PNG", 30, 2, 1, 190},  {"mixed/pear/b.ppm", 7, 7, 3, 220},
+    {"mixed/pear/a.PNG", 30, 2, 1, 190},
+    {"mixed/pear/b.ppm", 7, 7, 3, 220},
     {"mixed/pear/c.png", 64, 64, 4, 250},
 };
 
@@ -159,6 +173,12 @@ static void build_mixed(void)
     write_bytes("mixed/pear/zero.jpg", "", 0);
     write_bomb("mixed/pear/bomb.png");
     write_solid("mixed/stray.png", 4, 4, 1, 1);
+    mkdir_rel("mixed/pear/folder.png"); /* a folder named like an image: just a folder */
+    char fifo[512];
+    CU_ASSERT_EQUAL(mkfifo(mkpath(fifo, "mixed/pear/pipe.png"), 0600), 0);
+    char link[512];
+    CU_ASSERT_EQUAL(symlink("../..", mkpath(link, "mixed/apple/deep/loop")), 0); /* the root */
+    CU_ASSERT_EQUAL(symlink("..", mkpath(link, "mixed/pear/loop")), 0);          /* the class */
 }
 
 static void test_folder_mixed(void)
@@ -167,13 +187,14 @@ static void test_folder_mixed(void)
     cx_dataset *ds;
     cx_error err;
     CU_ASSERT_EQUAL_FATAL(load(&ds, "mixed", CX_SPLIT_ALL, 0.1f, 3, 6, &err), CX_OK);
-    if (ds->n != 9 || ds->total_warnings != 6) print_warnings(ds);
+    if (ds->n != 9 || ds->total_warnings != 9) print_warnings(ds);
     CU_ASSERT_EQUAL(ds->n, 9);
     CU_ASSERT_EQUAL(ds->nclasses, 2);
     CU_ASSERT_STRING_EQUAL(ds->class_names[0], "apple");
     CU_ASSERT_STRING_EQUAL(ds->class_names[1], "pear");
     CU_ASSERT(ds->c == 3 && ds->h == 6 && ds->w == 6);
-    CU_ASSERT_EQUAL(ds->skipped_unknown, 1);
+    CU_ASSERT_EQUAL(ds->skipped_unknown, 2);
+    CU_ASSERT(has_warning(ds, "pipe.png", "not a regular file"));
     CU_ASSERT_EQUAL(ds->skipped_corrupt, 2);
     CU_ASSERT_EQUAL(ds->skipped_too_large, 1);
     CU_ASSERT(has_warning(ds, "notes.txt", "not an image"));
@@ -182,13 +203,16 @@ static void test_folder_mixed(void)
     CU_ASSERT(has_warning(ds, "bomb.png", "100000x100000 is too large (decompression bomb?)"));
     CU_ASSERT(has_warning(ds, "empty_class", "no image files"));
     CU_ASSERT(has_warning(ds, "stray.png", "not inside a class folder"));
+    CU_ASSERT(has_warning(ds, "apple/deep/loop:", "folder loop"));
+    CU_ASSERT(has_warning(ds, "pear/loop:", "folder loop"));
     CU_ASSERT(!has_warning(ds, "hidden", NULL));
     CU_ASSERT_EQUAL(ds->total_warnings, ds->nwarnings);
     /* Items in path order; pixels, labels and paths agree. */
     for (int i = 0; i < ds->n; i++) {
         if (i) CU_ASSERT(strcmp(ds->paths[i - 1], ds->paths[i]) < 0);
         size_t k = 0;
-        while (k < sizeof mixed / sizeof mixed[0] && !strstr(ds->paths[i], mixed[k].rel)) k++;
+        while (k < sizeof mixed / sizeof mixed[0] && !strstr(ds->paths[i], mixed[k].rel))
+            k++;
         CU_ASSERT_FATAL(k < sizeof mixed / sizeof mixed[0]);
         CU_ASSERT_EQUAL(ds->labels[i], strstr(mixed[k].rel, "/apple/") ? 0 : 1);
         int bad = 0;
@@ -272,10 +296,12 @@ static void test_hash_split(void)
     CU_ASSERT(va->n > N * 0.2 - 30 && va->n < N * 0.2 + 30);
     CU_ASSERT_EQUAL_FATAL(tr->n, tr2->n);
     CU_ASSERT_EQUAL_FATAL(va->n, va2->n);
-    for (int i = 0; i < tr->n; i++) CU_ASSERT_STRING_EQUAL(tr->paths[i], tr2->paths[i]);
+    for (int i = 0; i < tr->n; i++)
+        CU_ASSERT_STRING_EQUAL(tr->paths[i], tr2->paths[i]);
     for (int i = 0; i < va->n; i++) {
         CU_ASSERT_STRING_EQUAL(va->paths[i], va2->paths[i]);
-        for (int j = 0; j < tr->n; j++) CU_ASSERT(strcmp(va->paths[i], tr->paths[j]) != 0);
+        for (int j = 0; j < tr->n; j++)
+            CU_ASSERT(strcmp(va->paths[i], tr->paths[j]) != 0);
     }
     /* A different seed gives a different split. */
     char root[512];
@@ -288,7 +314,8 @@ static void test_hash_split(void)
     cx_dataset *vs;
     CU_ASSERT_EQUAL_FATAL(cx_dataset_load_folder(&vs, root, &o, &err), CX_OK);
     int same = vs->n == va->n;
-    for (int i = 0; same && i < vs->n; i++) same = !strcmp(vs->paths[i], va->paths[i]);
+    for (int i = 0; same && i < vs->n; i++)
+        same = !strcmp(vs->paths[i], va->paths[i]);
     CU_ASSERT(!same);
     /* Fraction 0 holds nothing out; fraction 1 keeps nothing for training. */
     cx_dataset *none;
@@ -434,7 +461,8 @@ static void test_idx_round_trip(void)
 {
     enum { N = 5, R = 4, C = 3 };
     uint8_t px[N * R * C], lab[N] = {3, 0, 9, 1, 3}, buf[256], lbuf[64];
-    for (int i = 0; i < N * R * C; i++) px[i] = (uint8_t)(i * 3);
+    for (int i = 0; i < N * R * C; i++)
+        px[i] = (uint8_t)(i * 3);
     size_t ilen = make_idx(buf, 1, N, R, C, px), llen = make_idx(lbuf, 0, N, 0, 0, lab);
     write_bytes("idx/plain-images", buf, ilen);
     write_bytes("idx/plain-labels", lbuf, llen);
@@ -450,7 +478,8 @@ static void test_idx_round_trip(void)
         CU_ASSERT_EQUAL_FATAL(cx_dataset_load_idx(&ds, ip, lp, 0, NULL, &err), CX_OK);
         CU_ASSERT(ds->n == N && ds->c == 1 && ds->h == R && ds->w == C);
         CU_ASSERT_EQUAL(memcmp(ds->pixels, px, sizeof px), 0);
-        for (int i = 0; i < N; i++) CU_ASSERT_EQUAL(ds->labels[i], lab[i]);
+        for (int i = 0; i < N; i++)
+            CU_ASSERT_EQUAL(ds->labels[i], lab[i]);
         CU_ASSERT_EQUAL(ds->nclasses, 10);
         CU_ASSERT_STRING_EQUAL(ds->class_names[9], "9");
         char name[600];
@@ -481,12 +510,15 @@ static void test_idx_corrupt(void)
 {
     enum { N = 6, R = 5, C = 4 };
     uint8_t px[N * R * C], buf[256];
-    for (int i = 0; i < N * R * C; i++) px[i] = (uint8_t)i;
+    for (int i = 0; i < N * R * C; i++)
+        px[i] = (uint8_t)i;
     size_t len = make_idx(buf, 1, N, R, C, px);
     /* Every truncation, plain and gzip. */
     for (size_t n = 0; n < len; n++) {
         write_bytes("bad/cut", buf, n);
-        expect_idx_error("bad/cut", n == 0 ? "empty" : n < 16 ? "truncated IDX header" : "truncated");
+        expect_idx_error("bad/cut", n == 0   ? "empty"
+                                    : n < 16 ? "truncated IDX header"
+                                             : "truncated");
         write_gz("bad/cut.gz", buf, n);
         expect_idx_error("bad/cut.gz", NULL);
     }
@@ -552,7 +584,8 @@ static void test_idx_corrupt(void)
     for (int t = 0; t < 50; t++) {
         uint8_t r[300];
         size_t n = 1 + cx_rng_below(&rng, sizeof r);
-        for (size_t i = 0; i < n; i++) r[i] = (uint8_t)cx_rng_u32(&rng);
+        for (size_t i = 0; i < n; i++)
+            r[i] = (uint8_t)cx_rng_u32(&rng);
         write_bytes("bad/random", r, n);
         expect_idx_error("bad/random", NULL);
     }
@@ -576,7 +609,8 @@ static void test_fashion_mnist(void)
     CU_ASSERT_STRING_EQUAL(ds->class_names[9], "Ankle boot");
     int counts[10];
     cx_dataset_class_counts(ds, counts);
-    for (int k = 0; k < 10; k++) CU_ASSERT_EQUAL(counts[k], 1000);
+    for (int k = 0; k < 10; k++)
+        CU_ASSERT_EQUAL(counts[k], 1000);
     float mean, std;
     CU_ASSERT_EQUAL(cx_dataset_mean_std(ds, &mean, &std, &err), CX_OK);
     fprintf(stderr, "  fashion-mnist test: mean %.4f std %.4f\n", mean, std);
@@ -674,7 +708,8 @@ static void fill_image(float *x, uint64_t seed)
 {
     cx_rng rng;
     cx_rng_seed(&rng, seed);
-    for (int i = 0; i < AN; i++) x[i] = 0.5f + cx_rng_uniform(&rng); /* never 0 */
+    for (int i = 0; i < AN; i++)
+        x[i] = 0.5f + cx_rng_uniform(&rng); /* never 0 */
 }
 
 static void test_flip_and_shift(void)
@@ -791,7 +826,8 @@ static void test_augment_properties(void)
     aug.flip = 1;
     aug.erase_prob = 0.5f;
     float x1[4 * AN], x2[4 * AN], x3[4 * AN];
-    for (int i = 0; i < 4; i++) fill_image(x1 + i * AN, 10 + i);
+    for (int i = 0; i < 4; i++)
+        fill_image(x1 + i * AN, 10 + i);
     memcpy(x2, x1, sizeof x1);
     memcpy(x3, x1, sizeof x1);
     cx_rng r1, r2, r3;
@@ -815,10 +851,12 @@ static void test_augment_properties(void)
     aug.erase_aspect_min = 0.0f;
     aug.erase_aspect_max = INFINITY;
     CU_ASSERT_EQUAL(cx_augment_check(&aug, AH, AW, &err), CX_ERR_ARG);
-    for (int t = 0; t < 20; t++) cx_augment_image(&aug, b, AC, AH, AW, &rng);
+    for (int t = 0; t < 20; t++)
+        cx_augment_image(&aug, b, AC, AH, AW, &rng);
     aug.crop_pad = 0;
     aug.erase_prob = 1.0f;
-    for (int t = 0; t < 20; t++) cx_augment_image(&aug, b, AC, AH, AW, &rng);
+    for (int t = 0; t < 20; t++)
+        cx_augment_image(&aug, b, AC, AH, AW, &rng);
 }
 
 int main(void)

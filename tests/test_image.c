@@ -32,7 +32,10 @@ static void tmp_setup(void)
     }
 }
 
-static void tmp_cleanup(void) { nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
+static void tmp_cleanup(void)
+{
+    nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
 
 static const char *tpath(char *buf, const char *name)
 {
@@ -71,6 +74,8 @@ static void write_pnm(const char *path, int w, int h, int comp, const uint8_t *p
     fclose(f);
 }
 
+static void expect_reject(const char *path, const char *reason);
+
 enum { FMT_PNG, FMT_BMP, FMT_TGA, FMT_JPG, FMT_PNM, NFMT };
 static const char *const fmt_ext[NFMT] = {"png", "bmp", "tga", "jpg", "pnm"};
 
@@ -82,10 +87,14 @@ static int write_image(int fmt, const char *path, int w, int h, int comp, const 
 {
     *keeps_alpha = fmt == FMT_PNG || fmt == FMT_TGA || (fmt == FMT_BMP && comp == 4);
     switch (fmt) {
-    case FMT_PNG: return stbi_write_png(path, w, h, comp, px, w * comp);
-    case FMT_BMP: return stbi_write_bmp(path, w, h, comp, px);
-    case FMT_TGA: return stbi_write_tga(path, w, h, comp, px);
-    case FMT_JPG: return stbi_write_jpg(path, w, h, comp, px, 95);
+    case FMT_PNG:
+        return stbi_write_png(path, w, h, comp, px, w * comp);
+    case FMT_BMP:
+        return stbi_write_bmp(path, w, h, comp, px);
+    case FMT_TGA:
+        return stbi_write_tga(path, w, h, comp, px);
+    case FMT_JPG:
+        return stbi_write_jpg(path, w, h, comp, px, 95);
     case FMT_PNM:
         if (comp != 1 && comp != 3) return 0;
         write_pnm(path, w, h, comp, px);
@@ -94,8 +103,14 @@ static int write_image(int fmt, const char *path, int w, int h, int comp, const 
     return 0;
 }
 
-static int lum(int r, int g, int b) { return (int)floor(0.299 * r + 0.587 * g + 0.114 * b + 0.5); }
-static int over_black(int v, int a) { return (int)floor(v * a / 255.0 + 0.5); }
+static int lum(int r, int g, int b)
+{
+    return (int)floor(0.299 * r + 0.587 * g + 0.114 * b + 0.5);
+}
+static int over_black(int v, int a)
+{
+    return (int)floor(v * a / 255.0 + 0.5);
+}
 
 /* Solid colours in every format, channel count and several sizes, loaded as
  * 1 and 3 channels at sizes up and down: every output pixel is the
@@ -112,8 +127,7 @@ static void test_solid_colours(void)
                 int w = sizes[s][0], h = sizes[s][1];
                 for (int i = 0; i < w * h; i++)
                     for (int k = 0; k < comp; k++)
-                        px[i * comp + k] = comp <= 2 ? (k == 0 ? rgba[0] : rgba[3])
-                                                     : rgba[k];
+                        px[i * comp + k] = comp <= 2 ? (k == 0 ? rgba[0] : rgba[3]) : rgba[k];
                 snprintf(path, sizeof path, "%s/solid_%d_%zu.%s", tmpdir, comp, s, fmt_ext[fmt]);
                 int keeps_alpha;
                 if (!write_image(fmt, path, w, h, comp, px, &keeps_alpha)) continue;
@@ -136,12 +150,14 @@ static void test_solid_colours(void)
                     bad += abs(out[384 + i] - b) > tol;
                 }
                 CU_ASSERT_EQUAL(bad, 0);
-                if (bad) fprintf(stderr, "  %s: got %d %d %d, want %d %d %d\n", path, out[0],
-                                 out[192], out[384], r, g, b);
+                if (bad)
+                    fprintf(stderr, "  %s: got %d %d %d, want %d %d %d\n", path, out[0], out[192],
+                            out[384], r, g, b);
                 CU_ASSERT_EQUAL_FATAL(cx_image_load(path, 1, 9, 10, out, &err), CX_OK);
                 int want = comp <= 2 ? r : lum(r, g, b);
                 bad = 0;
-                for (int i = 0; i < 90; i++) bad += abs(out[i] - want) > tol;
+                for (int i = 0; i < 90; i++)
+                    bad += abs(out[i] - want) > tol;
                 CU_ASSERT_EQUAL(bad, 0);
             }
     free(px);
@@ -155,7 +171,8 @@ static void test_exact_conversions(void)
     cx_rng rng;
     cx_rng_seed(&rng, 5);
     uint8_t px[W * H * 4], out[3 * W * H];
-    for (int i = 0; i < W * H * 4; i++) px[i] = (uint8_t)cx_rng_below(&rng, 256);
+    for (int i = 0; i < W * H * 4; i++)
+        px[i] = (uint8_t)cx_rng_below(&rng, 256);
     char path[512];
     cx_error err;
     for (int comp = 1; comp <= 4; comp++) {
@@ -187,16 +204,17 @@ static void test_exact_conversions(void)
  * (tone-mapped with gamma 2.2, clamped). */
 static void test_gif_and_hdr(void)
 {
-    static const uint8_t gif[] = {
-        'G',  'I',  'F',  '8',  '9',  'a',  1,    0,    1,    0,    0x80, 0,    0,    0xff, 0xff,
-        0xff, 0,    0,    0,    0x21, 0xf9, 0x04, 0x00, 0,    0,    0,    0,    0x2c, 0,    0,
-        0,    0,    1,    0,    1,    0,    0,    0x02, 0x02, 0x44, 0x01, 0x00, 0x3b};
+    static const uint8_t gif[] = {'G',  'I', 'F',  '8',  '9',  'a',  1,    0,    1,    0,    0x80,
+                                  0,    0,   0xff, 0xff, 0xff, 0,    0,    0,    0x21, 0xf9, 0x04,
+                                  0x00, 0,   0,    0,    0,    0x2c, 0,    0,    0,    0,    1,
+                                  0,    1,   0,    0,    0x02, 0x02, 0x44, 0x01, 0x00, 0x3b};
     char path[512];
     cx_error err;
     uint8_t out[3 * 4 * 4];
     write_bytes(tpath(path, "white.gif"), gif, sizeof gif);
     CU_ASSERT_EQUAL_FATAL(cx_image_load(path, 3, 4, 4, out, &err), CX_OK);
-    for (int i = 0; i < 48; i++) CU_ASSERT_EQUAL(out[i], 255);
+    for (int i = 0; i < 48; i++)
+        CU_ASSERT_EQUAL(out[i], 255);
 
     float hdr[3 * 2 * 2] = {0.25f, 0.25f, 0.25f, 1.0f, 1.0f, 1.0f, 4.0f, 4.0f, 4.0f, 0, 0, 0};
     CU_ASSERT_FATAL(stbi_write_hdr(tpath(path, "tone.hdr"), 2, 2, 3, hdr));
@@ -215,12 +233,14 @@ static void test_resampling(void)
     enum { S = 64 };
     uint8_t px[S * S], out[32 * 32];
     for (int y = 0; y < S; y++)
-        for (int x = 0; x < S; x++) px[y * S + x] = ((x / 2 + y / 2) & 1) ? 255 : 0;
+        for (int x = 0; x < S; x++)
+            px[y * S + x] = ((x / 2 + y / 2) & 1) ? 255 : 0;
     char path[512];
     cx_error err;
     CU_ASSERT_FATAL(stbi_write_png(tpath(path, "checker.png"), S, S, 1, px, S));
     CU_ASSERT_EQUAL_FATAL(cx_image_load(path, 1, 8, 8, out, &err), CX_OK);
-    for (int i = 0; i < 64; i++) CU_ASSERT(abs(out[i] - 128) <= 12);
+    for (int i = 0; i < 64; i++)
+        CU_ASSERT(abs(out[i] - 128) <= 12);
 
     uint8_t two[2] = {0, 200};
     CU_ASSERT_FATAL(stbi_write_png(tpath(path, "two.png"), 2, 1, 1, two, 2));
@@ -232,11 +252,95 @@ static void test_resampling(void)
     CU_ASSERT(out[0] <= 10 && out[7] >= 190);
 
     for (int y = 0; y < S; y++)
-        for (int x = 0; x < S; x++) px[y * S + x] = (uint8_t)(x * 4);
+        for (int x = 0; x < S; x++)
+            px[y * S + x] = (uint8_t)(x * 4);
     CU_ASSERT_FATAL(stbi_write_png(tpath(path, "ramp.png"), S, S, 1, px, S));
     CU_ASSERT_EQUAL_FATAL(cx_image_load(path, 1, 32, 32, out, &err), CX_OK);
     for (int y = 0; y < 32; y++)
-        for (int x = 1; x < 32; x++) CU_ASSERT(out[y * 32 + x] > out[y * 32 + x - 1]);
+        for (int x = 1; x < 32; x++)
+            CU_ASSERT(out[y * 32 + x] > out[y * 32 + x - 1]);
+}
+
+/* Against PyTorch's antialiased bilinear resize (tests/ref/image_resize.py),
+ * up and down, both axes: every pixel is the reference rounded (0.5, plus
+ * float summation order). */
+static void test_resize_matches_pytorch(void)
+{
+    enum { W = 37, H = 23 };
+    static const int sizes[4][2] = {{8, 11}, {5, 37}, {64, 50}, {23, 80}};
+    float in[W * H], ref[64 * 80];
+    CU_ASSERT_EQUAL_FATAL(cx_read_fixture("image_resize_in.f32", in, W * H), 0);
+    uint8_t px[W * H], out[64 * 80];
+    for (int i = 0; i < W * H; i++)
+        px[i] = (uint8_t)in[i];
+    char path[512];
+    CU_ASSERT_FATAL(stbi_write_png(tpath(path, "torch.png"), W, H, 1, px, W));
+    for (int k = 0; k < 4; k++) {
+        int h = sizes[k][0], w = sizes[k][1];
+        char name[64];
+        snprintf(name, sizeof name, "image_resize_%dx%d.f32", h, w);
+        CU_ASSERT_EQUAL_FATAL(cx_read_fixture(name, ref, (size_t)h * w), 0);
+        cx_error err;
+        CU_ASSERT_EQUAL_FATAL(cx_image_load(path, 1, h, w, out, &err), CX_OK);
+        double worst = 0;
+        for (int i = 0; i < h * w; i++)
+            worst = fmax(worst, fabs(out[i] - ref[i]));
+        CU_ASSERT(worst <= 0.501);
+        if (worst > 0.501) fprintf(stderr, "  %dx%d: differs by %.3f\n", h, w, worst);
+    }
+}
+
+/* Size ratios on which stb_image_resize 0.97 aborts (assertion in its
+ * triangle filter, nothings/stb#1449) resize normally here. */
+static void test_resize_ratios(void)
+{
+    enum { W = 37, H = 21 };
+    uint8_t px[W * H * 3], out[3 * 64 * 64];
+    for (int i = 0; i < W * H * 3; i++)
+        px[i] = (uint8_t)(i * 7);
+    char path[512];
+    CU_ASSERT_FATAL(stbi_write_png(tpath(path, "ratios.png"), W, H, 3, px, W * 3));
+    cx_error err;
+    int failed = 0;
+    for (int oh = 1; oh <= 64; oh += 3)
+        for (int ow = 1; ow <= 64; ow += 5)
+            failed += cx_image_load(path, 3, oh, ow, out, &err) != CX_OK;
+    CU_ASSERT_EQUAL(failed, 0);
+    CU_ASSERT_EQUAL(cx_image_load(path, 3, 16, 16, out, &err), CX_OK);
+}
+
+/* PSD (hand-written: 8-bit RGB, raw planar data) and 16-bit PGM. */
+static void test_psd_and_pgm16(void)
+{
+    enum { W = 3, H = 2 };
+    uint8_t psd[26 + 12 + 2 + 3 * W * H] = {'8', 'B', 'P', 'S', 0, 1};
+    psd[13] = 3;              /* channels */
+    psd[17] = H, psd[21] = W; /* big-endian 32-bit height, width */
+    psd[23] = 8;              /* depth */
+    psd[25] = 3;              /* RGB mode; then three empty sections and raw compression */
+    uint8_t *planes = psd + 26 + 12 + 2;
+    for (int i = 0; i < 3 * W * H; i++)
+        planes[i] = (uint8_t)(10 + 13 * i);
+    char path[512];
+    write_bytes(tpath(path, "planar.psd"), psd, sizeof psd);
+    uint8_t out[3 * W * H];
+    cx_error err;
+    CU_ASSERT_EQUAL_FATAL(cx_image_load(path, 3, H, W, out, &err), CX_OK);
+    CU_ASSERT_EQUAL(memcmp(out, planes, sizeof out), 0); /* PSD data is already CHW */
+
+    const char hdr[] = "P5\n2 1\n65535\n";
+    uint8_t pgm[sizeof hdr - 1 + 4];
+    memcpy(pgm, hdr, sizeof hdr - 1);
+    memcpy(pgm + sizeof hdr - 1, "\x00\x00\xff\xff", 4);
+    write_bytes(tpath(path, "deep.pgm"), pgm, sizeof pgm);
+    CU_ASSERT_EQUAL_FATAL(cx_image_load(path, 1, 1, 2, out, &err), CX_OK);
+    CU_ASSERT(out[0] == 0 && out[1] == 255);
+    /* A small maxval is scaled to the full range. */
+    write_bytes(tpath(path, "dim.pgm"), "P5 3 1 15\n\x0f\x00\x07", 13);
+    CU_ASSERT_EQUAL_FATAL(cx_image_load(path, 1, 1, 3, out, &err), CX_OK);
+    CU_ASSERT(out[0] == 255 && out[1] == 0 && out[2] == 119);
+    write_bytes(tpath(path, "bad.pgm"), "P5 3 1 0\n\x0f\x00\x07", 12);
+    expect_reject(path, "maxval");
 }
 
 static int names_file(const cx_error *err, const char *path)
@@ -258,7 +362,8 @@ static void expect_reject(const char *path, const char *reason)
     CU_ASSERT(names_file(&err, path));
     if (reason) CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, reason));
     int touched = 0;
-    for (size_t i = 0; i < sizeof out; i++) touched += out[i] != 0x5a;
+    for (size_t i = 0; i < sizeof out; i++)
+        touched += out[i] != 0x5a;
     CU_ASSERT_EQUAL(touched, 0);
 }
 
@@ -271,10 +376,11 @@ static void test_truncated_png(void)
     uint8_t px[W * H * 3];
     cx_rng rng;
     cx_rng_seed(&rng, 9);
-    for (size_t i = 0; i < sizeof px; i++) px[i] = (uint8_t)cx_rng_below(&rng, 256);
+    for (size_t i = 0; i < sizeof px; i++)
+        px[i] = (uint8_t)cx_rng_below(&rng, 256);
     char path[512], cut[512];
     CU_ASSERT_FATAL(stbi_write_png(tpath(path, "full.png"), W, H, 3, px, W * 3));
-    size_t len;
+    size_t len = 0;
     uint8_t *full = read_bytes(path, &len);
     CU_ASSERT_PTR_NOT_NULL_FATAL(full);
     uint8_t want[3 * H * W], got[3 * H * W];
@@ -304,25 +410,44 @@ static void test_truncated_png(void)
     free(full);
 }
 
-/* Truncated JPEG and BMP: stb_image fills missing JPEG data (as libjpeg
- * does), so either outcome is allowed, but never a crash. */
+/* Every truncation of BMP, TGA, JPEG and PNM files is rejected: stb_image
+ * alone would fill the missing data of a JPEG (as libjpeg does) or leave
+ * raw TGA rows and PNM pixels uninitialized. */
 static void test_truncated_other_formats(void)
 {
     enum { W = 24, H = 16 };
     uint8_t px[W * H * 3], got[3 * H * W];
-    for (size_t i = 0; i < sizeof px; i++) px[i] = (uint8_t)(i * 7);
+    for (size_t i = 0; i < sizeof px; i++)
+        px[i] = (uint8_t)(i * 7);
     char path[512], cut[512];
     cx_error err;
     for (int fmt = FMT_BMP; fmt < NFMT; fmt++) {
         int keeps_alpha;
         snprintf(path, sizeof path, "%s/full.%s", tmpdir, fmt_ext[fmt]);
         CU_ASSERT_FATAL(write_image(fmt, path, W, H, 3, px, &keeps_alpha));
-        size_t len;
+        size_t len = 0;
         uint8_t *full = read_bytes(path, &len);
         snprintf(cut, sizeof cut, "%s/cut.%s", tmpdir, fmt_ext[fmt]);
-        for (size_t n = 0; n < len; n += 1 + n / 16) {
+        for (size_t n = 0; n < len; n++) {
             write_bytes(cut, full, n);
-            if (cx_image_load(cut, 3, H, W, got, &err) != CX_OK) CU_ASSERT(names_file(&err, cut));
+            expect_reject(cut, n == 0 ? "empty" : NULL);
+        }
+        free(full);
+    }
+    /* Radiance HDR, flat (width < 8) and run-length encoded. */
+    for (int wide = 0; wide < 2; wide++) {
+        int w = wide ? 16 : 4;
+        float hdr[16 * 4 * 3];
+        for (int i = 0; i < w * 4 * 3; i++)
+            hdr[i] = 0.01f * (float)(i % 97);
+        CU_ASSERT_FATAL(stbi_write_hdr(tpath(path, "full.hdr"), w, 4, 3, hdr));
+        size_t len = 0;
+        uint8_t *full = read_bytes(path, &len);
+        CU_ASSERT_EQUAL(cx_image_load(path, 3, H, W, got, &err), CX_OK);
+        tpath(cut, "cut.hdr");
+        for (size_t n = 0; n < len; n++) {
+            write_bytes(cut, full, n);
+            expect_reject(cut, NULL);
         }
         free(full);
     }
@@ -337,7 +462,8 @@ static void test_random_and_empty(void)
     tpath(path, "random.png");
     for (int t = 0; t < 200; t++) {
         size_t n = 1 + cx_rng_below(&rng, sizeof buf);
-        for (size_t i = 0; i < n; i++) buf[i] = (uint8_t)cx_rng_u32(&rng);
+        for (size_t i = 0; i < n; i++)
+            buf[i] = (uint8_t)cx_rng_u32(&rng);
         write_bytes(path, buf, n);
         expect_reject(path, "not a readable image");
     }
@@ -346,7 +472,8 @@ static void test_random_and_empty(void)
     for (int t = 0; t < 100; t++) {
         size_t n = 8 + cx_rng_below(&rng, 512);
         memcpy(buf, sig, 8);
-        for (size_t i = 8; i < n; i++) buf[i] = (uint8_t)cx_rng_u32(&rng);
+        for (size_t i = 8; i < n; i++)
+            buf[i] = (uint8_t)cx_rng_u32(&rng);
         write_bytes(path, buf, n);
         expect_reject(path, NULL);
     }
@@ -355,11 +482,62 @@ static void test_random_and_empty(void)
     expect_reject(tpath(path, "missing.png"), "cannot open");
     CU_ASSERT_EQUAL(mkdir(tpath(path, "folder.png"), 0700), 0);
     expect_reject(path, "directory");
+    CU_ASSERT_EQUAL(mkfifo(tpath(path, "pipe.png"), 0600), 0); /* must not block */
+    expect_reject(path, "not a regular file");
+}
+
+/* Mutated files of every format (bytes flipped, then possibly cut):
+ * each decodes or is rejected naming its source; never a crash, a hang or
+ * a sanitizer report. */
+static void test_mutations(void)
+{
+    enum { W = 19, H = 12 };
+    uint8_t px[W * H * 4], out[3 * 8 * 8];
+    for (int i = 0; i < W * H * 4; i++)
+        px[i] = (uint8_t)((i * 37) ^ (i >> 3));
+    float hdr[W * H * 3];
+    for (int i = 0; i < W * H * 3; i++)
+        hdr[i] = 0.02f * (float)(i % 71);
+    char path[512];
+    const char *files[] = {"m.png", "m.bmp", "m.tga",  "m.jpg",
+                           "m.pnm", "m.hdr", "m4.hdr", "m4.tga"};
+    int keeps;
+    CU_ASSERT_FATAL(write_image(FMT_PNG, tpath(path, files[0]), W, H, 4, px, &keeps));
+    CU_ASSERT_FATAL(write_image(FMT_BMP, tpath(path, files[1]), W, H, 3, px, &keeps));
+    CU_ASSERT_FATAL(write_image(FMT_TGA, tpath(path, files[2]), W, H, 4, px, &keeps));
+    CU_ASSERT_FATAL(write_image(FMT_JPG, tpath(path, files[3]), W, H, 3, px, &keeps));
+    CU_ASSERT_FATAL(write_image(FMT_PNM, tpath(path, files[4]), W, H, 3, px, &keeps));
+    CU_ASSERT_FATAL(stbi_write_hdr(tpath(path, files[5]), W, H, 3, hdr));
+    CU_ASSERT_FATAL(stbi_write_hdr(tpath(path, files[6]), 4, H, 3, hdr));
+    stbi_write_tga_with_rle = 0;
+    CU_ASSERT_FATAL(write_image(FMT_TGA, tpath(path, files[7]), W, H, 4, px, &keeps));
+    stbi_write_tga_with_rle = 1;
+    int rounds = getenv("CX_SANITIZED") ? 150 : 400;
+    cx_rng rng;
+    cx_rng_seed(&rng, 2024);
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        size_t len = 0;
+        uint8_t *orig = read_bytes(tpath(path, files[f]), &len), *buf = malloc(len);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(orig);
+        for (int t = 0; t < rounds; t++) {
+            memcpy(buf, orig, len);
+            int flips = 1 + (int)cx_rng_below(&rng, 4);
+            for (int k = 0; k < flips; k++)
+                buf[cx_rng_below(&rng, (uint32_t)len)] ^= (uint8_t)(1 + cx_rng_below(&rng, 255));
+            size_t n = cx_rng_below(&rng, 4) == 0 ? cx_rng_below(&rng, (uint32_t)len) : len;
+            cx_error err = {{0}};
+            if (cx_image_decode(buf, n, files[f], 3, 8, 8, out, &err) != CX_OK)
+                CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, files[f]));
+        }
+        free(orig);
+        free(buf);
+    }
 }
 
 static void put_be32(uint8_t *p, uint32_t v)
 {
-    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8),
+    p[3] = (uint8_t)v;
 }
 
 /* A PNG whose header declares w x h (valid CRCs) followed by a tiny IDAT.
@@ -468,9 +646,12 @@ static void test_large_downscale(void)
     uint8_t out[3 * 24 * 32];
     cx_error err;
     CU_ASSERT_EQUAL_FATAL(cx_image_load(path, 3, 24, 32, out, &err), CX_OK);
-    for (int x = 1; x < 32; x++) CU_ASSERT(out[5 * 32 + x] >= out[5 * 32 + x - 1]);
-    for (int y = 1; y < 24; y++) CU_ASSERT(out[768 + y * 32] >= out[768 + (y - 1) * 32]);
-    for (int i = 0; i < 768; i++) CU_ASSERT(abs(out[1536 + i] - 90) <= 1);
+    for (int x = 1; x < 32; x++)
+        CU_ASSERT(out[5 * 32 + x] >= out[5 * 32 + x - 1]);
+    for (int y = 1; y < 24; y++)
+        CU_ASSERT(out[768 + y * 32] >= out[768 + (y - 1) * 32]);
+    for (int i = 0; i < 768; i++)
+        CU_ASSERT(abs(out[1536 + i] - 90) <= 1);
 }
 
 int main(void)
@@ -481,10 +662,14 @@ int main(void)
         {"exact channel conversions", test_exact_conversions},
         {"gif and hdr", test_gif_and_hdr},
         {"resampling", test_resampling},
+        {"resize matches pytorch", test_resize_matches_pytorch},
+        {"resize at many ratios", test_resize_ratios},
+        {"psd and 16-bit pgm", test_psd_and_pgm16},
         {"truncated png rejected", test_truncated_png},
-        {"truncated jpg/bmp/tga/pnm handled", test_truncated_other_formats},
+        {"truncated jpg/bmp/tga/pnm rejected", test_truncated_other_formats},
         {"random bytes, empty, missing, directory", test_random_and_empty},
         {"decompression bomb rejected", test_decompression_bomb},
+        {"mutated files", test_mutations},
         {"arguments and info", test_arguments_and_info},
         {"large downscale", test_large_downscale},
         {NULL, NULL},

@@ -141,7 +141,7 @@ static void test_roundtrip(void)
     CU_ASSERT_EQUAL(memcmp(ya, cx_model_forward(b, 2, x), sizeof ya), 0);
 
     /* The file itself: 8-byte aligned data, cortex metadata, F32 tensors. */
-    size_t len;
+    size_t len = 0;
     unsigned char *raw = read_all(path, &len);
     uint64_t n = 0;
     for (int i = 0; i < 8; i++)
@@ -277,7 +277,7 @@ static void test_save_errors(void)
     /* A full disk, simulated with a file size limit: the save fails
      * cleanly, the temporary file is removed and the old file is intact. */
     cx_model *big = make_model("input 64; dense 256; dense 10", 3);
-    size_t before_len, after_len;
+    size_t before_len = 0, after_len = 0;
     unsigned char *before = read_all(path, &before_len);
     struct rlimit keep, lim;
     getrlimit(RLIMIT_FSIZE, &keep);
@@ -847,7 +847,7 @@ static void test_fuzz(void)
     cx_model *m = make_model(SPEC, 21);
     label_and_tag(m);
     CU_ASSERT_EQUAL_FATAL(cx_model_save(m, path, &err), CX_OK);
-    size_t len;
+    size_t len = 0;
     unsigned char *file = read_all(path, &len);
     CU_ASSERT_FATAL(file != NULL && len > 8);
     size_t hlen = 0;

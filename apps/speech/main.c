@@ -2,17 +2,23 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "speech.h"
+#include "speech_model.h"
 
 /* The commands: a new one is a cmd_NAME function in its own file, declared
- * in speech.h, plus one row here and one line in usage(). */
+ * in speech_model.h, plus one row here. */
 static const struct {
     const char *name;
     int (*fn)(int, char **);
     const char *summary;
 } commands[] = {
+    {"train", cmd_train, "train a keyword recognizer on folders of recorded words"},
+    {"eval", cmd_eval, "accuracy, per-word precision and recall, confusion matrix"},
+    {"classify", cmd_classify, "the word heard in each audio clip"},
+    {"detect", cmd_detect, "find the keywords in a recording, as the live detector would"},
+    {"listen", cmd_listen, "live mode: keywords from the microphone as they are spoken"},
     {"devices", cmd_devices, "list the microphones (audio input devices) PortAudio sees"},
     {"record", cmd_record, "record numbered clips of a spoken word for a data set"},
+    {"info", cmd_info, "a model's words, architecture, features and training record"},
 };
 
 static void usage(FILE *f)
@@ -25,7 +31,7 @@ static void usage(FILE *f)
             "commands:\n",
             CX_VERSION_STRING);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n"
                "'cortex-speech COMMAND --help' documents each command.\n"
                "Exit codes: 0 ok, 1 error, 2 usage error.\n");

@@ -1,6 +1,6 @@
 /* cortex-speech internals shared by its commands. */
-#ifndef CORTEX_SPEECH_H
-#define CORTEX_SPEECH_H
+#ifndef CORTEX_SPEECH_APP_H
+#define CORTEX_SPEECH_APP_H
 
 #include "cli.h"
 #include "cortex/cortex.h"

@@ -102,7 +102,8 @@ void cx_image_erase(float *img, int c, int h, int w, int y0, int x0, int eh, int
     for (int ch = 0; ch < c; ch++)
         for (int y = y0; y < y1; y++) {
             float *row = img + ((size_t)ch * h + y) * w;
-            for (int x = x0; x < x1; x++) row[x] = rng ? cx_rng_normal(rng) : value;
+            for (int x = x0; x < x1; x++)
+                row[x] = rng ? cx_rng_normal(rng) : value;
         }
 }
 
@@ -115,7 +116,8 @@ static float clampf(float v, float lo, float hi)
 /* Random erasing: up to 10 tries for a rectangle that fits (see data.h). */
 static void random_erase(const cx_augment *a, float *img, int c, int h, int w, cx_rng *rng)
 {
-    float amin = clampf(a->erase_area_min, 1e-6f, 1.0f), amax = clampf(a->erase_area_max, amin, 1.0f);
+    float amin = clampf(a->erase_area_min, 1e-6f, 1.0f),
+          amax = clampf(a->erase_area_max, amin, 1.0f);
     float rmin = clampf(a->erase_aspect_min, 1e-3f, 1e3f);
     float rmax = clampf(a->erase_aspect_max, rmin, 1e3f);
     double lmin = log(rmin), lmax = log(rmax), area = (double)h * w;
@@ -150,5 +152,6 @@ void cx_augment_image(const cx_augment *a, float *img, int c, int h, int w, cx_r
 void cx_augment_batch(const cx_augment *a, float *x, int n, int c, int h, int w, cx_rng *rng)
 {
     size_t item = (size_t)c * h * w;
-    for (int i = 0; i < n; i++) cx_augment_image(a, x + item * i, c, h, w, rng);
+    for (int i = 0; i < n; i++)
+        cx_augment_image(a, x + item * i, c, h, w, rng);
 }

@@ -14,10 +14,14 @@
 const char *cx_split_name(cx_split split)
 {
     switch (split) {
-    case CX_SPLIT_ALL: return "all";
-    case CX_SPLIT_TRAIN: return "train";
-    case CX_SPLIT_VAL: return "val";
-    case CX_SPLIT_TEST: return "test";
+    case CX_SPLIT_ALL:
+        return "all";
+    case CX_SPLIT_TRAIN:
+        return "train";
+    case CX_SPLIT_VAL:
+        return "val";
+    case CX_SPLIT_TEST:
+        return "test";
     }
     return "unknown";
 }
@@ -30,7 +34,10 @@ char *cx_strdup(const char *s)
     return d;
 }
 
-cx_dataset *cx_dataset_new(void) { return calloc(1, sizeof(cx_dataset)); }
+cx_dataset *cx_dataset_new(void)
+{
+    return calloc(1, sizeof(cx_dataset));
+}
 
 int cx_dataset_warn(cx_dataset *ds, const char *fmt, ...)
 {
@@ -68,7 +75,8 @@ cx_status cx_dataset_set_classes(cx_dataset *ds, int n, const char *const *names
 static void free_strings(char **v, int n)
 {
     if (!v) return;
-    for (int i = 0; i < n; i++) free(v[i]);
+    for (int i = 0; i < n; i++)
+        free(v[i]);
     free(v);
 }
 
@@ -106,7 +114,8 @@ cx_status cx_dataset_subset(cx_dataset **out, const cx_dataset *ds, const int *i
                             cx_error *err)
 {
     *out = NULL;
-    if (n < 0 || (n > 0 && !idx)) return cx_fail(err, CX_ERR_ARG, "dataset subset: bad count %d", n);
+    if (n < 0 || (n > 0 && !idx))
+        return cx_fail(err, CX_ERR_ARG, "dataset subset: bad count %d", n);
     for (int k = 0; k < n; k++)
         if (idx[k] < 0 || idx[k] >= ds->n)
             return cx_fail(err, CX_ERR_ARG, "dataset subset: index %d out of range 0..%d", idx[k],
@@ -125,8 +134,8 @@ cx_status cx_dataset_subset(cx_dataset **out, const cx_dataset *ds, const int *i
     cx_status st = CX_OK;
     if (!s->pixels || !s->labels || (ds->source && !s->source) || (ds->paths && !s->paths))
         st = cx_fail(err, CX_ERR_NOMEM, "dataset subset: out of memory");
-    if (!st) st = cx_dataset_set_classes(s, ds->nclasses, (const char *const *)ds->class_names,
-                                         err);
+    if (!st)
+        st = cx_dataset_set_classes(s, ds->nclasses, (const char *const *)ds->class_names, err);
     for (int k = 0; !st && k < n; k++) {
         memcpy(s->pixels + item * k, ds->pixels + item * idx[k], item);
         s->labels[k] = ds->labels[idx[k]];
@@ -156,12 +165,15 @@ cx_status cx_dataset_mean_std(const cx_dataset *ds, float *mean, float *std, cx_
         uint64_t hist[256] = {0};
         for (int i = 0; i < ds->n; i++) {
             const uint8_t *p = ds->pixels + ((size_t)i * ds->c + ch) * plane;
-            for (size_t k = 0; k < plane; k++) hist[p[k]]++;
+            for (size_t k = 0; k < plane; k++)
+                hist[p[k]]++;
         }
         double count = (double)ds->n * (double)plane, s = 0.0;
-        for (int v = 0; v < 256; v++) s += (double)hist[v] * v;
+        for (int v = 0; v < 256; v++)
+            s += (double)hist[v] * v;
         double m = s / count, var = 0.0;
-        for (int v = 0; v < 256; v++) var += (double)hist[v] * (v - m) * (v - m);
+        for (int v = 0; v < 256; v++)
+            var += (double)hist[v] * (v - m) * (v - m);
         double sd = sqrt(var / count) / 255.0;
         mean[ch] = (float)(m / 255.0);
         std[ch] = sd < 1e-6 ? 1.0f : (float)sd;

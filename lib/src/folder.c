@@ -36,6 +36,12 @@ typedef struct walk {
     int nnames, namecap;
     cx_dataset *ds; /* receives warnings */
     cx_error *err;
+    /* Device and inode of the folders from the root down to the one being
+     * listed (root, split folder, class folder, nested folders): a folder
+     * that is its own ancestor (a symbolic link loop) is not entered again. */
+    dev_t dev[MAX_DEPTH + 2];
+    ino_t ino[MAX_DEPTH + 2];
+    int nbase; /* entries above the class folder: root and split folder */
 } walk;
 
 void cx_folder_opts_init(cx_folder_opts *o, int channels, int height, int width)
@@ -65,7 +71,10 @@ static int is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static cx_status nomem(walk *w) { return cx_fail(w->err, CX_ERR_NOMEM, "dataset: out of memory"); }
+static cx_status nomem(walk *w)
+{
+    return cx_fail(w->err, CX_ERR_NOMEM, "dataset: out of memory");
+}
 
 static cx_status class_index(walk *w, const char *name, int *out)
 {
@@ -123,6 +132,21 @@ static cx_status walk_class(walk *w, const char *dir, size_t rel_off, int cls, i
         w->ds->skipped_corrupt++;
         return CX_OK;
     }
+    int level = w->nbase + depth;
+    struct stat self;
+    if (fstat(dirfd(d), &self) == 0) {
+        for (int k = 0; k < level; k++)
+            if (w->dev[k] == self.st_dev && w->ino[k] == self.st_ino) {
+                cx_dataset_warn(w->ds, "%s: folder loop (symbolic link?): ignored", dir);
+                closedir(d);
+                return CX_OK;
+            }
+        w->dev[level] = self.st_dev;
+        w->ino[level] = self.st_ino;
+    } else {
+        w->dev[level] = 0;
+        w->ino[level] = 0;
+    }
     cx_status st = CX_OK;
     struct dirent *de;
     while (!st && (de = readdir(d)) != NULL) {
@@ -146,7 +170,9 @@ static cx_status walk_class(walk *w, const char *dir, size_t rel_off, int cls, i
             free(path);
         } else if (S_ISREG(sb.st_mode)) {
             st = add_file(w, path, rel_off, cls, part);
-        } else {
+        } else { /* FIFO, socket, device */
+            cx_dataset_warn(w->ds, "skipped: %s: not a regular file", path);
+            w->ds->skipped_unknown++;
             free(path);
         }
     }
@@ -156,10 +182,22 @@ static cx_status walk_class(walk *w, const char *dir, size_t rel_off, int cls, i
 
 /* Lists the class folders of one split folder (or of the root). Files
  * directly inside it belong to no class and are reported. */
+/* Records dir as the next base ancestor (root, then split folder). */
+static void push_base(walk *w, DIR *d)
+{
+    struct stat sb;
+    int ok = fstat(dirfd(d), &sb) == 0;
+    w->dev[w->nbase] = ok ? sb.st_dev : 0;
+    w->ino[w->nbase] = ok ? sb.st_ino : 0;
+    w->nbase++;
+}
+
 static cx_status walk_part(walk *w, const char *dir, int part, int warn_files)
 {
     DIR *d = opendir(dir);
     if (!d) return cx_fail(w->err, CX_ERR_IO, "%s: cannot open folder: %s", dir, strerror(errno));
+    int nbase = w->nbase;
+    push_base(w, d);
     cx_status st = CX_OK;
     struct dirent *de;
     while (!st && (de = readdir(d)) != NULL) {
@@ -179,6 +217,7 @@ static cx_status walk_part(walk *w, const char *dir, int part, int warn_files)
         free(path);
     }
     closedir(d);
+    w->nbase = nbase;
     return st;
 }
 
@@ -215,10 +254,14 @@ static int in_split(const entry *e, const cx_folder_opts *o, int val_part, int t
         return o->split == CX_SPLIT_TRAIN ? !held_out : held_out;
     }
     switch (o->split) {
-    case CX_SPLIT_ALL: return 1;
-    case CX_SPLIT_TRAIN: return e->part == PART_TRAIN;
-    case CX_SPLIT_VAL: return e->part == val_part;
-    case CX_SPLIT_TEST: return e->part == test_part;
+    case CX_SPLIT_ALL:
+        return 1;
+    case CX_SPLIT_TRAIN:
+        return e->part == PART_TRAIN;
+    case CX_SPLIT_VAL:
+        return e->part == val_part;
+    case CX_SPLIT_TEST:
+        return e->part == test_part;
     }
     return 0;
 }
@@ -269,15 +312,17 @@ static cx_status decode_all(walk *w, entry **sel, int n, const int *map, const c
     if ((double)item * n > (double)SIZE_MAX / 2)
         return cx_fail(w->err, CX_ERR_NOMEM, "%s: %d images of %zu bytes do not fit in memory",
                        root, n, item);
-    ds->pixels = malloc(item * (size_t)n);
-    ds->labels = malloc(sizeof(int) * (size_t)n);
-    ds->paths = calloc((size_t)n, sizeof(char *));
+    size_t nalloc = n > 0 ? (size_t)n : 1; /* malloc(0) may return NULL */
+    ds->pixels = malloc(item * nalloc);
+    ds->labels = malloc(sizeof(int) * nalloc);
+    ds->paths = calloc(nalloc, sizeof(char *));
     uint8_t *scratch = malloc(item), *buf = NULL;
     size_t cap = 0;
     cx_status st = CX_OK;
     if (!ds->pixels || !ds->labels || !ds->paths || !scratch)
-        st = cx_fail(w->err, CX_ERR_NOMEM, "%s: out of memory for %d images of %zu bytes (%.1f MiB)",
-                     root, n, item, (double)item * n / 1048576.0);
+        st =
+            cx_fail(w->err, CX_ERR_NOMEM, "%s: out of memory for %d images of %zu bytes (%.1f MiB)",
+                    root, n, item, (double)item * n / 1048576.0);
     for (int i = 0; !st && i < n; i++) {
         entry *e = sel[i];
         cx_error ferr;
@@ -316,8 +361,8 @@ static cx_status check_opts(const char *root, const cx_folder_opts *o, cx_error 
         return cx_fail(err, CX_ERR_ARG, "%s: channels must be 1 or 3, not %d", root, o->channels);
     if (o->height < 1 || o->height > CX_IMAGE_MAX_OUT_SIDE || o->width < 1 ||
         o->width > CX_IMAGE_MAX_OUT_SIDE)
-        return cx_fail(err, CX_ERR_ARG, "%s: image size %dx%d must be within 1..%d", root,
-                       o->width, o->height, CX_IMAGE_MAX_OUT_SIDE);
+        return cx_fail(err, CX_ERR_ARG, "%s: image size %dx%d must be within 1..%d", root, o->width,
+                       o->height, CX_IMAGE_MAX_OUT_SIDE);
     if (!(o->val_fraction >= 0.0f && o->val_fraction <= 1.0f))
         return cx_fail(err, CX_ERR_ARG, "%s: val_fraction %g must be within [0, 1]", root,
                        (double)o->val_fraction);
@@ -346,12 +391,12 @@ static cx_status walk_root(walk *w, const char *root, int *present)
 
     DIR *d = opendir(root);
     if (!d) return cx_fail(w->err, CX_ERR_IO, "%s: cannot open folder: %s", root, strerror(errno));
+    push_base(w, d);
     struct dirent *de;
     while ((de = readdir(d)) != NULL)
         if (de->d_name[0] != '.' && strcmp(de->d_name, "train") && strcmp(de->d_name, "val") &&
             strcmp(de->d_name, "test"))
-            cx_dataset_warn(w->ds, "%s/%s: not a train/val/test folder: ignored", root,
-                            de->d_name);
+            cx_dataset_warn(w->ds, "%s/%s: not a train/val/test folder: ignored", root, de->d_name);
     closedir(d);
     cx_status st = CX_OK;
     for (int p = PART_TRAIN; !st && p <= PART_TEST; p++) {
@@ -366,9 +411,11 @@ static cx_status walk_root(walk *w, const char *root, int *present)
 
 static void walk_free(walk *w)
 {
-    for (int i = 0; i < w->n; i++) free(w->v[i].path);
+    for (int i = 0; i < w->n; i++)
+        free(w->v[i].path);
     free(w->v);
-    for (int i = 0; i < w->nnames; i++) free(w->names[i]);
+    for (int i = 0; i < w->nnames; i++)
+        free(w->names[i]);
     free(w->names);
     free(w->has_image);
 }

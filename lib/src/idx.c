@@ -17,9 +17,9 @@
 #define IDX_MAX_BYTES (4LL << 30) /* largest data section accepted */
 #define IDX_CHUNK (1u << 20)
 
-const char *const cx_fashion_mnist_classes[10] = {
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+const char *const cx_fashion_mnist_classes[10] = {"T-shirt/top", "Trouser",   "Pullover", "Dress",
+                                                  "Coat",        "Sandal",    "Shirt",    "Sneaker",
+                                                  "Bag",         "Ankle boot"};
 
 static const char *gz_reason(gzFile f)
 {
@@ -91,8 +91,8 @@ static cx_status idx_read(const char *path, int ndims, const char *what, const u
     for (int i = 0; !status && i < ndims; i++) {
         dims[i] = be32(head + 4 + 4 * i);
         if (dims[i] < 1 || dims[i] > lim[i])
-            status = cx_fail(err, CX_ERR_FORMAT, "%s: %s %u out of range 1..%u", path,
-                             dim_names[i], dims[i], lim[i]);
+            status = cx_fail(err, CX_ERR_FORMAT, "%s: %s %u out of range 1..%u", path, dim_names[i],
+                             dims[i], lim[i]);
         total *= dims[i];
     }
     if (!status && total > IDX_MAX_BYTES)
@@ -127,12 +127,12 @@ static cx_status idx_read(const char *path, int ndims, const char *what, const u
         uint8_t extra;
         int r = gzread(f, &extra, 1);
         if ((why = gz_reason(f)) != NULL)
-            status = cx_fail(err, CX_ERR_FORMAT, "%s: corrupt gzip data at the end (%s)", path,
-                             why);
+            status =
+                cx_fail(err, CX_ERR_FORMAT, "%s: corrupt gzip data at the end (%s)", path, why);
         else if (r > 0)
-            status = cx_fail(err, CX_ERR_FORMAT,
-                             "%s: trailing data after the %lld bytes the header declares", path,
-                             total);
+            status =
+                cx_fail(err, CX_ERR_FORMAT,
+                        "%s: trailing data after the %lld bytes the header declares", path, total);
     }
     gzclose(f);
     if (status) {
@@ -200,7 +200,8 @@ cx_status cx_dataset_load_idx(cx_dataset **out, const char *images_path, const c
         if (!ds->labels || !ds->source) st = cx_fail(err, CX_ERR_NOMEM, "IDX: out of memory");
     }
     if (!st) {
-        for (int i = 0; i < n; i++) ds->labels[i] = lab[i];
+        for (int i = 0; i < n; i++)
+            ds->labels[i] = lab[i];
         st = cx_dataset_set_classes(ds, nclasses ? nclasses : maxl + 1, names, err);
     }
     free(px);
@@ -224,8 +225,7 @@ static int find_idx_file(const char *dir, const char *prefix, const char *kind, 
             int k = snprintf(path, len, "%s/%s-%s%s%s-ubyte%s", dir, prefix, kind, seps[s], idx,
                              exts[e]);
             struct stat st;
-            if (k > 0 && (size_t)k < len && stat(path, &st) == 0 && S_ISREG(st.st_mode))
-                return 1;
+            if (k > 0 && (size_t)k < len && stat(path, &st) == 0 && S_ISREG(st.st_mode)) return 1;
         }
     return 0;
 }
@@ -246,13 +246,16 @@ int cx_mnist_dir_detect(const char *dir)
 static int named_fashion(const char *dir)
 {
     size_t end = strlen(dir);
-    while (end > 1 && dir[end - 1] == '/') end--;
+    while (end > 1 && dir[end - 1] == '/')
+        end--;
     size_t start = end;
-    while (start > 0 && dir[start - 1] != '/') start--;
+    while (start > 0 && dir[start - 1] != '/')
+        start--;
     static const char key[] = "fashion";
     for (size_t i = start; i + sizeof key - 1 <= end; i++) {
         size_t k = 0;
-        while (k < sizeof key - 1 && tolower((unsigned char)dir[i + k]) == key[k]) k++;
+        while (k < sizeof key - 1 && tolower((unsigned char)dir[i + k]) == key[k])
+            k++;
         if (k == sizeof key - 1) return 1;
     }
     return 0;
@@ -263,8 +266,9 @@ static cx_status load_part(cx_dataset **out, const char *dir, const char *prefix
 {
     char images[4096], labels[4096];
     if (!find_pair(dir, prefix, images, labels, sizeof images))
-        return cx_fail(err, CX_ERR_IO, "%s: no %s-images-idx3-ubyte[.gz] and %s-labels-idx1-ubyte[.gz]",
-                       dir, prefix, prefix);
+        return cx_fail(err, CX_ERR_IO,
+                       "%s: no %s-images-idx3-ubyte[.gz] and %s-labels-idx1-ubyte[.gz]", dir,
+                       prefix, prefix);
     return cx_dataset_load_idx(out, images, labels, 10, names, err);
 }
 

@@ -1,6 +1,6 @@
 /* Image files to fixed-size CHW uint8 arrays: reading with a size cap,
  * header check against decompression bombs, decoding with stb_image, channel
- * conversion and resampling with stb_image_resize. The rules are in image.h. */
+ * conversion and resampling (resize.c). The rules are in image.h. */
 #include "cortex/image.h"
 
 #include <errno.h>
@@ -13,15 +13,15 @@
 #include <unistd.h>
 
 #include <stb/stb_image.h>
-#include <stb/stb_image_resize.h>
 
 #include "image_util.h"
 
-cx_status cx_read_file_buf(const char *path, long long max, uint8_t **buf, size_t *cap,
-                           size_t *len, cx_error *err)
+cx_status cx_read_file_buf(const char *path, long long max, uint8_t **buf, size_t *cap, size_t *len,
+                           cx_error *err)
 {
     *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO named like an image must not hang. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return cx_fail(err, CX_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0) {
@@ -77,7 +77,7 @@ cx_status cx_read_file_buf(const char *path, long long max, uint8_t **buf, size_
 int cx_image_known_extension(const char *path)
 {
     static const char *const exts[] = {"png", "jpg", "jpeg", "jpe", "bmp", "gif", "tga",
-                                       "pnm", "pgm", "ppm", "psd", "pic", "hdr"};
+                                       "pnm", "pgm", "ppm",  "psd", "pic", "hdr"};
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;
     const char *dot = strrchr(base, '.');
@@ -91,8 +91,7 @@ static cx_status check_args(const char *name, int channels, int height, int widt
 {
     if (channels != 1 && channels != 3)
         return cx_fail(err, CX_ERR_ARG, "%s: channels must be 1 or 3, not %d", name, channels);
-    if (height < 1 || height > CX_IMAGE_MAX_OUT_SIDE || width < 1 ||
-        width > CX_IMAGE_MAX_OUT_SIDE)
+    if (height < 1 || height > CX_IMAGE_MAX_OUT_SIDE || width < 1 || width > CX_IMAGE_MAX_OUT_SIDE)
         return cx_fail(err, CX_ERR_ARG, "%s: output size %dx%d must be within 1..%d", name, width,
                        height, CX_IMAGE_MAX_OUT_SIDE);
     return CX_OK;
@@ -105,17 +104,16 @@ static uint32_t be32(const uint8_t *p)
 
 static int too_big(uint32_t w, uint32_t h)
 {
-    return w > CX_IMAGE_MAX_SIDE || h > CX_IMAGE_MAX_SIDE ||
-           (long long)w * h > CX_IMAGE_MAX_PIXELS;
+    return w > CX_IMAGE_MAX_SIDE || h > CX_IMAGE_MAX_SIDE || (long long)w * h > CX_IMAGE_MAX_PIXELS;
 }
 
-static cx_status too_large_error(const char *name, uint32_t w, uint32_t h, int *too_large,
-                                 cx_error *err)
+static cx_status large_error(const char *name, long long w, long long h, int *too_large,
+                             cx_error *err)
 {
     if (too_large) *too_large = 1;
     return cx_fail(err, CX_ERR_FORMAT,
-                   "%s: declared size %" PRIu32 "x%" PRIu32 " is too large (decompression "
-                   "bomb?); limits are %d on a side and %lld pixels",
+                   "%s: declared size %lldx%lld is too large (decompression bomb?); limits are "
+                   "%d on a side and %lld pixels",
                    name, w, h, CX_IMAGE_MAX_SIDE, (long long)CX_IMAGE_MAX_PIXELS);
 }
 
@@ -171,14 +169,34 @@ static cx_status header_info(const uint8_t *data, size_t len, const char *name, 
      * two headers are read here first. */
     uint32_t hw, hh;
     if (png_jpeg_size(data, len, &hw, &hh) && too_big(hw, hh))
-        return too_large_error(name, hw, hh, too_large, err);
+        return large_error(name, hw, hh, too_large, err);
+    /* PNM and HDR are decoded by Cortex itself (pnm.c, hdr.c). */
+    long ow = 0, oh = 0;
+    cx_status st = CX_OK;
+    if (cx_pnm_detect(data, len)) {
+        cx_pnm h;
+        st = cx_pnm_header(data, len, name, &h, err);
+        ow = h.width, oh = h.height, *comp = h.channels;
+    } else if (cx_hdr_detect(data, len)) {
+        cx_hdr h;
+        st = cx_hdr_header(data, len, name, &h, err);
+        ow = h.width, oh = h.height, *comp = 3;
+    }
+    if (st) return st;
+    if (ow > 0) {
+        if (ow > CX_IMAGE_MAX_SIDE || oh > CX_IMAGE_MAX_SIDE || too_big((uint32_t)ow, (uint32_t)oh))
+            return large_error(name, ow, oh, too_large, err);
+        *x = (int)ow;
+        *y = (int)oh;
+        return CX_OK;
+    }
     if (!stbi_info_from_memory(data, (int)len, x, y, comp))
         return cx_fail(err, CX_ERR_FORMAT, "%s: not a readable image (%s)", name,
                        stbi_failure_reason() ? stbi_failure_reason() : "unknown format");
     if (*x <= 0 || *y <= 0)
         return cx_fail(err, CX_ERR_FORMAT, "%s: declared size %dx%d is empty", name, *x, *y);
     if (too_big((uint32_t)*x, (uint32_t)*y))
-        return too_large_error(name, (uint32_t)*x, (uint32_t)*y, too_large, err);
+        return large_error(name, (uint32_t)*x, (uint32_t)*y, too_large, err);
     if (*comp < 1 || *comp > 4)
         return cx_fail(err, CX_ERR_FORMAT, "%s: %d channels, expected 1 to 4", name, *comp);
     return CX_OK;
@@ -224,7 +242,87 @@ static void hwc_to_chw(const uint8_t *in, int c, int h, int w, uint8_t *out)
 {
     size_t plane = (size_t)h * w;
     for (size_t p = 0; p < plane; p++)
-        for (int ch = 0; ch < c; ch++) out[(size_t)ch * plane + p] = in[p * c + ch];
+        for (int ch = 0; ch < c; ch++)
+            out[(size_t)ch * plane + p] = in[p * c + ch];
+}
+
+/* stb_image reads through these callbacks rather than from memory so that
+ * reading past the end is seen: stb_image ignores short reads in some
+ * decoders (raw TGA rows, flat HDR, PNM) and keeps decoding a truncated
+ * JPEG with made-up data. Bytes past the end read as zeros, so the output is
+ * always defined, and the image is rejected as truncated. */
+typedef struct mem_reader {
+    const uint8_t *data;
+    size_t len, pos;
+    int overrun;
+} mem_reader;
+
+static int mr_read(void *user, char *out, int size)
+{
+    mem_reader *m = user;
+    size_t want = size > 0 ? (size_t)size : 0, n = m->len - m->pos;
+    if (n > want) n = want;
+    memcpy(out, m->data + m->pos, n);
+    memset(out + n, 0, want - n);
+    m->pos += n;
+    /* stb_image refills its 128-byte buffer with short reads near the end;
+     * any other short read, or a read at the end, wants missing data. */
+    if (n < want && (n == 0 || want != 128)) m->overrun = 1;
+    return (int)n;
+}
+
+static void mr_skip(void *user, int n)
+{
+    mem_reader *m = user;
+    if (n < 0) {
+        size_t back = (size_t) - (long long)n;
+        m->pos = back > m->pos ? 0 : m->pos - back;
+    } else if ((size_t)n > m->len - m->pos) {
+        m->pos = m->len;
+        m->overrun = 1;
+    } else {
+        m->pos += (size_t)n;
+    }
+}
+
+static int mr_eof(void *user)
+{
+    mem_reader *m = user;
+    return m->pos >= m->len;
+}
+
+/* Decodes with stb_image to RGBA (stb_image replicates gray and supplies
+ * opaque alpha, so one conversion routine applies the documented rules).
+ * *px is allocated by stb_image (stbi_image_free). */
+static cx_status stb_decode_rgba(const uint8_t *data, size_t len, const char *name, int x, int y,
+                                 uint8_t **px, int *dx, int *dy, cx_error *err)
+{
+    static const stbi_io_callbacks io = {mr_read, mr_skip, mr_eof};
+    mem_reader m = {data, len, 0, 0};
+    int dcomp = 0;
+    *px = stbi_load_from_callbacks(&io, &m, dx, dy, &dcomp, 4);
+    if (!*px) {
+        const char *why = stbi_failure_reason();
+        if (why && strcmp(why, "outofmem") == 0)
+            return cx_fail(err, CX_ERR_NOMEM, "%s: out of memory decoding %dx%d pixels", name, x,
+                           y);
+        return cx_fail(err, CX_ERR_FORMAT, "%s: corrupt or truncated image (%s)", name,
+                       why ? why : "unknown reason");
+    }
+    if (m.overrun) {
+        stbi_image_free(*px);
+        *px = NULL;
+        return cx_fail(err, CX_ERR_FORMAT, "%s: truncated image (data ends early)", name);
+    }
+    return CX_OK;
+}
+
+static void free_pixels(uint8_t *px, int from_stb)
+{
+    if (from_stb)
+        stbi_image_free(px);
+    else
+        free(px);
 }
 
 cx_status cx_image_decode_scratch(const void *data, size_t len, const char *name, int channels,
@@ -235,26 +333,31 @@ cx_status cx_image_decode_scratch(const void *data, size_t len, const char *name
     if (!name) name = "image";
     cx_status st = check_args(name, channels, height, width, err);
     if (st) return st;
-    if (!data || !out_chw || !scratch)
-        return cx_fail(err, CX_ERR_ARG, "%s: NULL buffer", name);
+    if (!data || !out_chw || !scratch) return cx_fail(err, CX_ERR_ARG, "%s: NULL buffer", name);
     int x, y, comp;
     st = header_info(data, len, name, &x, &y, &comp, too_large, err);
     if (st) return st;
 
-    /* Always decode to RGBA: stb_image replicates gray and supplies opaque
-     * alpha, so one conversion routine applies the documented rules. */
-    int dx = 0, dy = 0, dcomp = 0;
-    uint8_t *px = stbi_load_from_memory(data, (int)len, &dx, &dy, &dcomp, 4);
-    if (!px) {
-        const char *why = stbi_failure_reason();
-        if (why && strcmp(why, "outofmem") == 0)
-            return cx_fail(err, CX_ERR_NOMEM, "%s: out of memory decoding %dx%d pixels", name, x,
-                           y);
-        return cx_fail(err, CX_ERR_FORMAT, "%s: corrupt or truncated image (%s)", name,
-                       why ? why : "unknown reason");
+    int dx = 0, dy = 0;
+    uint8_t *px = NULL;
+    int from_stb = 0;
+    if (cx_pnm_detect(data, len)) {
+        cx_pnm h;
+        st = cx_pnm_header(data, len, name, &h, err);
+        if (!st) st = cx_pnm_decode_rgba(data, len, name, &h, &px, err);
+        dx = (int)h.width, dy = (int)h.height;
+    } else if (cx_hdr_detect(data, len)) {
+        cx_hdr h;
+        st = cx_hdr_header(data, len, name, &h, err);
+        if (!st) st = cx_hdr_decode_rgba(data, len, name, &h, &px, err);
+        dx = (int)h.width, dy = (int)h.height;
+    } else {
+        from_stb = 1;
+        st = stb_decode_rgba(data, len, name, x, y, &px, &dx, &dy, err);
     }
+    if (st) return st;
     if (dx != x || dy != y) {
-        stbi_image_free(px);
+        free_pixels(px, from_stb);
         return cx_fail(err, CX_ERR_FORMAT, "%s: header declares %dx%d but decodes to %dx%d", name,
                        x, y, dx, dy);
     }
@@ -262,26 +365,20 @@ cx_status cx_image_decode_scratch(const void *data, size_t len, const char *name
 
     const uint8_t *hwc = px;
     if (x != width || y != height) {
-        /* Triangle filter: bilinear when upsampling, an antialiasing tent
-         * as wide as the scale ratio when downsampling. */
-        int ok = stbir_resize_uint8_generic(px, x, y, x * channels, scratch, width, height,
-                                            width * channels, channels,
-                                            STBIR_ALPHA_CHANNEL_NONE, 0, STBIR_EDGE_CLAMP,
-                                            STBIR_FILTER_TRIANGLE, STBIR_COLORSPACE_LINEAR, NULL);
-        if (!ok) {
-            stbi_image_free(px);
-            return cx_fail(err, CX_ERR_NOMEM, "%s: out of memory resizing %dx%d to %dx%d", name,
-                           x, y, width, height);
+        st = cx_resize_u8(px, x, y, channels, scratch, width, height, name, err);
+        if (st) {
+            free_pixels(px, from_stb);
+            return st;
         }
         hwc = scratch;
     }
     hwc_to_chw(hwc, channels, height, width, out_chw);
-    stbi_image_free(px);
+    free_pixels(px, from_stb);
     return CX_OK;
 }
 
-cx_status cx_image_decode(const void *data, size_t len, const char *name, int channels,
-                          int height, int width, uint8_t *out_chw, cx_error *err)
+cx_status cx_image_decode(const void *data, size_t len, const char *name, int channels, int height,
+                          int width, uint8_t *out_chw, cx_error *err)
 {
     if (!name) name = "image";
     cx_status st = check_args(name, channels, height, width, err);
@@ -291,8 +388,7 @@ cx_status cx_image_decode(const void *data, size_t len, const char *name, int ch
     size_t n = (size_t)channels * height * width;
     uint8_t *tmp = malloc(2 * n);
     if (!tmp) return cx_fail(err, CX_ERR_NOMEM, "%s: out of memory", name);
-    st = cx_image_decode_scratch(data, len, name, channels, height, width, tmp, tmp + n, NULL,
-                                 err);
+    st = cx_image_decode_scratch(data, len, name, channels, height, width, tmp, tmp + n, NULL, err);
     if (!st) memcpy(out_chw, tmp, n);
     free(tmp);
     return st;

@@ -25,6 +25,8 @@ static const cx_layer_kind *const kinds[] = {
     &cx_kind_lstm,
     &cx_kind_seq_last,
     &cx_kind_seq_mean,
+    &cx_kind_tnorm,
+    &cx_kind_conv1d,
     NULL,
 };
 

@@ -11,14 +11,11 @@ extern const cx_layer_kind cx_kind_dense, cx_kind_conv2d, cx_kind_dwconv2d, cx_k
     cx_kind_leaky, cx_kind_gelu, cx_kind_sigmoid, cx_kind_tanh, cx_kind_flatten, cx_kind_gru,
     cx_kind_lstm, cx_kind_seq_last, cx_kind_seq_mean;
 
+/* Speech layers over (T,F) sequences. */
+extern const cx_layer_kind cx_kind_tnorm, cx_kind_conv1d;
+
 /* Parses a whole token as an integer in [lo, hi]. Returns 0 on success. */
 int cx_parse_int(const char *tok, long lo, long hi, int *out);
-/* Every layer kind, defined one per file in layers/. */
-extern const cx_layer_kind cx_kind_dense, cx_kind_conv2d, cx_kind_dwconv2d, cx_kind_maxpool,
-    cx_kind_avgpool, cx_kind_gap, cx_kind_batchnorm, cx_kind_dropout, cx_kind_relu,
-    cx_kind_leaky, cx_kind_gelu, cx_kind_sigmoid, cx_kind_tanh, cx_kind_flatten, cx_kind_gru,
-    cx_kind_lstm, cx_kind_seq_last, cx_kind_seq_mean;
-
 /* Parses a whole token as a finite float in [lo, hi]. Returns 0 on success. */
 int cx_parse_float(const char *tok, double lo, double hi, float *out);
 /* If tok is "key=value" with the given key, sets *value and returns 1. */

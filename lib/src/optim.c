@@ -124,7 +124,8 @@ static void adam_update(const cx_optim_config *c, float lr, float wd, long t, fl
 
 float cx_optim_step(cx_optim *o, float lr)
 {
-    float norm = cx_grad_clip(o->m, o->cfg.clip_norm);
+    /* The norm costs a pass over every gradient: only when clipping. */
+    float norm = o->cfg.clip_norm > 0.0f ? cx_grad_clip(o->m, o->cfg.clip_norm) : 0.0f;
     o->t++;
     float *base = cx_model_param_block(o->m, NULL);
     int nt = cx_model_num_tensors(o->m);

@@ -13,5 +13,7 @@
 #include "cortex/image.h"
 #include "cortex/data.h"
 #include "cortex/audio.h"
+#include "cortex/speech.h"
+#include "cortex/detect.h"
 
 #endif

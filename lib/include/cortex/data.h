@@ -22,7 +22,10 @@
  *   folder that holds no image file in any split is left out of the list
  *   (with a warning). At least 2 classes are needed.
  * - Folders nested inside a class folder are searched recursively (up to 16
- *   levels); their images belong to the top class folder.
+ *   levels); their images belong to the top class folder. Symbolic links
+ *   are followed, except to a folder that is already being searched (the
+ *   root, the split or class folder, or a parent: a loop), which is
+ *   skipped with a warning. A folder named like an image is just a folder.
  * - Hidden entries (name starting with '.') are skipped silently.
  * - Files without a known image extension (cx_image_known_extension) are
  *   skipped with a warning. Undecodable, corrupt or truncated images are
@@ -32,7 +35,7 @@
  *   and counted in skipped_too_large.
  * - Items are ordered by path (strcmp), never by directory listing order.
  * - Flat layout held-out split: a file belongs to the validation part when
- *   bucket(name) < val_fraction * 10000, where name is the file's path
+ *   bucket(name) < round(val_fraction * 10000), where name is the file's path
  *   relative to its class folder (so relabelling a file never moves it
  *   between parts) and bucket = fmix64(cx_hash_string(name) ^ split_seed) %
  *   10000 (fmix64: MurmurHash3's 64-bit finalizer). The split is stable
@@ -64,10 +67,10 @@ typedef enum cx_split {
 const char *cx_split_name(cx_split split);
 
 typedef struct cx_dataset {
-    int n;              /* images */
-    int c, h, w;        /* shape of every image */
-    uint8_t *pixels;    /* n*c*h*w bytes; image i at pixels + i*c*h*w, CHW */
-    int *labels;        /* n labels in [0, nclasses) */
+    int n;           /* images */
+    int c, h, w;     /* shape of every image */
+    uint8_t *pixels; /* n*c*h*w bytes; image i at pixels + i*c*h*w, CHW */
+    int *labels;     /* n labels in [0, nclasses) */
     int nclasses;
     char **class_names; /* nclasses names */
     char **paths;       /* n source files (folder datasets), NULL for IDX */
@@ -75,12 +78,12 @@ typedef struct cx_dataset {
     int presplit;       /* 1: loaded from ROOT/train|val|test folders */
 
     /* Loading report. */
-    int nwarnings;           /* kept messages, <= CX_DATASET_MAX_WARNINGS */
-    char **warnings;         /* nwarnings messages */
+    int nwarnings;   /* kept messages, <= CX_DATASET_MAX_WARNINGS */
+    char **warnings; /* nwarnings messages */
     long long total_warnings;
-    int skipped_unknown;     /* files without an image extension */
-    int skipped_corrupt;     /* unreadable, undecodable or truncated images */
-    int skipped_too_large;   /* declared size beyond the limits */
+    int skipped_unknown;   /* files without an image extension */
+    int skipped_corrupt;   /* unreadable, undecodable or truncated images */
+    int skipped_too_large; /* declared size beyond the limits */
 } cx_dataset;
 
 /* Options of cx_dataset_load_folder; cx_folder_opts_init sets defaults. */
@@ -188,9 +191,9 @@ cx_status cx_dataset_get_batch(const cx_dataset *ds, const int *idx, int n, cons
 typedef enum cx_erase_fill { CX_ERASE_ZERO = 0, CX_ERASE_RANDOM = 1 } cx_erase_fill;
 
 typedef struct cx_augment {
-    int crop_pad;     /* 0 = no crop */
-    int flip;         /* nonzero = random horizontal flip */
-    float erase_prob; /* 0 = no erasing */
+    int crop_pad;                             /* 0 = no crop */
+    int flip;                                 /* nonzero = random horizontal flip */
+    float erase_prob;                         /* 0 = no erasing */
     float erase_area_min, erase_area_max;     /* default 0.02, 0.25 */
     float erase_aspect_min, erase_aspect_max; /* default 0.3, 3.3 */
     cx_erase_fill erase_fill;                 /* default CX_ERASE_ZERO */

@@ -1,10 +1,14 @@
 /* Cortex images: any common image file to a fixed-size CHW uint8 array.
  *
- * Formats: everything stb_image decodes, namely PNG (8 and 16 bit), JPEG
- * (baseline and progressive), BMP, GIF (first frame only), TGA, PNM (binary
- * P5/P6), PSD (composited image), PIC and Radiance HDR. 16-bit images are
- * reduced to 8 bits; HDR images are tone-mapped the stb_image way (gamma 2.2,
- * scale 1, then clamped to [0, 255]).
+ * Formats: PNG (8 and 16 bit), JPEG (baseline and progressive), BMP, GIF
+ * (first frame only), TGA, PSD (composited image) and PIC through
+ * stb_image; binary PNM (P5 gray, P6 RGB, any maxval up to 65535, scaled
+ * to 0..255) and Radiance HDR (tone-mapped the stb_image way: gamma 2.2,
+ * scale 1, clamped) through Cortex's own decoders, because stb_image 2.27
+ * misreads 16-bit PNM and can loop forever on a corrupt HDR file. 16-bit
+ * images are reduced to 8 bits. A file whose data ends before the image does
+ * is rejected as truncated (stb_image alone would make up the missing pixels
+ * of a JPEG or a TGA).
  *
  * Channel rule (the same for training and inference, so nothing drifts):
  *   - alpha is composited over BLACK: v' = round(v * a / 255), then dropped;
@@ -13,12 +17,13 @@
  *     (ITU-R BT.601), computed after the alpha composite.
  *
  * Resizing: the image is stretched to exactly height x width (the aspect
- * ratio is not kept) with stb_image_resize's triangle filter on the stored
- * values (no gamma conversion, as PIL does), clamped edges and pixel
- * centres aligned. Upsampling is then bilinear interpolation;
- * downsampling widens the filter to the scale ratio, so every source pixel
- * contributes (antialiased, like PIL's / torchvision's bilinear resize).
- * No resampling happens when the sizes already match.
+ * ratio is not kept) with antialiased bilinear filtering on the stored
+ * values (no gamma conversion): the algorithm of PIL's resize(BILINEAR) and
+ * PyTorch's F.interpolate(mode="bilinear", antialias=True,
+ * align_corners=False), which it matches to rounding. Upsampling is plain
+ * bilinear interpolation; downsampling widens the triangle filter to the
+ * scale ratio, so every source pixel contributes. No resampling happens
+ * when the sizes already match.
  *
  * Output layout: CHW, channel-major, out[(ch * height + y) * width + x].
  *
@@ -38,10 +43,10 @@
 extern "C" {
 #endif
 
-#define CX_IMAGE_MAX_SIDE 16384                 /* pixels, declared width or height */
-#define CX_IMAGE_MAX_PIXELS (64LL << 20)        /* declared width * height */
-#define CX_IMAGE_MAX_FILE_BYTES (256LL << 20)   /* bytes read from one file */
-#define CX_IMAGE_MAX_OUT_SIDE 4096              /* requested height / width */
+#define CX_IMAGE_MAX_SIDE 16384               /* pixels, declared width or height */
+#define CX_IMAGE_MAX_PIXELS (64LL << 20)      /* declared width * height */
+#define CX_IMAGE_MAX_FILE_BYTES (256LL << 20) /* bytes read from one file */
+#define CX_IMAGE_MAX_OUT_SIDE 4096            /* requested height / width */
 
 /* Decodes the image file at path into out_chw (channels * height * width
  * bytes), converted to `channels` (1 or 3) and resized to height x width
@@ -53,8 +58,8 @@ cx_status cx_image_load(const char *path, int channels, int height, int width, u
                         cx_error *err);
 
 /* The same from an encoded image in memory; name is used in messages. */
-cx_status cx_image_decode(const void *data, size_t len, const char *name, int channels,
-                          int height, int width, uint8_t *out_chw, cx_error *err);
+cx_status cx_image_decode(const void *data, size_t len, const char *name, int channels, int height,
+                          int width, uint8_t *out_chw, cx_error *err);
 
 /* Reads only the header: the declared width, height and channel count
  * (1 gray, 2 gray+alpha, 3 RGB, 4 RGBA) of an image file, without decoding

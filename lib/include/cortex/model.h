@@ -10,6 +10,8 @@
  *   relu | leaky [SLOPE] | gelu | sigmoid | tanh
  *   gru UNITS  | lstm UNITS     (over a (T,F) sequence, output (T,UNITS))
  *   last | mean                 (sequence pooling: (T,F) -> (F))
+ *   tnorm [mean]                (per-sequence normalization over time, (T,F) -> (T,F))
+ *   conv1d FILTERS K [dilation=D] [ACT]   (temporal conv, K odd, same length: (T,F) -> (T,FILTERS))
  * e.g. "input 1 28 28; conv 32 3 relu; maxpool 2; conv 64 3 relu; maxpool 2;
  *       dense 128 relu; dropout 0.3; dense 10"
  * dense flattens whatever it is given. A bad spec gives an error naming the

@@ -39,8 +39,8 @@ cx_status cx_optim_create(cx_optim **out, cx_model *m, const cx_optim_config *cf
 void cx_optim_free(cx_optim *o);
 
 /* One update of every trainable tensor from its gradient with learning rate
- * lr. Clips first if clip_norm is set. Returns the gradient's global L2 norm
- * before clipping. */
+ * lr. Clips first if clip_norm is set, and then returns the gradient's
+ * global L2 norm before clipping (0 when clipping is off). */
 float cx_optim_step(cx_optim *o, float lr);
 long cx_optim_steps(const cx_optim *o);
 

@@ -1,8 +1,10 @@
 /* conv: 2-D convolution over (C,H,W) images, as PyTorch's Conv2d (groups 1,
  * dilation 1, zero padding). Weight (F,C,K,K), bias (F).
  *
- * The product runs through im2col and sgemm. Strategy knobs (chunk of
- * samples per GEMM) are chosen from measurements, see bench/conv.sh. */
+ * Four ways to run the products through sgemm, picked by shape (see
+ * conv_choose): Winograd F(2x2,3x3) for 3x3 stride 1, products over shifted
+ * views of the padded input for other stride-1 kernels, the input itself
+ * for 1x1, and im2col for the rest. */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,8 @@
 #include "../layer_util.h"
 #include "../vec.h"
 
+enum { CONV_IM2COL, CONV_SHIFT, CONV_WINOGRAD, CONV_POINTWISE };
+
 typedef struct {
     cx_layer base;
     int c, h, w;    /* input */
@@ -18,18 +22,45 @@ typedef struct {
     int stride, pad;
     int ho, wo;     /* output */
     int ckk, hwo;   /* C*K*K (GEMM depth), Ho*Wo */
-    int shift;      /* stride-1 path over shifted views of the padded input */
+    int path;       /* CONV_IM2COL, CONV_SHIFT, CONV_WINOGRAD or CONV_POINTWISE */
     int hp, wp;     /* padded input size (shift path) */
-    int chunk_mt;   /* samples per block when OpenBLAS has more than one thread */
+    int chunk;      /* samples per block of GEMMs (Winograd, shifted views) */
     float *ones;    /* hwo ones, for bias gradients through sgemv */
 } conv_layer;
 
 #define CONV_USAGE "conv FILTERS SIZE [stride=S] [pad=P|same|valid] [ACT]"
 
-static int env_int(const char *name, int dflt)
+static int clampi(long v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : (int)v; }
+
+/* Picks the algorithm and how many samples go into one block of GEMMs.
+ * Measured with bench/bench_conv.c (batch 64, forward + backward) on a
+ * 2-core Zen 4 with OpenBLAS 0.3.21:
+ * - 3x3 stride 1, 4 or more input channels: Winograd beats the shifted
+ *   views by 1.4x (32->32 on 28x28) to 2x (128->128 on 8x8) and im2col by
+ *   up to 2.2x. With 1 to 3 channels im2col wins: its GEMM depth is 9 C,
+ *   Winograd's only C.
+ * - other stride-1 kernels from 4 channels on: the shifted views beat
+ *   im2col (1.8x for 5x5 16->16 on 28x28): no K*K copy of the input.
+ * - 1x1 stride 1 without padding: the input is its own im2col.
+ * - im2col one sample at a time: one GEMM over 4, 16 or 64 samples was
+ *   1.0x, 1.35x and 1.7x slower (its column buffer leaves the cache).
+ * Blocks are sized for OpenBLAS's unpacked small-matrix kernels (used up to
+ * M N K = 1e6), which run these shapes near the core's peak. Larger blocks,
+ * which OpenBLAS splits between threads, were not faster with 2 threads:
+ * within +-10%, depending on the layer. */
+static void conv_choose(conv_layer *cv)
 {
-    const char *s = getenv(name);
-    return s && *s ? atoi(s) : dflt;
+    cv->path = CONV_IM2COL;
+    cv->chunk = 1;
+    if (cv->k == 1 && cv->stride == 1 && cv->pad == 0) {
+        cv->path = CONV_POINTWISE;
+    } else if (cv->stride == 1 && cv->k == 3 && cv->c >= 4) {
+        long tiles = (long)((cv->ho + 1) / 2) * ((cv->wo + 1) / 2);
+        cv->path = CONV_WINOGRAD;
+        cv->chunk = clampi(256 / tiles, 1, 16); /* a few hundred tiles per GEMM */
+    } else if (cv->stride == 1 && cv->k > 1 && cv->c >= 4) {
+        cv->path = CONV_SHIFT;
+    }
 }
 
 static cx_status conv_create(cx_layer **out, int argc, char **argv, const cx_shape *in,
@@ -77,8 +108,7 @@ static cx_status conv_create(cx_layer **out, int argc, char **argv, const cx_sha
     cv->stride = stride, cv->pad = pad, cv->ho = ho, cv->wo = wo;
     cv->ckk = (int)ckk, cv->hwo = (int)hwo;
     cv->hp = h + 2 * pad, cv->wp = w + 2 * pad;
-    cv->shift = stride == 1 && k > 1 && c >= env_int("CX_CONV_SHIFT_MIN_C", 4);
-    cv->chunk_mt = env_int(cv->shift ? "CX_CONV_SHIFT_CHUNK" : "CX_CONV_CHUNK", 8);
+    conv_choose(cv);
     cv->ones = cx_alloc_floats(hwo);
     if (!cv->ones) {
         free(cv);
@@ -169,17 +199,8 @@ static void col2im(const conv_layer *cv, const float *col, size_t ld, float *dx)
             }
 }
 
-/* Samples per block. One thread: one sample, whose GEMMs are small enough
- * for OpenBLAS's unpacked small-matrix kernels. More threads: blocks large
- * enough for OpenBLAS to split each GEMM between them. */
-static int chunk_of(const conv_layer *cv, int n)
-{
-    int b = cx_get_threads() > 1 ? cv->chunk_mt : 1;
-    return b < n ? b : n;
-}
-
-/* The largest block any thread count uses, for the workspace size. */
-static int max_chunk(const conv_layer *cv, int n) { return cv->chunk_mt < n ? cv->chunk_mt : n; }
+/* Samples in the blocks of a batch of n. */
+static int chunk_of(const conv_layer *cv, int n) { return cv->chunk < n ? cv->chunk : n; }
 
 /* Rounds a float count up to a 64-byte multiple, so workspace pieces stay aligned. */
 static size_t align16(size_t n) { return (n + 15) & ~(size_t)15; }
@@ -373,43 +394,416 @@ static void shift_backward(conv_layer *cv, const cx_run *r, int n, const float *
                 g[((size_t)f * cv->c + c) * kk + t] += ws.gk[((size_t)t * cv->f + f) * cv->c + c];
 }
 
+/* ---- 3x3, stride 1: Winograd F(2x2, 3x3) ----------------------------------
+ *
+ * Each 2x2 output tile comes from a 4x4 input tile d (tiles overlap by 2):
+ *   Y = A^T [ sum_c U[f,c] .* V[c] ] A,   U = G g G^T,   V = B^T d B
+ *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+ *   G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
+ *   A^T = [1 1 1 0; 0 1 -1 -1]
+ * so the channel sum is 16 GEMMs (F x C)(C x tiles), one per entry xi of the
+ * 4x4 transforms: 16 multiplies per 4 outputs instead of 36. Backward:
+ *   dM = A dY A^T,  dU_xi += dM_xi V_xi^T,  dV_xi = U_xi^T dM_xi,
+ *   dx += B dV B^T (scattered over the overlapping tiles),  dW = G^T dU G.
+ * The coefficients are 0, +-1/2, +-1, so the transforms add little rounding.
+ *
+ * The padded input is kept "split": each row as its even columns then its
+ * odd columns, so the transforms are whole-vector operations across the
+ * tiles of a tile row. Tiles are stored in the order they are computed and
+ * each of the 16 matrices is followed by 8 spare floats, so a vector that
+ * runs past the end of a tile row may store garbage there: the next row
+ * overwrites it. */
+
+typedef struct {
+    float *u, *du; /* (16, F, C) transformed weights and their gradient */
+    float *xs;     /* (rows, 2 half) one split padded input plane */
+    float *v;      /* 16 x (C, tiles) transformed input, then its gradient; vstride apart */
+    float *m;      /* 16 x (F, tiles) transformed output or output gradient; mstride apart */
+    float *dxs;    /* like xs: one split padded input gradient plane */
+    float *tmp;    /* scratch for one tile row */
+    size_t vstride, mstride;
+} wino_ws;
+
+typedef int cx_vi8 __attribute__((vector_size(32)));
+
+/* Geometry: th x tw tiles per sample; split rows of 2 * half floats, half =
+ * tw + 1 columns of one parity plus slack for whole-vector loads. */
+static int wino_th(const conv_layer *cv) { return (cv->ho + 1) / 2; }
+static int wino_tw(const conv_layer *cv) { return (cv->wo + 1) / 2; }
+static int wino_half(const conv_layer *cv) { return wino_tw(cv) + 1 + 8; }
+static size_t wino_tiles(const conv_layer *cv) { return (size_t)wino_th(cv) * wino_tw(cv); }
+static size_t wino_plane(const conv_layer *cv)
+{
+    return (size_t)(2 * wino_th(cv) + 2) * 2 * wino_half(cv);
+}
+
+static size_t wino_carve(const conv_layer *cv, int nb, float *base, wino_ws *ws)
+{
+    size_t w16 = align16((size_t)16 * cv->f * cv->c), nt = (size_t)nb * wino_tiles(cv);
+    size_t xs = align16(wino_plane(cv));
+    size_t vs = align16((size_t)cv->c * nt + 8), ms = align16((size_t)cv->f * nt + 8);
+    size_t tmp = align16((size_t)8 * wino_half(cv) + 32);
+    if (ws) {
+        ws->u = base;
+        ws->du = ws->u + w16;
+        ws->xs = ws->du + w16;
+        ws->v = ws->xs + xs;
+        ws->m = ws->v + 16 * vs;
+        ws->dxs = ws->m + 16 * ms;
+        ws->tmp = ws->dxs + xs;
+        ws->vstride = vs;
+        ws->mstride = ms;
+    }
+    return 2 * w16 + 2 * xs + 16 * vs + 16 * ms + tmp;
+}
+
+/* U[xi][f][c] = (G g[f][c] G^T)[xi] */
+static void wino_weights(const conv_layer *cv, const float *w, float *u)
+{
+    size_t fc = (size_t)cv->f * cv->c;
+    for (size_t k = 0; k < fc; k++) {
+        const float *g = w + 9 * k;
+        float t[4][3];
+        for (int j = 0; j < 3; j++) {
+            t[0][j] = g[j];
+            t[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
+            t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
+            t[3][j] = g[6 + j];
+        }
+        for (int i = 0; i < 4; i++) {
+            u[(4 * i + 0) * fc + k] = t[i][0];
+            u[(4 * i + 1) * fc + k] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+            u[(4 * i + 2) * fc + k] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+            u[(4 * i + 3) * fc + k] = t[i][2];
+        }
+    }
+}
+
+/* dW[f][c] += G^T dU[f][c] G */
+static void wino_weight_grad(const conv_layer *cv, const float *du, float *dw)
+{
+    size_t fc = (size_t)cv->f * cv->c;
+    for (size_t k = 0; k < fc; k++) {
+        float t[3][4];
+        for (int j = 0; j < 4; j++) {
+            float a0 = du[(0 + j) * fc + k], a1 = du[(4 + j) * fc + k];
+            float a2 = du[(8 + j) * fc + k], a3 = du[(12 + j) * fc + k];
+            t[0][j] = a0 + 0.5f * (a1 + a2);
+            t[1][j] = 0.5f * (a1 - a2);
+            t[2][j] = 0.5f * (a1 + a2) + a3;
+        }
+        float *g = dw + 9 * k;
+        for (int i = 0; i < 3; i++) {
+            g[3 * i + 0] += t[i][0] + 0.5f * (t[i][1] + t[i][2]);
+            g[3 * i + 1] += 0.5f * (t[i][1] - t[i][2]);
+            g[3 * i + 2] += 0.5f * (t[i][1] + t[i][2]) + t[i][3];
+        }
+    }
+}
+
+/* even[k] = src[2k], odd[k] = src[2k+1] for 2k, 2k+1 < n */
+static void deinterleave(const float *src, int n, float *even, float *odd)
+{
+    int k = 0;
+    for (; 2 * k + 16 <= n; k += 8) {
+        cx_vf8 a = *(const cx_vf8 *)(src + 2 * k), b = *(const cx_vf8 *)(src + 2 * k + 8);
+        *(cx_vf8 *)(even + k) = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14);
+        *(cx_vf8 *)(odd + k) = __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15);
+    }
+    for (int i = 2 * k; i + 1 < n; i += 2) {
+        even[i >> 1] = src[i];
+        odd[i >> 1] = src[i + 1];
+    }
+    if (n & 1) even[n >> 1] = src[n - 1];
+}
+
+/* dst[2k] = even[k], dst[2k+1] = odd[k] for indices < n */
+static void interleave(const float *even, const float *odd, int n, float *dst)
+{
+    int k = 0;
+    for (; 2 * k + 16 <= n; k += 8) {
+        cx_vf8 a = *(const cx_vf8 *)(even + k), b = *(const cx_vf8 *)(odd + k);
+        *(cx_vf8 *)(dst + 2 * k) = __builtin_shufflevector(a, b, 0, 8, 1, 9, 2, 10, 3, 11);
+        *(cx_vf8 *)(dst + 2 * k + 8) = __builtin_shufflevector(a, b, 4, 12, 5, 13, 6, 14, 7, 15);
+    }
+    for (int i = 2 * k; i + 1 < n; i += 2) {
+        dst[i] = even[i >> 1];
+        dst[i + 1] = odd[i >> 1];
+    }
+    if (n & 1) dst[n - 1] = even[n >> 1];
+}
+
+/* One input plane x (H,W) -> xs: padded row r = input row r - P, padded
+ * column j = iw + P at (j even ? even part : odd part)[j / 2]; zeros
+ * elsewhere. A plane at a time, so xs stays in the L1 cache. */
+static void wino_split_plane(const conv_layer *cv, const float *x, float *xs)
+{
+    int half = wino_half(cv), P = cv->pad;
+    memset(xs, 0, wino_plane(cv) * sizeof(float));
+    for (int ih = 0; ih < cv->h; ih++) {
+        const float *src = x + (size_t)ih * cv->w;
+        float *even = xs + (size_t)(ih + P) * 2 * half, *odd = even + half;
+        if (P % 2 == 0)
+            deinterleave(src, cv->w, even + P / 2, odd + P / 2);
+        else
+            deinterleave(src, cv->w, odd + (P - 1) / 2, even + (P + 1) / 2);
+    }
+}
+
+/* dx (H,W) = the interior of the split plane dxs */
+static void wino_merge_plane(const conv_layer *cv, const float *dxs, float *dx)
+{
+    int half = wino_half(cv), P = cv->pad;
+    for (int ih = 0; ih < cv->h; ih++) {
+        const float *even = dxs + (size_t)(ih + P) * 2 * half, *odd = even + half;
+        float *dst = dx + (size_t)ih * cv->w;
+        if (P % 2 == 0)
+            interleave(even + P / 2, odd + P / 2, cv->w, dst);
+        else
+            interleave(odd + (P - 1) / 2, even + (P + 1) / 2, cv->w, dst);
+    }
+}
+
+#define VLOAD(p) (*(const cx_vf8 *)(p))
+#define VSTORE(p, v) (*(cx_vf8 *)(p) = (v))
+
+/* V[xi][u] = (B^T d B)[xi] for the tiles u < tw of one tile row whose four
+ * input rows start at split row `row`; the 16 outputs are vs apart. */
+static void wino_input_row(const float *row, int half, int tw, float *v, size_t vs)
+{
+    for (int u = 0; u < tw; u += 8) {
+        cx_vf8 t[4][4];
+        for (int j = 0; j < 4; j++) { /* column 2u + j: even u, odd u, even u+1, odd u+1 */
+            const float *c = row + (j & 1 ? half : 0) + u + (j >> 1);
+            cx_vf8 d0 = VLOAD(c), d1 = VLOAD(c + 2 * half), d2 = VLOAD(c + 4 * half);
+            cx_vf8 d3 = VLOAD(c + 6 * half);
+            t[0][j] = d0 - d2;
+            t[1][j] = d1 + d2;
+            t[2][j] = d2 - d1;
+            t[3][j] = d1 - d3;
+        }
+        for (int i = 0; i < 4; i++) {
+            float *vi = v + (size_t)(4 * i) * vs + u;
+            VSTORE(vi, t[i][0] - t[i][2]);
+            VSTORE(vi + vs, t[i][1] + t[i][2]);
+            VSTORE(vi + 2 * vs, t[i][2] - t[i][1]);
+            VSTORE(vi + 3 * vs, t[i][1] - t[i][3]);
+        }
+    }
+}
+
+/* Output rows 2t and 2t+1 (y1 NULL past the last row) of one tile row:
+ * A^T M A + bias, with the 16 M matrices ms apart; tmp holds 32 floats. */
+static void wino_output_row(const float *m, size_t ms, int tw, float bias, float *y0, float *y1,
+                            int wo, float *tmp)
+{
+    cx_vf8 bv = cx_vf8_set1(bias);
+    for (int u = 0; u < tw; u += 8) {
+        cx_vf8 s[4][2];
+        for (int i = 0; i < 4; i++) {
+            const float *mi = m + (size_t)(4 * i) * ms + u;
+            cx_vf8 a = VLOAD(mi), b = VLOAD(mi + ms), c = VLOAD(mi + 2 * ms);
+            cx_vf8 d = VLOAD(mi + 3 * ms);
+            s[i][0] = a + b + c;
+            s[i][1] = b - c - d;
+        }
+        VSTORE(tmp, s[0][0] + s[1][0] + s[2][0] + bv);
+        VSTORE(tmp + 8, s[0][1] + s[1][1] + s[2][1] + bv);
+        VSTORE(tmp + 16, s[1][0] - s[2][0] - s[3][0] + bv);
+        VSTORE(tmp + 24, s[1][1] - s[2][1] - s[3][1] + bv);
+        int n = wo - 2 * u < 16 ? wo - 2 * u : 16;
+        interleave(tmp, tmp + 8, n, y0 + 2 * u);
+        if (y1) interleave(tmp + 16, tmp + 24, n, y1 + 2 * u);
+    }
+}
+
+/* dM = A dY A^T for one tile row; dY rows split into even/odd columns
+ * (ge0, go0, ge1, go1), zero past the last row and column. */
+static void wino_grad_row(const float *ge0, const float *go0, const float *ge1, const float *go1,
+                          int tw, float *m, size_t ms)
+{
+    for (int u = 0; u < tw; u += 8) {
+        cx_vf8 g[2][2] = {{VLOAD(ge0 + u), VLOAD(go0 + u)}, {VLOAD(ge1 + u), VLOAD(go1 + u)}};
+        cx_vf8 r[4][2];
+        for (int j = 0; j < 2; j++) {
+            r[0][j] = g[0][j];
+            r[1][j] = g[0][j] + g[1][j];
+            r[2][j] = g[0][j] - g[1][j];
+            r[3][j] = -g[1][j];
+        }
+        for (int i = 0; i < 4; i++) {
+            float *mi = m + (size_t)(4 * i) * ms + u;
+            VSTORE(mi, r[i][0]);
+            VSTORE(mi + ms, r[i][0] + r[i][1]);
+            VSTORE(mi + 2 * ms, r[i][0] - r[i][1]);
+            VSTORE(mi + 3 * ms, -r[i][1]);
+        }
+    }
+}
+
+/* Adds B dV B^T of one tile row into the split input gradient rows. Tile
+ * u covers columns 2u..2u+3, i.e. even and odd entries u and u+1: the u+1
+ * halves are shifted by one lane and carried into the next vector, so each
+ * entry is read and written once (overlapping vector stores and loads would
+ * stall). Lanes past the last tile are masked off: they hold other tiles. */
+static void wino_input_grad_row(const float *v, size_t vs, int tw, float *row, int half)
+{
+    static const cx_vi8 lane = {0, 1, 2, 3, 4, 5, 6, 7};
+    cx_vf8 carry_e[4], carry_o[4], zero = cx_vf8_set1(0.0f);
+    for (int i = 0; i < 4; i++) carry_e[i] = carry_o[i] = zero;
+    int u = 0;
+    for (; u < tw; u += 8) {
+        cx_vf8 a[4][4];
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) a[i][j] = VLOAD(v + (size_t)(4 * i + j) * vs + u);
+        if (tw - u < 8) {
+            cx_vi8 keep = lane < (tw - u);
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++) a[i][j] = (cx_vf8)((cx_vi8)a[i][j] & keep);
+        }
+        for (int j = 0; j < 4; j++) { /* rows of B dV */
+            cx_vf8 w0 = a[0][j], w1 = a[1][j] - a[2][j] + a[3][j];
+            cx_vf8 w2 = a[1][j] + a[2][j] - a[0][j], w3 = -a[3][j];
+            a[0][j] = w0, a[1][j] = w1, a[2][j] = w2, a[3][j] = w3;
+        }
+        for (int i = 0; i < 4; i++) {
+            float *e = row + (size_t)i * 2 * half + u, *o = e + half;
+            /* columns 2u + j: j = 0, 2 even (u, u+1), j = 1, 3 odd (u, u+1) */
+            cx_vf8 e1 = a[i][1] + a[i][2] - a[i][0], o1 = -a[i][3];
+            *(cx_vf8 *)e += a[i][0] + __builtin_shufflevector(carry_e[i], e1, 7, 8, 9, 10, 11, 12, 13, 14);
+            *(cx_vf8 *)o += a[i][1] - a[i][2] + a[i][3] +
+                            __builtin_shufflevector(carry_o[i], o1, 7, 8, 9, 10, 11, 12, 13, 14);
+            carry_e[i] = e1;
+            carry_o[i] = o1;
+        }
+    }
+    for (int i = 0; i < 4; i++) { /* the last lane's u+1 half */
+        row[(size_t)i * 2 * half + u] += carry_e[i][7];
+        row[(size_t)i * 2 * half + half + u] += carry_o[i][7];
+    }
+}
+
+/* x (nb,C,H,W) -> V, in memory order (channel, sample, tile row) */
+static void wino_transform_input(const conv_layer *cv, const float *x, int nb, float *xs,
+                                 float *v, size_t vs, size_t nt)
+{
+    int half = wino_half(cv), th = wino_th(cv), tw = wino_tw(cv);
+    size_t T = wino_tiles(cv), in_plane = (size_t)cv->h * cv->w;
+    for (int c = 0; c < cv->c; c++)
+        for (int b = 0; b < nb; b++) {
+            wino_split_plane(cv, x + ((size_t)b * cv->c + c) * in_plane, xs);
+            float *vc = v + (size_t)c * nt + b * T;
+            for (int t = 0; t < th; t++)
+                wino_input_row(xs + (size_t)4 * t * half, half, tw, vc + (size_t)t * tw, vs);
+        }
+}
+
+/* dy (nb,F,Ho,Wo) -> dM, in memory order (filter, sample, tile row) */
+static void wino_transform_grad(const conv_layer *cv, const float *dy, int nb, float *m,
+                                size_t ms, size_t nt, float *tmp)
+{
+    int half = wino_half(cv), th = wino_th(cv), tw = wino_tw(cv);
+    size_t T = wino_tiles(cv);
+    for (int f = 0; f < cv->f; f++)
+        for (int b = 0; b < nb; b++) {
+            const float *g = dy + ((size_t)b * cv->f + f) * cv->hwo;
+            for (int t = 0; t < th; t++) {
+                memset(tmp, 0, (size_t)4 * half * sizeof(float));
+                for (int i = 0; i < 2 && 2 * t + i < cv->ho; i++)
+                    deinterleave(g + (size_t)(2 * t + i) * cv->wo, cv->wo, tmp + 2 * i * half,
+                                 tmp + (2 * i + 1) * half);
+                wino_grad_row(tmp, tmp + half, tmp + 2 * half, tmp + 3 * half, tw,
+                              m + (size_t)f * nt + b * T + (size_t)t * tw, ms);
+            }
+        }
+}
+
+static void wino_forward(conv_layer *cv, const cx_run *r, int n, const float *x, float *y)
+{
+    int B = chunk_of(cv, n), th = wino_th(cv), tw = wino_tw(cv);
+    size_t in_sz = (size_t)cv->c * cv->h * cv->w, out_sz = (size_t)cv->f * cv->hwo;
+    size_t T = wino_tiles(cv), fc = (size_t)cv->f * cv->c;
+    const float *bias = cv->base.params[1].w;
+    wino_ws ws;
+    wino_carve(cv, B, r->work, &ws);
+    wino_weights(cv, cv->base.params[0].w, ws.u);
+    for (int i0 = 0; i0 < n; i0 += B) {
+        int nb = n - i0 < B ? n - i0 : B;
+        size_t nt = (size_t)nb * T;
+        wino_transform_input(cv, x + i0 * in_sz, nb, ws.xs, ws.v, ws.vstride, nt);
+        for (int xi = 0; xi < 16; xi++)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cv->f, (int)nt, cv->c, 1.0f,
+                        ws.u + xi * fc, cv->c, ws.v + xi * ws.vstride, (int)nt, 0.0f,
+                        ws.m + xi * ws.mstride, (int)nt);
+        for (int b = 0; b < nb; b++)
+            for (int f = 0; f < cv->f; f++) {
+                float *yf = y + (i0 + b) * out_sz + (size_t)f * cv->hwo;
+                const float *mf = ws.m + (size_t)f * nt + b * T;
+                for (int t = 0; t < th; t++) {
+                    float *y0 = yf + (size_t)2 * t * cv->wo;
+                    float *y1 = 2 * t + 1 < cv->ho ? y0 + cv->wo : NULL;
+                    wino_output_row(mf + (size_t)t * tw, ws.mstride, tw, bias[f], y0, y1, cv->wo,
+                                    ws.tmp);
+                }
+            }
+    }
+}
+
+static void wino_backward(conv_layer *cv, const cx_run *r, int n, const float *x,
+                          const float *dy, float *dx)
+{
+    int B = chunk_of(cv, n), half = wino_half(cv), th = wino_th(cv), tw = wino_tw(cv);
+    size_t in_sz = (size_t)cv->c * cv->h * cv->w, out_sz = (size_t)cv->f * cv->hwo;
+    size_t T = wino_tiles(cv), fc = (size_t)cv->f * cv->c;
+    wino_ws ws;
+    wino_carve(cv, B, r->work, &ws);
+    wino_weights(cv, cv->base.params[0].w, ws.u);
+    memset(ws.du, 0, 16 * fc * sizeof(float));
+    for (int i0 = 0; i0 < n; i0 += B) {
+        int nb = n - i0 < B ? n - i0 : B;
+        size_t nt = (size_t)nb * T;
+        wino_transform_input(cv, x + i0 * in_sz, nb, ws.xs, ws.v, ws.vstride, nt);
+        wino_transform_grad(cv, dy + i0 * out_sz, nb, ws.m, ws.mstride, nt, ws.tmp);
+        for (int xi = 0; xi < 16; xi++) {
+            float *v = ws.v + xi * ws.vstride, *m = ws.m + xi * ws.mstride;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cv->f, cv->c, (int)nt, 1.0f, m,
+                        (int)nt, v, (int)nt, 1.0f, ws.du + xi * fc, cv->c);
+            if (dx) /* V_xi is no longer needed: it receives dV_xi */
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cv->c, (int)nt, cv->f, 1.0f,
+                            ws.u + xi * fc, cv->c, m, (int)nt, 0.0f, v, (int)nt);
+        }
+        if (!dx) continue;
+        for (int b = 0; b < nb; b++)
+            for (int c = 0; c < cv->c; c++) {
+                const float *vc = ws.v + (size_t)c * nt + b * T;
+                memset(ws.dxs, 0, wino_plane(cv) * sizeof(float));
+                for (int t = 0; t < th; t++)
+                    wino_input_grad_row(vc + (size_t)t * tw, ws.vstride, tw,
+                                        ws.dxs + (size_t)4 * t * half, half);
+                wino_merge_plane(cv, ws.dxs, dx + (i0 + b) * in_sz + (size_t)c * cv->h * cv->w);
+            }
+    }
+    wino_weight_grad(cv, ws.du, cv->base.params[0].g);
+}
+
 /* ---- general path: im2col + GEMM ------------------------------------------ */
 
-static size_t im2col_workspace(const conv_layer *cv, int n)
-{
-    size_t cols = (size_t)max_chunk(cv, n) * cv->hwo;
-    return cols * (2 * (size_t)cv->ckk + cv->f);
-}
+/* col and dcol, (C K K, Ho Wo) each */
+static size_t im2col_workspace(const conv_layer *cv) { return 2 * (size_t)cv->ckk * cv->hwo; }
 
 /* x: (n,C,H,W)  W: (F, C K K)  b: (F)  y: (n,F,Ho,Wo)
  * y_i = W im2col(x_i) + b */
 static void im2col_forward(conv_layer *cv, const cx_run *r, int n, const float *x, float *y)
 {
-    const cx_layer *l = &cv->base;
-    const float *wt = l->params[0].w, *b = l->params[1].w;
+    const float *wt = cv->base.params[0].w, *b = cv->base.params[1].w;
     size_t in_sz = (size_t)cv->c * cv->h * cv->w, out_sz = (size_t)cv->f * cv->hwo;
-    int B = chunk_of(cv, n);
-    float *col = r->work, *tmp = col + (size_t)B * cv->hwo * cv->ckk;
-    for (int i0 = 0; i0 < n; i0 += B) {
-        int nb = n - i0 < B ? n - i0 : B;
-        size_t ld = (size_t)nb * cv->hwo;
-        for (int j = 0; j < nb; j++)
-            im2col(cv, x + (i0 + j) * in_sz, col + (size_t)j * cv->hwo, ld);
-        if (nb == 1) {
-            float *yi = y + i0 * out_sz;
-            for (int f = 0; f < cv->f; f++) cx_vec_fill(yi + (size_t)f * cv->hwo, b[f], cv->hwo);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cv->f, cv->hwo, cv->ckk, 1.0f,
-                        wt, cv->ckk, col, cv->hwo, 1.0f, yi, cv->hwo);
-            continue;
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cv->f, (int)ld, cv->ckk, 1.0f, wt,
-                    cv->ckk, col, (int)ld, 0.0f, tmp, (int)ld);
-        for (int j = 0; j < nb; j++)
-            for (int f = 0; f < cv->f; f++) {
-                float *dst = y + (i0 + j) * out_sz + (size_t)f * cv->hwo;
-                const float *src = tmp + (size_t)f * ld + (size_t)j * cv->hwo;
-                cx_vec_add_scalar(dst, src, b[f], cv->hwo);
-            }
+    float *col = r->work;
+    for (int i = 0; i < n; i++) {
+        float *yi = y + i * out_sz;
+        im2col(cv, x + i * in_sz, col, (size_t)cv->hwo);
+        for (int f = 0; f < cv->f; f++) cx_vec_fill(yi + (size_t)f * cv->hwo, b[f], cv->hwo);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cv->f, cv->hwo, cv->ckk, 1.0f, wt,
+                    cv->ckk, col, cv->hwo, 1.0f, yi, cv->hwo);
     }
 }
 
@@ -421,30 +815,46 @@ static void im2col_backward(conv_layer *cv, const cx_run *r, int n, const float 
 {
     cx_param *pw = &cv->base.params[0];
     size_t in_sz = (size_t)cv->c * cv->h * cv->w, out_sz = (size_t)cv->f * cv->hwo;
-    int B = chunk_of(cv, n);
-    float *col = r->work, *dcol = col + (size_t)B * cv->hwo * cv->ckk;
-    float *dyt = dcol + (size_t)B * cv->hwo * cv->ckk;
-    for (int i0 = 0; i0 < n; i0 += B) {
-        int nb = n - i0 < B ? n - i0 : B;
-        size_t ld = (size_t)nb * cv->hwo;
-        const float *g = dy + i0 * out_sz;
-        for (int j = 0; j < nb; j++)
-            im2col(cv, x + (i0 + j) * in_sz, col + (size_t)j * cv->hwo, ld);
-        if (nb > 1) {
-            for (int j = 0; j < nb; j++)
-                for (int f = 0; f < cv->f; f++)
-                    memcpy(dyt + (size_t)f * ld + (size_t)j * cv->hwo,
-                           g + j * out_sz + (size_t)f * cv->hwo, (size_t)cv->hwo * sizeof(float));
-            g = dyt;
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cv->f, cv->ckk, (int)ld, 1.0f, g,
-                    (int)ld, col, (int)ld, 1.0f, pw->g, cv->ckk);
+    float *col = r->work, *dcol = col + (size_t)cv->ckk * cv->hwo;
+    for (int i = 0; i < n; i++) {
+        const float *g = dy + i * out_sz;
+        im2col(cv, x + i * in_sz, col, (size_t)cv->hwo);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cv->f, cv->ckk, cv->hwo, 1.0f, g,
+                    cv->hwo, col, cv->hwo, 1.0f, pw->g, cv->ckk);
         if (!dx) continue;
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cv->ckk, (int)ld, cv->f, 1.0f, pw->w,
-                    cv->ckk, g, (int)ld, 0.0f, dcol, (int)ld);
-        memset(dx + i0 * in_sz, 0, (size_t)nb * in_sz * sizeof(float));
-        for (int j = 0; j < nb; j++)
-            col2im(cv, dcol + (size_t)j * cv->hwo, ld, dx + (i0 + j) * in_sz);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cv->ckk, cv->hwo, cv->f, 1.0f, pw->w,
+                    cv->ckk, g, cv->hwo, 0.0f, dcol, cv->hwo);
+        memset(dx + i * in_sz, 0, in_sz * sizeof(float));
+        col2im(cv, dcol, (size_t)cv->hwo, dx + i * in_sz);
+    }
+}
+
+/* ---- 1x1, stride 1, no padding: the input is its own im2col -------------- */
+
+/* y_i = W x_i + b with W (F, C), x_i (C, H W) */
+static void pointwise_forward(conv_layer *cv, int n, const float *x, float *y)
+{
+    const float *wt = cv->base.params[0].w, *b = cv->base.params[1].w;
+    size_t in_sz = (size_t)cv->c * cv->hwo, out_sz = (size_t)cv->f * cv->hwo;
+    for (int i = 0; i < n; i++) {
+        float *yi = y + i * out_sz;
+        for (int f = 0; f < cv->f; f++) cx_vec_fill(yi + (size_t)f * cv->hwo, b[f], cv->hwo);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cv->f, cv->hwo, cv->c, 1.0f, wt,
+                    cv->c, x + i * in_sz, cv->hwo, 1.0f, yi, cv->hwo);
+    }
+}
+
+/* dW += dy_i x_i^T, dx_i = W^T dy_i */
+static void pointwise_backward(conv_layer *cv, int n, const float *x, const float *dy, float *dx)
+{
+    cx_param *pw = &cv->base.params[0];
+    size_t in_sz = (size_t)cv->c * cv->hwo, out_sz = (size_t)cv->f * cv->hwo;
+    for (int i = 0; i < n; i++) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cv->f, cv->c, cv->hwo, 1.0f,
+                    dy + i * out_sz, cv->hwo, x + i * in_sz, cv->hwo, 1.0f, pw->g, cv->c);
+        if (dx)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cv->c, cv->hwo, cv->f, 1.0f,
+                        pw->w, cv->c, dy + i * out_sz, cv->hwo, 0.0f, dx + i * in_sz, cv->hwo);
     }
 }
 
@@ -453,14 +863,21 @@ static void im2col_backward(conv_layer *cv, const cx_run *r, int n, const float 
 static size_t conv_workspace(const cx_layer *l, int n)
 {
     const conv_layer *cv = (const conv_layer *)l;
-    return cv->shift ? shift_carve(cv, max_chunk(cv, n), NULL, NULL) : im2col_workspace(cv, n);
+    if (cv->path == CONV_WINOGRAD) return wino_carve(cv, chunk_of(cv, n), NULL, NULL);
+    if (cv->path == CONV_SHIFT) return shift_carve(cv, chunk_of(cv, n), NULL, NULL);
+    if (cv->path == CONV_POINTWISE) return 0;
+    return im2col_workspace(cv);
 }
 
 static void conv_forward(cx_layer *l, const cx_run *r, int n, const float *x, float *y)
 {
     conv_layer *cv = (conv_layer *)l;
-    if (cv->shift)
+    if (cv->path == CONV_WINOGRAD)
+        wino_forward(cv, r, n, x, y);
+    else if (cv->path == CONV_SHIFT)
         shift_forward(cv, r, n, x, y);
+    else if (cv->path == CONV_POINTWISE)
+        pointwise_forward(cv, n, x, y);
     else
         im2col_forward(cv, r, n, x, y);
 }
@@ -476,8 +893,12 @@ static void conv_backward(cx_layer *l, const cx_run *r, int n, const float *x, c
     for (int i = 0; i < n; i++)
         cblas_sgemv(CblasRowMajor, CblasNoTrans, cv->f, cv->hwo, 1.0f, dy + i * out_sz, cv->hwo,
                     cv->ones, 1, 1.0f, l->params[1].g, 1);
-    if (cv->shift)
+    if (cv->path == CONV_WINOGRAD)
+        wino_backward(cv, r, n, x, dy, dx);
+    else if (cv->path == CONV_SHIFT)
         shift_backward(cv, r, n, x, dy, dx);
+    else if (cv->path == CONV_POINTWISE)
+        pointwise_backward(cv, n, x, dy, dx);
     else
         im2col_backward(cv, r, n, x, dy, dx);
 }

@@ -71,12 +71,43 @@ static int window_argmax(const maxpool_layer *p, const float *xc, int oh, int ow
         for (int b = 0; b < p->k; b++) {
             int o = (oh * p->stride + a) * W + ow * p->stride + b;
             float v = xc[o];
-            if (v > best || (isnan(v) && !isnan(best))) {
+            if (v > best || (v != v && best == best)) { /* the first NaN wins */
                 best = v;
                 at = o;
             }
         }
     return at;
+}
+
+/* The common 2x2 window with stride 2, one input plane: the same result as
+ * window_argmax, without branches (the comparisons of random data would
+ * mispredict half the time), so the compiler can vectorize it. */
+static void pool2x2_plane(const maxpool_layer *p, const float *restrict xc, float *restrict yc,
+                          int32_t *restrict ac)
+{
+    const int W = p->w, Wo = p->wo;
+    for (int oh = 0; oh < p->ho; oh++) {
+        const float *r0 = xc + (size_t)2 * oh * W, *r1 = r0 + W;
+        int32_t base = 2 * oh * W;
+        for (int ow = 0; ow < Wo; ow++) {
+            float best = r0[2 * ow], v;
+            int32_t at = 0, g;
+            v = r0[2 * ow + 1];
+            g = v > best || (v != v && best == best);
+            best = g ? v : best;
+            at = g ? 1 : at;
+            v = r1[2 * ow];
+            g = v > best || (v != v && best == best);
+            best = g ? v : best;
+            at = g ? W : at;
+            v = r1[2 * ow + 1];
+            g = v > best || (v != v && best == best);
+            best = g ? v : best;
+            at = g ? W + 1 : at;
+            yc[oh * Wo + ow] = best;
+            if (ac) ac[oh * Wo + ow] = base + 2 * ow + at;
+        }
+    }
 }
 
 /* x: (n,C,H,W)  y: (n,C,Ho,Wo)
@@ -87,6 +118,12 @@ static void maxpool_forward(cx_layer *l, const cx_run *r, int n, const float *x,
     maxpool_layer *p = (maxpool_layer *)l;
     size_t in_plane = (size_t)p->h * p->w, out_plane = (size_t)p->ho * p->wo;
     int32_t *arg = n <= p->cap ? p->arg : NULL;
+    if (p->k == 2 && p->stride == 2) {
+        for (int i = 0; i < n * p->c; i++)
+            pool2x2_plane(p, x + (size_t)i * in_plane, y + (size_t)i * out_plane,
+                          arg ? arg + (size_t)i * out_plane : NULL);
+        return;
+    }
     for (int i = 0; i < n * p->c; i++) {
         const float *xc = x + (size_t)i * in_plane;
         float *yc = y + (size_t)i * out_plane;

@@ -1,0 +1,161 @@
+/* cortex-speech detect: the live detector run over a recording. */
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "speech_model.h"
+
+/* Options shared by detect and listen that override the model's detector
+ * settings; a negative value leaves the setting alone. */
+typedef struct {
+    float threshold;
+    int average_ms, min_count, suppress_ms, every;
+} detect_overrides;
+
+static void overrides_init(detect_overrides *o)
+{
+    o->threshold = -1;
+    o->average_ms = o->min_count = o->suppress_ms = o->every = -1;
+}
+
+static void overrides_apply(const detect_overrides *o, cx_detect_config *c)
+{
+    if (o->threshold >= 0) c->threshold = o->threshold;
+    if (o->average_ms >= 0) c->average_ms = o->average_ms;
+    if (o->min_count >= 0) c->min_count = o->min_count;
+    if (o->suppress_ms >= 0) c->suppress_ms = o->suppress_ms;
+    if (o->every >= 0) c->every_frames = o->every;
+}
+
+#define DETECT_OPTION_HELP                                                                        \
+    "  --threshold X          fire when a word's averaged probability reaches X\n"             \
+    "  --average-ms N         average the scores over the last N ms\n"                          \
+    "  --min-count N          evaluations needed in that span\n"                                \
+    "  --suppress-ms N        quiet time after a detection\n"                                   \
+    "  --every N              run the model every N feature frames (10 ms each)\n"              \
+    "                         (defaults: the settings tuned at training, stored in MODEL)\n"
+
+enum { O_THRESHOLD = 300, O_AVERAGE, O_MINCOUNT, O_SUPPRESS, O_EVERY };
+#define DETECT_OPTIONS                                                                            \
+    {"threshold", required_argument, 0, O_THRESHOLD},                                            \
+        {"average-ms", required_argument, 0, O_AVERAGE},                                         \
+        {"min-count", required_argument, 0, O_MINCOUNT},                                         \
+        {"suppress-ms", required_argument, 0, O_SUPPRESS},                                       \
+        {"every", required_argument, 0, O_EVERY}
+
+/* Handles one of the DETECT_OPTIONS; returns 1 if c was one, -1 on a bad value. */
+static int overrides_option(detect_overrides *o, int c, const char *v)
+{
+    switch (c) {
+    case O_THRESHOLD: return cli_float(PROG, "--threshold", v, 0, 1, &o->threshold) ? -1 : 1;
+    case O_AVERAGE: return cli_int(PROG, "--average-ms", v, 0, 60000, &o->average_ms) ? -1 : 1;
+    case O_MINCOUNT: return cli_int(PROG, "--min-count", v, 1, 10000, &o->min_count) ? -1 : 1;
+    case O_SUPPRESS: return cli_int(PROG, "--suppress-ms", v, 0, 600000, &o->suppress_ms) ? -1 : 1;
+    case O_EVERY: return cli_int(PROG, "--every", v, 1, 1000, &o->every) ? -1 : 1;
+    }
+    return 0;
+}
+
+void speech_print_detection(const cx_detection *e, int json, const char *stamp)
+{
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "word", e->word);
+        cJSON_AddNumberToObject(o, "time", e->time);
+        cJSON_AddNumberToObject(o, "confidence", e->confidence);
+        if (stamp) cJSON_AddStringToObject(o, "at", stamp);
+        char *s = cJSON_PrintUnformatted(o);
+        if (s) printf("%s\n", s);
+        free(s);
+        cJSON_Delete(o);
+    } else if (stamp) {
+        printf("%s  %8.2fs  %-12s %.3f\n", stamp, e->time, e->word, (double)e->confidence);
+    } else {
+        printf("%8.2fs  %-12s %.3f\n", e->time, e->word, (double)e->confidence);
+    }
+    fflush(stdout);
+}
+
+static void detect_usage(FILE *f)
+{
+    fprintf(f, "usage: cortex-speech detect --model MODEL [OPTIONS] FILE\n"
+               "\n"
+               "Streams a recording through the live detector and prints each keyword it\n"
+               "hears with its time (seconds from the start) and confidence, exactly as\n"
+               "'listen' would have reported it from a microphone.\n"
+               "\n"
+               "  --model MODEL          the model file\n"
+               "  --json                 one JSON object per line: word, time, confidence\n" DETECT_OPTION_HELP
+               "  -h, --help             this help\n");
+}
+
+int cmd_detect(int argc, char **argv)
+{
+    static const struct option opts[] = {{"model", required_argument, 0, 'm'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"help", no_argument, 0, 'h'},
+                                         DETECT_OPTIONS,
+                                         {0, 0, 0, 0}};
+    const char *model = NULL;
+    int json = 0, c;
+    detect_overrides ov;
+    overrides_init(&ov);
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "m:jh", opts, NULL)) != -1) {
+        int r = overrides_option(&ov, c, optarg);
+        if (r < 0) return EXIT_USAGE;
+        if (r) continue;
+        switch (c) {
+        case 'm': model = optarg; break;
+        case 'j': json = 1; break;
+        case 'h': detect_usage(stdout); return EXIT_OK;
+        default: detect_usage(stderr); return EXIT_USAGE;
+        }
+    }
+    if (!model || optind != argc - 1) {
+        cli_error(PROG, "detect: --model and one audio file are required");
+        detect_usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *file = argv[optind];
+    speech_model s;
+    if (speech_model_open(&s, model)) return EXIT_ERROR;
+    cx_error err;
+    float *samples = NULL;
+    size_t n = 0;
+    cx_detector *d = NULL;
+    int rc = EXIT_ERROR;
+    cx_detect_config dc = s.detect;
+    overrides_apply(&ov, &dc);
+    if (cx_audio_load(file, s.feat.sample_rate, &samples, &n, NULL, &err) ||
+        cx_detector_create(&d, s.m, &s.feat, &dc, &err)) {
+        cli_error(PROG, "%s", err.msg);
+        goto done;
+    }
+    double t0 = (double)clock() / CLOCKS_PER_SEC;
+    cx_detection ev[64];
+    long found = 0;
+    size_t chunk = (size_t)s.feat.sample_rate / 10;
+    for (size_t at = 0; at < n; at += chunk) {
+        size_t len = n - at < chunk ? n - at : chunk;
+        int k = cx_detector_push(d, samples + at, len, ev, 64);
+        for (int i = 0; i < k && i < 64; i++) speech_print_detection(&ev[i], json, NULL);
+        found += k;
+    }
+    double cpu = (double)clock() / CLOCKS_PER_SEC - t0, secs = (double)n / s.feat.sample_rate;
+    if (!json)
+        fprintf(stderr,
+                "%s: %ld detections in %.1f s of audio; %lld model evaluations; %.3f s of CPU "
+                "(%.2f%% of real time)\n",
+                PROG, found, secs, (long long)cx_detector_evaluations(d), cpu,
+                100.0 * cpu / (secs > 0 ? secs : 1));
+    rc = EXIT_OK;
+done:
+    cx_detector_free(d);
+    free(samples);
+    speech_model_close(&s);
+    return rc;
+}

@@ -1,0 +1,175 @@
+/* cortex-speech listen: the live mode, keywords from the microphone. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mic.h"
+#include "speech_model.h"
+
+static void listen_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: cortex-speech listen --model MODEL [OPTIONS]\n"
+            "\n"
+            "Listens to the microphone and prints each keyword as it is heard, with the\n"
+            "wall-clock time, the seconds since listening began and the confidence,\n"
+            "until Ctrl-C. Without a microphone, 'cortex-speech detect --model MODEL FILE'\n"
+            "runs the same detector over a recording.\n"
+            "\n"
+            "  --model MODEL          the model file\n"
+            "  --device D             input device: index or part of its name, as listed by\n"
+            "                         'cortex-speech devices' (default: the default input)\n"
+            "  --json                 one JSON object per line: word, time, confidence, at\n"
+            "  --exec CMD             run CMD (with /bin/sh) for each detection; it gets\n"
+            "                         CORTEX_WORD, CORTEX_CONFIDENCE and CORTEX_TIME\n"
+            "  --seconds N            stop after N seconds (default: until Ctrl-C)\n"
+            "  --threshold X, --average-ms N, --min-count N, --suppress-ms N, --every N\n"
+            "                         override the detector settings stored in MODEL\n"
+            "  -h, --help             this help\n"
+            "\n"
+            "On exit a summary goes to stderr: time listened, model evaluations, CPU used\n"
+            "and input overflows (audio lost because the machine was too busy).\n");
+}
+
+/* Runs cmd in the background with the detection in its environment. */
+static void run_exec(const char *cmd, const cx_detection *e)
+{
+    pid_t pid = fork();
+    if (pid != 0) return; /* parent (or fork failure: nothing to run) */
+    char conf[32], t[32];
+    snprintf(conf, sizeof conf, "%.4f", (double)e->confidence);
+    snprintf(t, sizeof t, "%.3f", e->time);
+    setenv("CORTEX_WORD", e->word, 1);
+    setenv("CORTEX_CONFIDENCE", conf, 1);
+    setenv("CORTEX_TIME", t, 1);
+    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+    _exit(127);
+}
+
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + 1e-6 * ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_sec +
+           1e-6 * ru.ru_stime.tv_usec;
+}
+
+int cmd_listen(int argc, char **argv)
+{
+    enum { O_DEVICE = 256, O_JSON, O_EXEC, O_SECONDS };
+    static const struct option opts[] = {{"model", required_argument, 0, 'm'},
+                                         {"device", required_argument, 0, O_DEVICE},
+                                         {"json", no_argument, 0, O_JSON},
+                                         {"exec", required_argument, 0, O_EXEC},
+                                         {"seconds", required_argument, 0, O_SECONDS},
+                                         {"threshold", required_argument, 0, 't'},
+                                         {"average-ms", required_argument, 0, 'a'},
+                                         {"min-count", required_argument, 0, 'c'},
+                                         {"suppress-ms", required_argument, 0, 's'},
+                                         {"every", required_argument, 0, 'e'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *model = NULL, *device = NULL, *exec_cmd = NULL;
+    int json = 0, c;
+    float seconds = 0;
+    cx_detect_config over = {0, -1, -1, -1, -1, -1};
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "m:h", opts, NULL)) != -1) {
+        int bad = 0;
+        switch (c) {
+        case 'm': model = optarg; break;
+        case O_DEVICE: device = optarg; break;
+        case O_JSON: json = 1; break;
+        case O_EXEC: exec_cmd = optarg; break;
+        case O_SECONDS: bad = cli_float(PROG, "--seconds", optarg, 0.1, 1e7, &seconds); break;
+        case 't': bad = cli_float(PROG, "--threshold", optarg, 0, 1, &over.threshold); break;
+        case 'a': bad = cli_int(PROG, "--average-ms", optarg, 0, 60000, &over.average_ms); break;
+        case 'c': bad = cli_int(PROG, "--min-count", optarg, 1, 10000, &over.min_count); break;
+        case 's': bad = cli_int(PROG, "--suppress-ms", optarg, 0, 600000, &over.suppress_ms); break;
+        case 'e': bad = cli_int(PROG, "--every", optarg, 1, 1000, &over.every_frames); break;
+        case 'h': listen_usage(stdout); return EXIT_OK;
+        default: bad = 1;
+        }
+        if (bad) {
+            fprintf(stderr, "Try 'cortex-speech listen --help'.\n");
+            return EXIT_USAGE;
+        }
+    }
+    if (!model || optind < argc) {
+        cli_error(PROG, "listen: --model is required");
+        listen_usage(stderr);
+        return EXIT_USAGE;
+    }
+    speech_model s;
+    if (speech_model_open(&s, model)) return EXIT_ERROR;
+    cx_detect_config dc = s.detect;
+    if (over.threshold >= 0) dc.threshold = over.threshold;
+    if (over.average_ms >= 0) dc.average_ms = over.average_ms;
+    if (over.min_count >= 0) dc.min_count = over.min_count;
+    if (over.suppress_ms >= 0) dc.suppress_ms = over.suppress_ms;
+    if (over.every_frames >= 0) dc.every_frames = over.every_frames;
+    cx_error err;
+    cx_detector *d = NULL;
+    mic *in = NULL;
+    float *buf = NULL;
+    int rc = EXIT_ERROR, inited = 0;
+    if (cx_detector_create(&d, s.m, &s.feat, &dc, &err) || mic_init(&err)) goto fail;
+    inited = 1;
+    cli_install_stop_handler();
+    if (exec_cmd) signal(SIGCHLD, SIG_IGN); /* no zombies from --exec */
+    mic_config mc = {device, s.feat.sample_rate, 0, &cli_stop};
+    if (!(in = mic_open(&mc, &err))) goto fail;
+    size_t block = (size_t)s.feat.sample_rate / 20; /* 50 ms */
+    if (!(buf = malloc(sizeof(float) * block))) {
+        cx_fail(&err, CX_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    const mic_device *dev = mic_device_info(in);
+    double started = cx_now(), cpu0 = cpu_seconds();
+    long blocks = 0, found = 0;
+    cx_detection ev[16];
+    while (!cli_stop) {
+        cx_status st = mic_read(in, buf, block, &err);
+        if (st == CX_ERR_INTERRUPTED) break;
+        if (st) goto fail;
+        if (blocks++ == 0)
+            fprintf(stderr, "%s: listening on %s at %d Hz for: %d words (Ctrl-C to stop)\n", PROG,
+                    dev && dev->name ? dev->name : "the default input", s.feat.sample_rate,
+                    s.nwords);
+        int k = cx_detector_push(d, buf, block, ev, 16);
+        for (int i = 0; i < k && i < 16; i++) {
+            char stamp[32];
+            time_t now = time(NULL);
+            struct tm tm;
+            localtime_r(&now, &tm);
+            strftime(stamp, sizeof stamp, "%H:%M:%S", &tm);
+            speech_print_detection(&ev[i], json, stamp);
+            if (exec_cmd) run_exec(exec_cmd, &ev[i]);
+        }
+        found += k;
+        if (seconds > 0 && (double)blocks * block >= (double)seconds * s.feat.sample_rate) break;
+    }
+    double wall = cx_now() - started, cpu = cpu_seconds() - cpu0;
+    fprintf(stderr,
+            "%s: listened %.1f s: %ld detections, %lld model evaluations, CPU %.2f%% of one "
+            "core, %ld input overflows\n",
+            PROG, wall, found, (long long)cx_detector_evaluations(d),
+            100.0 * cpu / (wall > 0 ? wall : 1), mic_overflows(in));
+    rc = EXIT_OK;
+    goto done;
+fail:
+    cli_error(PROG, "%s", err.msg);
+done:
+    free(buf);
+    mic_close(in);
+    if (inited) mic_terminate();
+    cx_detector_free(d);
+    speech_model_close(&s);
+    return rc;
+}

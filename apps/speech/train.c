@@ -1,0 +1,519 @@
+/* cortex-speech train: a keyword recognizer from folders of recorded words. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "plot.h"
+#include "speech_model.h"
+
+/* Named architectures: the input line and the final "dense CLASSES" are
+ * added. */
+static const struct {
+    const char *name, *spec, *about;
+} presets[] = {
+    {"gru", "tnorm; conv1d 64 5 relu; gru 64; gru 64; mean",
+     "per-utterance normalization, a temporal convolution, two GRU layers (default)"},
+    {"lstm", "tnorm; conv1d 64 5 relu; lstm 64; lstm 64; mean", "the same with LSTM layers"},
+    {"small", "tnorm; gru 48; mean", "one small GRU layer: the cheapest to run"},
+};
+#define NPRESETS (int)(sizeof presets / sizeof presets[0])
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: cortex-speech train --data DATA --out MODEL [OPTIONS]\n"
+            "\n"
+            "Trains a keyword recognizer. DATA holds one folder per word with its\n"
+            "recordings (DATA/<word>/<speaker>_<n>.wav, any format libsndfile reads, any\n"
+            "rate), as in Google's Speech Commands; DATA/_background_noise_/ may hold long\n"
+            "noise recordings, mixed into training clips and cut into _silence_ examples.\n"
+            "Folders not chosen with --words become the _unknown_ class. Speakers are\n"
+            "split into train/validation/test by a hash of the speaker name (the part of\n"
+            "the file name before the first '_'), so no speaker is in two splits.\n"
+            "The best model (by validation accuracy) goes to MODEL, a checkpoint to\n"
+            "MODEL.ckpt, the learning curve to MODEL.curve.png; the detector's settings\n"
+            "are then tuned on a validation stream and stored in MODEL.\n"
+            "\n"
+            "data:\n"
+            "  --data DATA            the word folders (required)\n"
+            "  --out MODEL            model file to write (required)\n"
+            "  --words a,b,c          the keywords (default: every word folder)\n"
+            "  --test-speakers a,b    hold out exactly these speakers for testing\n"
+            "  --test-percent N       else hold out speakers by hash (default 10)\n"
+            "  --val-percent N        validation speakers by hash (default 10; 0 = none)\n"
+            "  --unknown-ratio X      _unknown_ examples per keyword class size (default 1)\n"
+            "  --silence-ratio X      _silence_ examples per keyword class size (default 1)\n"
+            "features:\n"
+            "  --rate HZ              sample rate of the model (default 16000)\n"
+            "  --window SECONDS       length of the window the model classifies (default 1)\n"
+            "  --mels N               mel bands (default 40)\n"
+            "  --mfcc N               use N MFCCs instead of log-mel energies\n"
+            "model and training:\n"
+            "  --arch ARCH            a preset or a layer spec (default gru)\n"
+            "  --epochs N             (default 30)\n"
+            "  --batch N              (default 64)\n"
+            "  --optimizer NAME       adamw, adam, sgd or nesterov (default adamw)\n"
+            "  --lr X                 peak learning rate (default 0.003)\n"
+            "  --schedule NAME        onecycle, cosine, step or constant (default onecycle)\n"
+            "  --weight-decay X       (default 0.01)\n"
+            "  --label-smoothing X    (default 0.1)\n"
+            "  --seed N               same seed, data and threads give the same model\n"
+            "  --threads N            CPU threads (default: all cores)\n"
+            "  --resume               continue from MODEL.ckpt\n"
+            "  --stop-after N         stop after N batches as Ctrl-C would (tests)\n"
+            "augmentation (training clips only):\n"
+            "  --no-augment           none of the below\n"
+            "  --shift-ms X           random time shift (default: half the window, so a\n"
+            "                         word is seen anywhere in it, as the detector sees it)\n"
+            "  --speed A:B            speed/pitch perturbation range (default 0.9:1.1)\n"
+            "  --gain-db X            random gain (default 6)\n"
+            "  --noise-prob P         add background noise with probability P (default 0.8)\n"
+            "  --snr A:B              noise SNR range in dB (default 0:20)\n"
+            "  --masks T:F            SpecAugment time and frequency masks (default 2:2)\n"
+            "  -h, --help             this help\n"
+            "\n"
+            "presets:\n");
+    for (int i = 0; i < NPRESETS; i++) fprintf(f, "  %-6s %s\n", presets[i].name, presets[i].about);
+}
+
+typedef struct {
+    const char *data, *out, *arch, *optimizer, *schedule, *words, *test_speakers;
+    int rate, mels, mfcc, epochs, batch, threads, resume, stop_after, test_pct, val_pct;
+    float window, lr, weight_decay, smoothing, unknown_ratio, silence_ratio;
+    unsigned long long seed;
+    cx_speech_augment aug;
+} train_opts;
+
+static int parse_range(const char *opt, const char *v, float lo, float hi, float *a, float *b)
+{
+    char extra;
+    if (sscanf(v, "%f:%f%c", a, b, &extra) == 2 && *a >= lo && *b <= hi && *a <= *b) return 0;
+    cli_error(PROG, "%s: '%s' is not A:B with %g <= A <= B <= %g", opt, v, (double)lo, (double)hi);
+    return -1;
+}
+
+static int parse_args(int argc, char **argv, train_opts *o)
+{
+    enum { O_WORDS = 256, O_TS, O_TP, O_VP, O_UR, O_SR, O_RATE, O_WIN, O_MELS, O_MFCC, O_OPT,
+           O_SCHED, O_WD, O_LS, O_THREADS, O_RESUME, O_STOP, O_NOAUG, O_SHIFT, O_SPEED, O_GAIN,
+           O_NP, O_SNR, O_MASKS };
+    static const struct option opts[] = {
+        {"data", required_argument, 0, 'd'},        {"out", required_argument, 0, 'o'},
+        {"arch", required_argument, 0, 'a'},        {"epochs", required_argument, 0, 'e'},
+        {"batch", required_argument, 0, 'b'},       {"lr", required_argument, 0, 'l'},
+        {"seed", required_argument, 0, 's'},        {"words", required_argument, 0, O_WORDS},
+        {"test-speakers", required_argument, 0, O_TS},
+        {"test-percent", required_argument, 0, O_TP},
+        {"val-percent", required_argument, 0, O_VP},
+        {"unknown-ratio", required_argument, 0, O_UR},
+        {"silence-ratio", required_argument, 0, O_SR}, {"rate", required_argument, 0, O_RATE},
+        {"window", required_argument, 0, O_WIN},    {"mels", required_argument, 0, O_MELS},
+        {"mfcc", required_argument, 0, O_MFCC},     {"optimizer", required_argument, 0, O_OPT},
+        {"schedule", required_argument, 0, O_SCHED},
+        {"weight-decay", required_argument, 0, O_WD},
+        {"label-smoothing", required_argument, 0, O_LS},
+        {"threads", required_argument, 0, O_THREADS}, {"resume", no_argument, 0, O_RESUME},
+        {"stop-after", required_argument, 0, O_STOP}, {"no-augment", no_argument, 0, O_NOAUG},
+        {"shift-ms", required_argument, 0, O_SHIFT}, {"speed", required_argument, 0, O_SPEED},
+        {"gain-db", required_argument, 0, O_GAIN},  {"noise-prob", required_argument, 0, O_NP},
+        {"snr", required_argument, 0, O_SNR},       {"masks", required_argument, 0, O_MASKS},
+        {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
+    memset(o, 0, sizeof *o);
+    o->arch = "gru";
+    o->optimizer = "adamw";
+    o->schedule = "onecycle";
+    o->rate = 16000;
+    o->mels = 40;
+    o->epochs = 30;
+    o->batch = 64;
+    o->lr = 0.003f;
+    o->weight_decay = 0.01f;
+    o->smoothing = 0.1f;
+    o->window = 1.0f;
+    o->seed = 1;
+    o->test_pct = 10;
+    o->val_pct = 10;
+    o->unknown_ratio = 1.0f;
+    o->silence_ratio = 1.0f;
+    cx_speech_augment_default(&o->aug);
+    o->aug.shift_ms = -1; /* half the window, once it is known */
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "d:o:a:e:b:l:s:h", opts, NULL)) != -1) {
+        int bad = 0;
+        int t, f;
+        switch (c) {
+        case 'd': o->data = optarg; break;
+        case 'o': o->out = optarg; break;
+        case 'a': o->arch = optarg; break;
+        case 'e': bad = cli_int(PROG, "--epochs", optarg, 1, 100000, &o->epochs); break;
+        case 'b': bad = cli_int(PROG, "--batch", optarg, 1, 65536, &o->batch); break;
+        case 'l': bad = cli_float(PROG, "--lr", optarg, 1e-7, 10, &o->lr); break;
+        case 's': bad = cli_u64(PROG, "--seed", optarg, &o->seed); break;
+        case O_WORDS: o->words = optarg; break;
+        case O_TS: o->test_speakers = optarg; break;
+        case O_TP: bad = cli_int(PROG, "--test-percent", optarg, 0, 100, &o->test_pct); break;
+        case O_VP: bad = cli_int(PROG, "--val-percent", optarg, 0, 100, &o->val_pct); break;
+        case O_UR: bad = cli_float(PROG, "--unknown-ratio", optarg, 0, 100, &o->unknown_ratio); break;
+        case O_SR: bad = cli_float(PROG, "--silence-ratio", optarg, 0, 100, &o->silence_ratio); break;
+        case O_RATE: bad = cli_int(PROG, "--rate", optarg, 4000, 96000, &o->rate); break;
+        case O_WIN: bad = cli_float(PROG, "--window", optarg, 0.1, 10, &o->window); break;
+        case O_MELS: bad = cli_int(PROG, "--mels", optarg, 4, 128, &o->mels); break;
+        case O_MFCC: bad = cli_int(PROG, "--mfcc", optarg, 2, 128, &o->mfcc); break;
+        case O_OPT: o->optimizer = optarg; break;
+        case O_SCHED: o->schedule = optarg; break;
+        case O_WD: bad = cli_float(PROG, "--weight-decay", optarg, 0, 1, &o->weight_decay); break;
+        case O_LS: bad = cli_float(PROG, "--label-smoothing", optarg, 0, 0.5, &o->smoothing); break;
+        case O_THREADS: bad = cli_int(PROG, "--threads", optarg, 1, 256, &o->threads); break;
+        case O_RESUME: o->resume = 1; break;
+        case O_STOP: bad = cli_int(PROG, "--stop-after", optarg, 1, 1 << 30, &o->stop_after); break;
+        case O_NOAUG:
+            cx_speech_augment_off(&o->aug);
+            o->aug.shift_ms = 0;
+            break;
+        case O_SHIFT: bad = cli_float(PROG, "--shift-ms", optarg, 0, 5000, &o->aug.shift_ms); break;
+        case O_SPEED:
+            bad = parse_range("--speed", optarg, 0.5f, 2.0f, &o->aug.speed_min, &o->aug.speed_max);
+            break;
+        case O_GAIN: bad = cli_float(PROG, "--gain-db", optarg, 0, 40, &o->aug.gain_db); break;
+        case O_NP: bad = cli_float(PROG, "--noise-prob", optarg, 0, 1, &o->aug.noise_prob); break;
+        case O_SNR:
+            bad = parse_range("--snr", optarg, -30.0f, 60.0f, &o->aug.snr_min, &o->aug.snr_max);
+            break;
+        case O_MASKS: {
+            char extra;
+            if (sscanf(optarg, "%d:%d%c", &t, &f, &extra) != 2 || t < 0 || f < 0 || t > 20 ||
+                f > 20) {
+                cli_error(PROG, "--masks: '%s' is not T:F with counts from 0 to 20", optarg);
+                bad = 1;
+            } else {
+                o->aug.time_masks = t;
+                o->aug.freq_masks = f;
+            }
+            break;
+        }
+        case 'h': usage(stdout); exit(EXIT_OK);
+        default: bad = 1;
+        }
+        if (bad) return -1;
+    }
+    if (optind < argc) {
+        cli_error(PROG, "train: unexpected argument '%s'", argv[optind]);
+        return -1;
+    }
+    if (!o->data || !o->out) {
+        cli_error(PROG, "train: --data and --out are required");
+        return -1;
+    }
+    if (o->aug.shift_ms < 0) o->aug.shift_ms = 500.0f * o->window;
+    if (o->test_pct + o->val_pct > 100) {
+        cli_error(PROG, "train: --test-percent plus --val-percent is more than 100");
+        return -1;
+    }
+    return 0;
+}
+
+static long g_batches_left = -1;
+static int g_epochs;
+
+static void on_progress(void *user, const cx_train_progress *p)
+{
+    cli_progress(user, p);
+    if (g_batches_left > 0 && --g_batches_left == 0) cli_stop = 1;
+}
+
+static void on_epoch(void *user, const cx_epoch_report *r)
+{
+    (void)user;
+    cli_progress_done();
+    char dur[32];
+    printf("epoch %3d/%d  loss %.4f  train %.2f%%", r->epoch, g_epochs, (double)r->train_loss,
+           100.0 * r->train_acc);
+    if (r->val_acc >= 0) printf("  val %.2f%% (loss %.4f)", 100.0 * r->val_acc, (double)r->val_loss);
+    printf("  %.0f clips/s  %s%s\n", r->samples_per_sec, cli_duration(r->seconds, dur, sizeof dur),
+           r->improved ? "  saved" : "");
+    fflush(stdout);
+}
+
+static int load_progress(void *user, int done, int total)
+{
+    (void)user;
+    if (isatty(STDERR_FILENO) && (done % 200 == 0 || done == total))
+        fprintf(stderr, "\r\033[Kloading clips %d/%d", done, total);
+    return cli_stop ? 1 : 0;
+}
+
+static void report_dataset(const char *what, const cx_speech_dataset *ds)
+{
+    if (isatty(STDERR_FILENO)) fprintf(stderr, "\r\033[K");
+    for (int i = 0; i < ds->nwarnings && i < 20; i++)
+        fprintf(stderr, "%s: warning: %s\n", PROG, ds->warnings[i]);
+    if (ds->total_warnings > 20)
+        fprintf(stderr, "%s: ... %lld more warnings\n", PROG, ds->total_warnings - 20);
+    int *counts = calloc((size_t)ds->nclasses, sizeof *counts);
+    if (!counts) return;
+    cx_speech_class_counts(ds, counts);
+    printf("%s: %d examples from %d speakers:", what, ds->n, ds->nspeakers);
+    for (int i = 0; i < ds->nclasses; i++) printf(" %s %d", ds->class_names[i], counts[i]);
+    printf("\n");
+    free(counts);
+}
+
+/* The spec for the arch option: a preset or the user's layers, with the
+ * input line and the classifier added. */
+static int build_spec(const char *arch, int frames, int bins, int classes, char *spec, size_t len)
+{
+    const char *body = arch;
+    for (int i = 0; i < NPRESETS; i++)
+        if (!strcmp(arch, presets[i].name)) body = presets[i].spec;
+    if (strstr(body, "input ")) {
+        cli_error(PROG, "--arch: leave out the input line (it follows from --rate, --window "
+                        "and the feature options)");
+        return -1;
+    }
+    snprintf(spec, len, "input %d %d; %s; dense %d", frames, bins, body, classes);
+    return 0;
+}
+
+/* Chooses the detector's settings on a stream built from ds (validation
+ * speakers when there are any), stores them in the model and saves it. */
+static cx_status tune_detector(cx_model *m, const cx_feat_config *fc, const cx_speech_dataset *ds,
+                               const char *out, uint64_t seed, cx_error *err)
+{
+    int *keys = malloc(sizeof(int) * (size_t)ds->n), *dis = malloc(sizeof(int) * (size_t)ds->n);
+    int nk = 0, nd = 0;
+    if (!keys || !dis) {
+        free(keys);
+        free(dis);
+        return cx_fail(err, CX_ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < ds->n; i++) {
+        if (!ds->items[i].samples) continue;
+        if (ds->items[i].label < ds->nwords)
+            keys[nk++] = i;
+        else
+            dis[nd++] = i;
+    }
+    cx_speech_stream_opts so;
+    cx_speech_stream_opts_init(&so);
+    so.seed = seed;
+    so.distractors = dis;
+    so.ndistractors = nd;
+    so.distractor_prob = nd ? 0.5f : 0.0f;
+    float *samples = NULL;
+    size_t length = 0;
+    cx_speech_event *ev = NULL;
+    int nev = 0;
+    cx_status st = cx_speech_stream_build(ds, keys, nk, &so, &samples, &length, &ev, &nev, err);
+    cx_detect_truth *truth = st ? NULL : malloc(sizeof *truth * (size_t)(nev ? nev : 1));
+    if (!st && !truth) st = cx_fail(err, CX_ERR_NOMEM, "out of memory");
+    int nt = 0;
+    double keyword_s = 0;
+    for (int i = 0; !st && i < nev; i++) {
+        if (!ev[i].keyword) continue;
+        truth[nt].word = ds->class_names[ev[i].label];
+        truth[nt].start = (double)ev[i].start / ds->sample_rate;
+        truth[nt].end = (double)ev[i].end / ds->sample_rate;
+        keyword_s += truth[nt].end - truth[nt].start;
+        nt++;
+    }
+    cx_detect_tune_result tr;
+    if (!st) {
+        double other_hours = ((double)length / ds->sample_rate - keyword_s) / 3600.0;
+        st = cx_detect_tune(m, fc, NULL, NULL, samples, length, truth, nt, other_hours, 1.0,
+                            SPEECH_DETECT_TOLERANCE, &tr, err);
+        if (!st) {
+            char buf[CX_DETECT_CONFIG_STRLEN];
+            st = cx_detect_config_to_string(&tr.config, buf, sizeof buf, err);
+            if (!st) st = cx_model_set_meta(m, CX_DETECT_META_KEY, buf, err);
+            if (!st) st = cx_model_save(m, out, err);
+            if (!st) {
+                printf("detector: %s\n", buf);
+                printf("detector on a %.0f s %s stream: %d of %d words found, %d false alarms, "
+                       "median delay %.0f ms\n",
+                       (double)length / ds->sample_rate,
+                       ds->split == CX_SPLIT_VAL ? "validation" : "training", tr.stats.hits, nt,
+                       tr.stats.false_alarms, 1000 * tr.stats.median_delay);
+            }
+        }
+    }
+    free(samples);
+    free(ev);
+    free(truth);
+    free(keys);
+    free(dis);
+    return st;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    train_opts o;
+    if (parse_args(argc, argv, &o)) {
+        fprintf(stderr, "Try 'cortex-speech train --help'.\n");
+        return EXIT_USAGE;
+    }
+    cx_error err;
+    cx_optim_config ocfg;
+    cx_schedule_kind sched;
+    if (cx_optim_parse(o.optimizer, &ocfg, &err) || cx_schedule_parse(o.schedule, &sched, &err) ||
+        cx_speech_augment_check(&o.aug, &err)) {
+        cli_error(PROG, "%s", err.msg);
+        return EXIT_USAGE;
+    }
+    ocfg.weight_decay = o.weight_decay;
+    cx_set_threads(o.threads);
+    cli_install_stop_handler();
+
+    int rc = EXIT_ERROR, nwords = 0, nts = 0;
+    char **words = o.words ? speech_split_list(o.words, &nwords) : NULL;
+    char **test_speakers = o.test_speakers ? speech_split_list(o.test_speakers, &nts) : NULL;
+    cx_speech_dataset *train = NULL, *val = NULL;
+    cx_speech_source *tsrc = NULL, *vsrc = NULL;
+    cx_melspec *fx = NULL;
+    cx_model *m = NULL;
+    cx_status st;
+    cx_speech_opts so;
+    cx_speech_opts_init(&so);
+    so.sample_rate = o.rate;
+    so.words = (const char *const *)words;
+    so.nwords = nwords;
+    so.unknown_ratio = o.unknown_ratio;
+    so.silence_ratio = o.silence_ratio;
+    so.test_percent = o.test_pct;
+    so.val_percent = o.val_pct;
+    so.test_speakers = (const char *const *)test_speakers;
+    so.ntest_speakers = nts;
+    so.progress = load_progress;
+    so.split = CX_SPLIT_TRAIN;
+    if ((st = cx_speech_load(&train, o.data, &so, &err))) goto fail;
+    report_dataset("training", train);
+    so.split = CX_SPLIT_VAL;
+    if (o.val_pct > 0) {
+        if (cx_speech_load(&val, o.data, &so, &err)) {
+            if (isatty(STDERR_FILENO)) fprintf(stderr, "\r\033[K");
+            cli_error(PROG, "warning: no validation speakers (%s): the last epoch is kept", err.msg);
+            val = NULL;
+        } else {
+            report_dataset("validation", val);
+        }
+    }
+
+    cx_feat_config fc;
+    cx_feat_config_default(&fc, o.rate);
+    fc.n_mels = o.mels;
+    if (o.mfcc) {
+        fc.kind = CX_FEAT_MFCC;
+        fc.n_mfcc = o.mfcc;
+    }
+    if ((st = cx_feat_config_validate(&fc, &err)) || (st = cx_melspec_create(&fx, &fc, &err)))
+        goto fail;
+    int window = (int)lroundf(o.window * (float)o.rate);
+    int frames = (int)cx_feat_num_frames(&fc, (size_t)window), bins = cx_feat_num_features(&fc);
+    if (frames < 1) {
+        st = cx_fail(&err, CX_ERR_ARG, "--window %g s gives no feature frame", (double)o.window);
+        goto fail;
+    }
+    char spec[4096];
+    if (build_spec(o.arch, frames, bins, train->nclasses, spec, sizeof spec)) goto done;
+    if ((st = cx_model_create(&m, spec, NULL, &err))) {
+        char msg[sizeof err.msg];
+        snprintf(msg, sizeof msg, "%s", err.msg);
+        st = cx_fail(&err, CX_ERR_ARG, "--arch: %s", msg);
+        goto fail;
+    }
+    cx_model_init(m, o.seed);
+    char fs[CX_FEAT_CONFIG_STRLEN], buf[512];
+    if ((st = cx_feat_config_to_string(&fc, fs, sizeof fs, &err))) goto fail;
+    snprintf(buf, sizeof buf, "%d", window);
+    if ((st = cx_model_set_labels(m, train->nclasses, (const char *const *)train->class_names,
+                                  &err)) ||
+        (st = cx_model_set_meta(m, SPEECH_META_FEATURES, fs, &err)) ||
+        (st = cx_model_set_meta(m, SPEECH_META_WINDOW, buf, &err)) ||
+        (st = cx_model_set_meta(m, "train.data", o.data, &err)))
+        goto fail;
+    snprintf(buf, sizeof buf, "%s lr=%g wd=%g schedule=%s batch=%d smoothing=%g", o.optimizer,
+             (double)o.lr, (double)o.weight_decay, o.schedule, o.batch, (double)o.smoothing);
+    if ((st = cx_model_set_meta(m, "train.recipe", buf, &err))) goto fail;
+    snprintf(buf, sizeof buf, "shift=%gms speed=%g:%g gain=%gdB noise=%g snr=%g:%g masks=%d:%d",
+             (double)o.aug.shift_ms, (double)o.aug.speed_min, (double)o.aug.speed_max,
+             (double)o.aug.gain_db, (double)o.aug.noise_prob, (double)o.aug.snr_min,
+             (double)o.aug.snr_max, o.aug.time_masks, o.aug.freq_masks);
+    if ((st = cx_model_set_meta(m, "train.augment", buf, &err))) goto fail;
+    if (o.test_speakers && (st = cx_model_set_meta(m, "train.test_speakers", o.test_speakers, &err)))
+        goto fail;
+    snprintf(buf, sizeof buf, "%d", o.test_pct);
+    if (!o.test_speakers && (st = cx_model_set_meta(m, "train.test_percent", buf, &err))) goto fail;
+    snprintf(buf, sizeof buf, "%d", o.val_pct);
+    if ((st = cx_model_set_meta(m, "train.val_percent", buf, &err))) goto fail;
+    snprintf(buf, sizeof buf, "%d", train->nspeakers);
+    if ((st = cx_model_set_meta(m, "train.speakers", buf, &err))) goto fail;
+
+    printf("model: %s\n       %zu parameters; features %s; %d threads\n", cx_model_spec(m),
+           cx_model_num_params(m), fs, cx_get_threads());
+    fflush(stdout);
+
+    if ((st = cx_speech_source_create(&tsrc, train, fx, window, &o.aug, &err))) goto fail;
+    if (val && (st = cx_speech_source_create(&vsrc, val, fx, window, NULL, &err))) goto fail;
+    cx_train_source ts = cx_speech_train_source(tsrc);
+    cx_train_source vs = vsrc ? cx_speech_train_source(vsrc) : (cx_train_source){0};
+    char ckpt[4096], curve[4096];
+    snprintf(ckpt, sizeof ckpt, "%s.ckpt", o.out);
+    snprintf(curve, sizeof curve, "%s.curve.png", o.out);
+    cx_train_config cfg = cx_train_defaults();
+    cfg.epochs = o.epochs;
+    cfg.batch = o.batch;
+    cfg.lr = o.lr;
+    cfg.schedule = sched;
+    cfg.optim = ocfg;
+    cfg.label_smoothing = o.smoothing;
+    cfg.seed = o.seed;
+    cfg.out_path = o.out;
+    cfg.checkpoint_path = ckpt;
+    cfg.resume = o.resume;
+    cfg.stop = &cli_stop;
+    cfg.on_progress = on_progress;
+    cfg.on_epoch = on_epoch;
+    if (o.stop_after) g_batches_left = o.stop_after;
+    g_epochs = o.epochs;
+    static cx_train_result res;
+    if (o.resume && access(ckpt, R_OK) != 0) {
+        st = cx_fail(&err, CX_ERR_IO, "--resume: no checkpoint %s to continue from", ckpt);
+        goto fail;
+    }
+    st = cx_train(m, &ts, vsrc ? &vs : NULL, &cfg, &res, &err);
+    cli_progress_done();
+    if (res.nhistory) {
+        cx_error perr;
+        if (plot_learning_curve(curve, o.out, res.history, res.nhistory, &perr))
+            cli_error(PROG, "warning: %s", perr.msg);
+    }
+    if (st == CX_ERR_INTERRUPTED) {
+        cli_error(PROG, "interrupted; checkpoint saved to %s (continue with --resume)", ckpt);
+        goto done;
+    }
+    if (st) goto fail;
+    if (vsrc)
+        printf("best validation accuracy %.2f%% at epoch %d\n", 100.0 * res.best_val_acc,
+               res.best_epoch);
+    /* m now holds the best weights: tune the detector on speakers it did not
+     * train on where there are any. */
+    if ((st = tune_detector(m, &fc, val ? val : train, o.out, o.seed, &err))) goto fail;
+    printf("model saved to %s\nlearning curve: %s\n", o.out, curve);
+    rc = EXIT_OK;
+    goto done;
+fail:
+    cli_error(PROG, "%s", err.msg);
+done:
+    cx_speech_source_free(tsrc);
+    cx_speech_source_free(vsrc);
+    cx_melspec_free(fx);
+    cx_model_free(m);
+    cx_speech_free(train);
+    cx_speech_free(val);
+    speech_free_list(words);
+    speech_free_list(test_speakers);
+    return rc;
+}

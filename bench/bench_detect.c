@@ -1,0 +1,186 @@
+/* Keyword detection on long streams, for bench/speech.sh and the model card.
+ *
+ *   bench_detect MODEL DATA SPEAKERS [SEED] [BACKGROUND_MINUTES] [WAV_OUT]
+ *
+ * Builds a stream of every clip of the test speakers (comma-separated) of
+ * the model's keywords, separated by 0.5-2 s gaps of silence or background
+ * noise and, in half of them, a clip of another word (DATA's non-keyword
+ * folders, if any); runs the model's live detector over it and scores it:
+ * keywords found, false detections, median delay from the end of a word to
+ * its detection. Then runs the detector over BACKGROUND_MINUTES (default
+ * 60) of audio without any keyword (noise, silence and the other words) and
+ * counts false detections per hour. WAV_OUT, if given, receives the first
+ * stream (the demo's bundled recording is made this way). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cortex/cortex.h"
+
+static char **split(const char *s, int *n)
+{
+    char **v = calloc(strlen(s) + 2, sizeof *v);
+    char *copy = strdup(s), *save = NULL;
+    *n = 0;
+    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) v[(*n)++] = strdup(t);
+    free(copy);
+    return v;
+}
+
+static int run(cx_detector *d, const float *x, size_t n, int rate, cx_detection **out)
+{
+    int cap = 1024, count = 0;
+    *out = malloc(sizeof **out * (size_t)cap);
+    cx_detection ev[64];
+    size_t chunk = (size_t)rate / 10;
+    for (size_t at = 0; at < n; at += chunk) {
+        size_t len = n - at < chunk ? n - at : chunk;
+        int k = cx_detector_push(d, x + at, len, ev, 64);
+        for (int i = 0; i < k && i < 64; i++) {
+            if (count == cap) *out = realloc(*out, sizeof **out * (size_t)(cap *= 2));
+            (*out)[count++] = ev[i];
+        }
+    }
+    return count;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 4) {
+        fprintf(stderr, "usage: bench_detect MODEL DATA SPEAKERS [SEED] [BACKGROUND_MINUTES] [WAV_OUT]\n");
+        return 2;
+    }
+    uint64_t seed = argc > 4 ? strtoull(argv[4], NULL, 10) : 1;
+    double bg_minutes = argc > 5 ? atof(argv[5]) : 60.0;
+    const char *wav = argc > 6 ? argv[6] : NULL;
+    cx_error err;
+    cx_model *m;
+    cx_feat_config fc;
+    cx_detect_config dc;
+    if (cx_model_load(&m, argv[1], &err) ||
+        cx_feat_config_parse(&fc, cx_model_get_meta(m, "speech.features") ?: "", &err) ||
+        cx_detect_config_from_model(m, &dc, &err)) {
+        fprintf(stderr, "bench_detect: %s\n", err.msg);
+        return 1;
+    }
+    int k = cx_model_num_labels(m), nwords = 0, has_unknown = 0;
+    const char **words = malloc(sizeof(char *) * (size_t)k);
+    for (int i = 0; i < k; i++) {
+        const char *l = cx_model_label(m, i);
+        if (!strcmp(l, CX_SPEECH_UNKNOWN)) has_unknown = 1;
+        else if (strcmp(l, CX_SPEECH_SILENCE)) words[nwords++] = l;
+    }
+    int nsp;
+    char **speakers = split(argv[3], &nsp);
+    cx_speech_opts so;
+    cx_speech_opts_init(&so);
+    so.sample_rate = fc.sample_rate;
+    so.words = words;
+    so.nwords = nwords;
+    so.unknown_ratio = has_unknown ? 1e6f : 0; /* every other word: distractors */
+    so.test_speakers = (const char *const *)speakers;
+    so.ntest_speakers = nsp;
+    so.split = CX_SPLIT_TEST;
+    cx_speech_dataset *ds;
+    if (cx_speech_load(&ds, argv[2], &so, &err)) {
+        fprintf(stderr, "bench_detect: %s\n", err.msg);
+        return 1;
+    }
+    int *keys = malloc(sizeof(int) * (size_t)ds->n), *dis = malloc(sizeof(int) * (size_t)ds->n);
+    int nk = 0, nd = 0;
+    for (int i = 0; i < ds->n; i++) {
+        if (!ds->items[i].samples) continue;
+        if (ds->items[i].label < ds->nwords) keys[nk++] = i;
+        else dis[nd++] = i;
+    }
+    cx_speech_stream_opts o;
+    cx_speech_stream_opts_init(&o);
+    o.seed = seed;
+    o.distractors = dis;
+    o.ndistractors = nd;
+    o.distractor_prob = nd ? 0.5f : 0.0f;
+    float *x;
+    size_t n;
+    cx_speech_event *ev;
+    int nev;
+    if (cx_speech_stream_build(ds, keys, nk, &o, &x, &n, &ev, &nev, &err)) {
+        fprintf(stderr, "bench_detect: %s\n", err.msg);
+        return 1;
+    }
+    if (wav && cx_audio_save_wav(wav, x, n, fc.sample_rate, &err)) {
+        fprintf(stderr, "bench_detect: %s\n", err.msg);
+        return 1;
+    }
+    cx_detect_truth *truth = malloc(sizeof *truth * (size_t)nev);
+    int nt = 0;
+    for (int i = 0; i < nev; i++)
+        if (ev[i].keyword)
+            truth[nt++] = (cx_detect_truth){ds->class_names[ev[i].label],
+                                            (double)ev[i].start / fc.sample_rate,
+                                            (double)ev[i].end / fc.sample_rate};
+    cx_detector *d;
+    if (cx_detector_create(&d, m, &fc, &dc, &err)) {
+        fprintf(stderr, "bench_detect: %s\n", err.msg);
+        return 1;
+    }
+    cx_detection *det;
+    clock_t c0 = clock();
+    int ndet = run(d, x, n, fc.sample_rate, &det);
+    double cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
+    cx_detect_stats st;
+    cx_detect_score(det, ndet, truth, nt, 1.0, &st, NULL, &err);
+    double secs = (double)n / fc.sample_rate;
+    printf("stream: %.0f s, %d keywords of speakers %s, %d other words\n", secs, nt, argv[3],
+           nev - nt);
+    printf("found %d of %d (%.1f%%), %d false detections, median delay %.0f ms, mean %.0f ms\n",
+           st.hits, nt, 100.0 * st.hits / (nt ? nt : 1), st.false_alarms, 1000 * st.median_delay,
+           1000 * st.mean_delay);
+    printf("detector CPU: %.3f s for %.0f s of audio (%.2f%% of one core)\n", cpu, secs,
+           100 * cpu / secs);
+    free(det);
+
+    /* Background only: noise, silence and other words, no keyword. */
+    if (bg_minutes > 0) {
+        double total = 0;
+        int fas = 0, round = 0;
+        while (total < bg_minutes * 60) {
+            cx_speech_stream_opts b = o;
+            b.seed = seed * 1000 + (uint64_t)round++;
+            b.distractor_prob = nd ? 1.0f : 0.0f;
+            b.gap_min = 1.0f;
+            b.gap_max = 4.0f;
+            float *y;
+            size_t ny;
+            cx_speech_event *bev;
+            int nb;
+            /* One "keyword" is needed by the builder: use a distractor item
+             * list instead and count every detection as false. */
+            const int *items = nd ? dis : keys;
+            int ni = nd ? nd : 0;
+            if (!ni) break;
+            if (cx_speech_stream_build(ds, items, ni, &b, &y, &ny, &bev, &nb, &err)) break;
+            cx_detector_reset(d);
+            cx_detection *bd;
+            fas += run(d, y, ny, fc.sample_rate, &bd);
+            total += (double)ny / fc.sample_rate;
+            free(bd);
+            free(y);
+            free(bev);
+        }
+        if (total > 0)
+            printf("background: %.1f min without keywords (other words, noise, silence): %d false "
+                   "detections = %.2f per hour\n",
+                   total / 60, fas, fas / (total / 3600));
+        else
+            printf("background: no other words in DATA to build a keyword-free stream\n");
+    }
+    cx_detector_free(d);
+    free(x);
+    free(ev);
+    free(truth);
+    cx_speech_free(ds);
+    cx_model_free(m);
+    return 0;
+}

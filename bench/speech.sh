@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Speaker-independent keyword accuracy on the Free Spoken Digit Dataset:
+# train on four of the five speakers, test on the fifth, all five rotations,
+# with the recipe of the shipped digits model; then live detection on a long
+# stream of the held-out speaker's digits (found, false detections per hour
+# of other audio, median delay).
+#   bench/speech.sh [FSDD_COPY] [EPOCHS]
+# FSDD_COPY defaults to ../shared/datasets/fsdd (see datasets/prepare_fsdd.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+src=${1:-../shared/datasets/fsdd}
+epochs=${2:-40}
+build=${BUILD:-build}
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" -j2 >/dev/null
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+datasets/prepare_fsdd.sh "$work/data" "$src" >/dev/null
+datasets/make_extra.sh "$work/data" --rate 8000 >/dev/null 2>&1
+echo "FSDD speaker-independent accuracy, $epochs epochs, $(date -u +%Y-%m-%dT%H:%MZ)"
+total=0
+for sp in george jackson lucas nicolas yweweler; do
+  models/train_digits.sh "$work/m_$sp.safetensors" "$work/data" "$sp,espeak-en-us" "$epochs" \
+    > "$work/train_$sp.log" 2>&1
+  acc=$("$build"/cortex-speech eval --model "$work/m_$sp.safetensors" --data "$work/data" --json \
+        | /usr/bin/python3 -c "import json,sys; print('%.1f' % (100 * json.load(sys.stdin)['keyword_accuracy']))")
+  echo "held out $sp: digits $acc%"
+  "$build"/bench_detect "$work/m_$sp.safetensors" "$work/data" "$sp,espeak-en-us" 1 60 | sed 's/^/  /'
+done

@@ -1,0 +1,58 @@
+/* Private helpers of the speech dataset (speech_list.c, speech_data.c):
+ * the folder listing and the warnings. Not part of the public API. */
+#ifndef CORTEX_SPEECH_INTERNAL_H
+#define CORTEX_SPEECH_INTERNAL_H
+
+#include "cortex/speech.h"
+
+enum { CX_SPEECH_FOLDER_NONE = 0, CX_SPEECH_FOLDER_KEYWORD, CX_SPEECH_FOLDER_UNKNOWN };
+
+/* A file of a word folder. */
+typedef struct cx_speech_file {
+    char *path;
+    const char *rel; /* "<folder>/<file>", inside path */
+    int folder;
+    char speaker[128];
+    uint64_t rank; /* unknown-word order: fmix64(cx_hash_string(rel)) */
+} cx_speech_file;
+
+typedef struct cx_speech_folder {
+    char *name;
+    int nfiles;
+    int kind;  /* CX_SPEECH_FOLDER_* */
+    int label; /* keyword label */
+} cx_speech_folder;
+
+/* ROOT's word folders and files (sorted by path) and noise files. */
+typedef struct cx_speech_listing {
+    cx_speech_folder *folders;
+    int nfolders;
+    cx_speech_file *files;
+    int nfiles, capfiles;
+    char **noise; /* noise file paths, sorted */
+    int nnoise, capnoise;
+    int nwords, has_unknown;
+    const char **words; /* nwords keyword names, class order (into folders) */
+} cx_speech_listing;
+
+/* Validates the options and that root is a folder. */
+cx_status cx_speech_check_opts(const char *root, const cx_speech_opts *o, cx_error *err);
+
+/* Lists root and decides the keywords and unknown folders. Warnings go to
+ * ds when it is non-NULL. l must be zeroed; free it with
+ * cx_speech_listing_free even on failure. */
+cx_status cx_speech_list(cx_speech_listing *l, const char *root, const cx_speech_opts *o,
+                         cx_speech_dataset *ds, cx_error *err);
+void cx_speech_listing_free(cx_speech_listing *l);
+
+/* Adds a warning to ds (kept while fewer than CX_DATASET_MAX_WARNINGS). */
+void cx_speech_warn(cx_speech_dataset *ds, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* MurmurHash3's 64-bit finalizer. */
+uint64_t cx_speech_fmix64(uint64_t k);
+
+int cx_speech_cmp_str(const void *a, const void *b);
+void cx_speech_free_names(char **v, int n);
+
+#endif

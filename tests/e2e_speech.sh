@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# End to end: cortex-speech on a small synthetic word data set made with sox.
+#   e2e_speech.sh BUILD_DIR SOURCE_DIR
+# "Words" are sound shapes (a rising chirp, a falling chirp, a steady tone)
+# said by five "speakers" (different base pitches); "buzz" (a square wave)
+# is a non-keyword that becomes _unknown_. Covers train, info, eval --json,
+# classify, detect on a stream (plain and --json), resume == uninterrupted,
+# corrupt files, bad options and exit codes.
+set -u
+bin=$1/cortex-speech
+src=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok: $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+expect_code() { # expected-code description command...
+  local want=$1 what=$2; shift 2
+  "$@" >"$tmp/out" 2>"$tmp/err"; local got=$?
+  if [ "$got" = "$want" ]; then ok "$what (exit $got)"; else bad "$what: exit $got, wanted $want"; sed 's/^/  | /' "$tmp/err" | head -5; fi
+}
+py=/usr/bin/python3
+command -v sox >/dev/null || { echo "sox is needed (scripts/setup.sh installs it)"; echo "0 passed, 1 failed"; exit 1; }
+
+# ---- data
+d=$tmp/data
+bash "$src/tests/tools/make_sound_words.sh" "$d"
+mv "$d/stream.wav" "$tmp/stream.wav"
+head -c 300 "$d/up/ann_0.wav" > "$d/up/ann_broken.wav"        # truncated
+head -c 2000 /dev/urandom > "$d/down/bob_random.wav"            # not audio
+
+# ---- help and usage errors
+expect_code 0 "--help" "$bin" --help
+for c in train eval classify detect info; do expect_code 0 "$c --help" "$bin" $c --help; done
+expect_code 2 "no command" "$bin"
+expect_code 2 "unknown command" "$bin" frobnicate
+expect_code 2 "train without --out" "$bin" train --data "$d"
+expect_code 2 "bad --speed" "$bin" train --data "$d" --out "$tmp/m.safetensors" --speed 2:1
+expect_code 1 "a word without a folder" "$bin" train --data "$d" --out "$tmp/m.safetensors" --words up,sideways
+check "the error names the word" grep -q sideways "$tmp/err"
+expect_code 1 "a missing data folder" "$bin" train --data "$tmp/nowhere" --out "$tmp/m.safetensors"
+
+# ---- train
+common=(--data "$d" --words up,down,flat --rate 8000 --window 0.8 --test-speakers eve --val-percent 0
+        --arch "tnorm; conv1d 16 5 relu; gru 16; mean" --batch 16 --lr 0.01 --threads 2)
+expect_code 0 "train" "$bin" train "${common[@]}" --epochs 25 --out "$tmp/m.safetensors"
+cp "$tmp/out" "$tmp/train.log"
+check "train names the broken files" grep -q "ann_broken.wav" "$tmp/err"
+check "model, checkpoint and learning curve written" test -s "$tmp/m.safetensors" -a -s "$tmp/m.safetensors.ckpt" -a -s "$tmp/m.safetensors.curve.png"
+check "training tuned the detector" grep -q "^detector:" "$tmp/train.log"
+check "classes include _silence_ and _unknown_" grep -q "_unknown_" "$tmp/train.log"
+
+# ---- info, eval
+expect_code 0 "info" "$bin" info --model "$tmp/m.safetensors"
+check "info lists the words" grep -q "up, down, flat" "$tmp/out"
+expect_code 0 "eval --json on the held-out speaker" "$bin" eval --model "$tmp/m.safetensors" --data "$d" --json --confusion-png "$tmp/cm.png"
+check "eval JSON has accuracy, n, confusion; held-out accuracy >= 80%" $py -c "
+import json; o=json.load(open('$tmp/out'))
+assert set(['accuracy','n','confusion']) <= set(o), o.keys()
+assert len(o['confusion']) == 5, o['labels']
+print('accuracy', o['accuracy'], 'keywords', o['keyword_accuracy'])
+assert o['keyword_accuracy'] >= 0.8"
+check "confusion PNG written" test -s "$tmp/cm.png"
+
+# ---- classify
+expect_code 0 "classify" "$bin" classify --model "$tmp/m.safetensors" "$d/up/eve_3.wav" "$d/flat/eve_4.wav"
+check "classify hears the words" bash -c "grep -q 'eve_3.wav: up' '$tmp/out' && grep -q 'eve_4.wav: flat' '$tmp/out'"
+expect_code 1 "classify a broken file" "$bin" classify --model "$tmp/m.safetensors" "$d/up/ann_broken.wav"
+check "the error names the file" grep -q "ann_broken.wav" "$tmp/err"
+head -c 3000 "$tmp/m.safetensors" > "$tmp/trunc.safetensors"
+expect_code 1 "a truncated model" "$bin" classify --model "$tmp/trunc.safetensors" "$d/up/eve_3.wav"
+
+# ---- detect: a recording of held-out words separated by silence and noise
+expect_code 0 "detect --json" "$bin" detect --model "$tmp/m.safetensors" --json "$tmp/stream.wav"
+check "detect finds up, down, flat in order and nothing else" $py -c "
+import json; ev=[json.loads(l) for l in open('$tmp/out')]
+print([(e['word'], round(e['time'], 2)) for e in ev])
+assert [e['word'] for e in ev] == ['up', 'down', 'flat'], ev
+assert all('confidence' in e for e in ev)"
+expect_code 0 "detect (text)" "$bin" detect --model "$tmp/m.safetensors" "$tmp/stream.wav"
+check "detect reports its CPU use" grep -q "of real time" "$tmp/err"
+expect_code 1 "detect a missing file" "$bin" detect --model "$tmp/m.safetensors" "$tmp/none.wav"
+
+# ---- resume gives the same model as an uninterrupted run
+expect_code 0 "train uninterrupted" "$bin" train "${common[@]}" --epochs 2 --out "$tmp/u.safetensors" --seed 3
+expect_code 1 "train interrupted mid-epoch" "$bin" train "${common[@]}" --epochs 2 --out "$tmp/r.safetensors" --seed 3 --stop-after 3
+expect_code 0 "train --resume" "$bin" train "${common[@]}" --epochs 2 --out "$tmp/r.safetensors" --seed 3 --resume
+check "resumed weights equal uninterrupted weights" $py "$src/tests/tools/same_weights.py" "$tmp/u.safetensors" "$tmp/r.safetensors"
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# End to end: cortex-speech listen on a virtual microphone (see
+# tests/rig/virtual_mic.sh): a model trained on synthetic sound words hears
+# them played into the microphone and prints them, in order, live.
+#   e2e_speech_listen.sh BUILD_DIR SOURCE_DIR
+set -u
+bin=$1/cortex-speech
+src=$2
+tmp=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; type vmic_stop >/dev/null 2>&1 && vmic_stop; rm -rf "$tmp"; }
+trap cleanup EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok: $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+finish() { echo "$pass passed, $fail failed"; [ "$fail" = 0 ]; exit $?; }
+py=/usr/bin/python3
+# ALSA's plugins leak in their constructors (see tests/supp/lsan_audio.supp).
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0"
+export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$src/tests/supp/lsan_audio.supp:print_suppressions=0"
+
+bash "$src/tests/tools/make_sound_words.sh" "$tmp/data"
+"$bin" train --data "$tmp/data" --words up,down,flat --rate 8000 --window 0.8 --test-speakers eve \
+    --val-percent 0 --arch "tnorm; conv1d 16 5 relu; gru 16; mean" --batch 16 --lr 0.01 \
+    --threads 2 --epochs 25 --out "$tmp/m.safetensors" > "$tmp/train.log" 2>&1
+check "model trained" test -s "$tmp/m.safetensors"
+
+# Without any audio server: a clear message and exit code 1.
+mkdir -p "$tmp/nohome/.config/pulse" "$tmp/noxdg"; chmod 700 "$tmp/noxdg"
+echo "autospawn = no" > "$tmp/nohome/.config/pulse/client.conf"
+env -u PULSE_SERVER HOME="$tmp/nohome" XDG_RUNTIME_DIR="$tmp/noxdg" \
+    PULSE_CLIENTCONFIG="$tmp/nohome/.config/pulse/client.conf" \
+    "$bin" listen --model "$tmp/m.safetensors" > "$tmp/out" 2> "$tmp/err"
+code=$?
+check "listen without a microphone exits 1" test "$code" = 1
+check "and says to use detect on a file" grep -q "cortex-speech detect --model MODEL FILE" "$tmp/err"
+
+source "$src/tests/rig/virtual_mic.sh"
+if ! vmic_start; then bad "the virtual microphone could not start"; finish; fi
+ok "virtual microphone up"
+"$bin" listen --model "$tmp/m.safetensors" --json --seconds 14 \
+    --exec "echo \"\$CORTEX_WORD\" >> '$tmp/exec.log'" > "$tmp/listen.out" 2> "$tmp/listen.err" &
+lp=$!; pids+=($lp)
+for i in $(seq 1 100); do grep -q "listening on" "$tmp/listen.err" && break; kill -0 $lp 2>/dev/null || break; sleep 0.1; done
+check "listen started" grep -q "listening on" "$tmp/listen.err"
+vmic_play "$tmp/data/stream.wav"
+for i in $(seq 1 200); do kill -0 $lp 2>/dev/null || break; sleep 0.1; done
+kill -INT $lp 2>/dev/null; wait $lp; code=$?
+check "listen ends with exit 0" test "$code" = 0
+check "listen heard up, down, flat in order" $py -c "
+import json; ev=[json.loads(l) for l in open('$tmp/listen.out')]
+print([(e['word'], round(e['time'], 2), e['at']) for e in ev])
+assert [e['word'] for e in ev] == ['up', 'down', 'flat'], ev"
+check "--exec ran once per word" test "$(cat "$tmp/exec.log" 2>/dev/null | tr '\n' ' ')" = "up down flat "
+check "listen reports CPU and overflows" grep -q "input overflows" "$tmp/listen.err"
+grep "listened" "$tmp/listen.err"
+if grep -q "Sanitizer\|runtime error" "$tmp/listen.err"; then bad "sanitizer report"; head -20 "$tmp/listen.err"; fi
+finish

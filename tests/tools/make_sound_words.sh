@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# A small synthetic keyword data set made with sox, for the speech tests:
+#   make_sound_words.sh OUT
+# "Words" are sound shapes (up: a rising chirp, down: a falling chirp, flat:
+# a steady tone) said by five "speakers" (ann, bob, cat, dan, eve: base
+# pitches 300-540 Hz), 10 clips each, 0.35-0.62 s, at 8 kHz; "buzz" (a
+# square wave) is a non-keyword; _background_noise_ holds 20 s of pink noise.
+# Also OUT/stream.wav: eve saying up, down, (buzz), flat between silence and
+# noise, for detection tests.
+set -eu
+d=$1
+mkdir -p "$d/up" "$d/down" "$d/flat" "$d/buzz" "$d/_background_noise_"
+speakers=(ann bob cat dan eve)
+pitches=(300 360 420 480 540)
+for s in 0 1 2 3 4; do
+  p=${pitches[$s]}
+  for i in 0 1 2 3 4 5 6 7 8 9; do
+    len=$(awk -v i=$i 'BEGIN { printf "%.2f", 0.35 + 0.03 * i }')
+    sox -q -n -r 8000 -c 1 -b 16 "$d/up/${speakers[$s]}_$i.wav" synth "$len" sine "$p-$((p * 2))" vol 0.5 fade 0.02 "$len" 0.02
+    sox -q -n -r 8000 -c 1 -b 16 "$d/down/${speakers[$s]}_$i.wav" synth "$len" sine "$((p * 2))-$p" vol 0.5 fade 0.02 "$len" 0.02
+    sox -q -n -r 8000 -c 1 -b 16 "$d/flat/${speakers[$s]}_$i.wav" synth "$len" sine "$((p * 3 / 2))" vol 0.5 fade 0.02 "$len" 0.02
+    sox -q -n -r 8000 -c 1 -b 16 "$d/buzz/${speakers[$s]}_$i.wav" synth "$len" square "$p" vol 0.3 fade 0.02 "$len" 0.02
+  done
+done
+sox -q -n -r 8000 -c 1 -b 16 "$d/_background_noise_/pink.wav" synth 20 pinknoise vol 0.05
+t=$(mktemp -d)
+sox -q -n -r 8000 -c 1 -b 16 "$t/sil.wav" trim 0 1.2
+sox -q "$d/_background_noise_/pink.wav" "$t/noise.wav" trim 0 1.2
+sox -q "$t/sil.wav" "$d/up/eve_5.wav" "$t/noise.wav" "$d/down/eve_6.wav" "$t/sil.wav" \
+    "$d/buzz/eve_2.wav" "$t/sil.wav" "$d/flat/eve_7.wav" "$t/sil.wav" "$d/stream.wav"
+rm -rf "$t"
