@@ -6,8 +6,9 @@
 # script plays espeak-ng's "hello" each time record says "now": devices
 # lists it, record saves trimmed clips with plausible durations, numbering
 # continues without overwriting, the callback + resampling path (as used for
-# JACK) matches the played audio, an input overflow is reported and the clip
-# recorded again, silence is rejected, Ctrl-C keeps what was saved.
+# JACK) matches the played audio, a 3 s stop (SIGSTOP) is survived and any
+# overflow it causes is reported, silence is rejected, Ctrl-C keeps what was
+# saved.
 # Every wait is bounded; every process started here is killed on exit.
 set -u
 bin=$1/cortex-speech
@@ -38,6 +39,11 @@ py=/usr/bin/python3
 # full stacks. Both variables are ignored by a binary built without ASan.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0"
 export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$src/tests/supp/lsan_audio.supp:print_suppressions=0"
+# OpenBLAS starts its threads in a library constructor; a command that exits
+# at once (--help) can end while one is still starting, and glibc 2.36's
+# pthread_getattr_np then leaks under ASan (about 1 run in 6 here). These
+# commands never use BLAS: one thread, no race.
+export OPENBLAS_NUM_THREADS=1
 
 # ---- help and usage errors
 expect_code 0 "--help" "$bin" --help
@@ -161,8 +167,11 @@ print(f"  correlation {r:.3f} at lag {lag}")
 assert r > 0.8
 EOF
 
-# An input overflow: the process is stopped for 3 s during a clip, the
-# callback's 2 s buffer overflows; record says so and asks again.
+# The process is stopped for 3 s during a clip (callback path). On resuming,
+# the audio server's backlog bursts into the callback's 2 s ring; whether it
+# overflows depends on how fast the reader drains it at that moment (the
+# counting itself is tests/test_speech_ring.c). Either way record goes on; a
+# reported overflow must mean the clip was recorded again.
 : > "$tmp/over.err"
 CORTEX_MIC_CALLBACK=1 "$bin" record --data "$tmp/T" --word hello --count 1 --device pulse --speaker tester \
     </dev/null >"$tmp/over.out" 2>"$tmp/over.err" &
@@ -174,10 +183,15 @@ sleep 0.2; vmic_play "$tmp/hello.wav"
 for i in $(seq 1 100); do kill -0 $p 2>/dev/null || break; sleep 0.1; done
 kill -0 $p 2>/dev/null && kill -KILL $p
 wait $p; code=$?
-if [ "$code" = 0 ]; then ok "record survives an overflow (exit 0)"; else bad "record with an overflow: exit $code"; show over; fi
-check "the clip with lost audio was recorded again" grep -q "audio was lost" "$tmp/over.err"
-check "the overflow is reported" grep -q "1 input overflow" "$tmp/over.err"
-check "and the retry was saved as tester_4.wav" test -f "$tmp/T/hello/tester_4.wav"
+if [ "$code" = 0 ]; then ok "record survives being stopped for 3 s (exit 0)"; else bad "record stopped for 3 s: exit $code"; show over; fi
+if grep -q "input overflow" "$tmp/over.err"; then
+    echo "  (an overflow happened and was reported)"
+    check "the clip with lost audio was recorded again" grep -q "audio was lost" "$tmp/over.err"
+else
+    echo "  (no overflow this time: the reader kept up with the backlog)"
+    check "no clip was called lost without an overflow" bash -c "! grep -q 'audio was lost' '$tmp/over.err'"
+fi
+check "the clip was saved as tester_4.wav" test -f "$tmp/T/hello/tester_4.wav"
 
 # Silence: nothing is played; three rejected attempts end with exit 1.
 expect_code 1 "record hears only silence" "$bin" record --data "$tmp/S" --word hello --count 1 --seconds 0.5 --speaker tester

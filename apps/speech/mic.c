@@ -5,7 +5,6 @@
 #include <math.h>
 #include <portaudio.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #endif
 
 #include "cortex/audio.h"
+#include "ring.h"
 
 /* A stream that delivers nothing for this long has failed. */
 #define MIC_STALL_SECONDS 3.0
@@ -34,16 +34,12 @@ struct mic {
     size_t pend_cap, pend_len, pend_pos;
     cx_resampler *rs;
     const volatile int *stop;
-    atomic_long overflows;
-    /* Callback streams: a single-producer single-consumer ring of mono
-     * samples at the device rate; wr and rd only grow. */
-    float *ring;
-    size_t ring_mask;
-    atomic_size_t wr, rd;
-    int overflowing; /* the audio thread's own: the last callback lost audio */
+    long overflows; /* reported by Pa_ReadStream (callback streams: ring.overflows) */
+    mic_ring ring;  /* callback streams: from the audio thread to mic_read */
+    int failed;     /* the device failed: closing it could hang, leave it */
 };
 
-static int pa_up;
+static int pa_up, pa_broken;
 
 /* ---- keeping PortAudio's probing noise off the terminal -------------------- */
 
@@ -141,7 +137,7 @@ cx_status mic_init(cx_error *err)
 
 void mic_terminate(void)
 {
-    if (!pa_up) return;
+    if (!pa_up || pa_broken) return;
     quiet q;
     quiet_begin(&q);
     Pa_Terminate();
@@ -241,24 +237,6 @@ static cx_status pick_device(const char *want, mic_device *out, cx_error *err)
 
 /* ---- opening --------------------------------------------------------------- */
 
-static int ring_push(mic *m, const float *in, unsigned long frames)
-{
-    size_t wr = atomic_load_explicit(&m->wr, memory_order_relaxed);
-    size_t rd = atomic_load_explicit(&m->rd, memory_order_acquire);
-    size_t room = m->ring_mask + 1 - (wr - rd);
-    int lost = frames > room;
-    if (lost) frames = (unsigned long)room;
-    int ch = m->channels;
-    for (unsigned long i = 0; i < frames; i++) {
-        float s = 0.0f;
-        for (int c = 0; c < ch; c++)
-            s += in[i * ch + c];
-        m->ring[(wr + i) & m->ring_mask] = s / (float)ch;
-    }
-    atomic_store_explicit(&m->wr, wr + frames, memory_order_release);
-    return lost;
-}
-
 /* Runs on PortAudio's audio thread: no locks, no allocation, no printing. */
 static int on_audio(const void *input, void *output, unsigned long frames,
                     const PaStreamCallbackTimeInfo *time, PaStreamCallbackFlags flags, void *user)
@@ -266,10 +244,10 @@ static int on_audio(const void *input, void *output, unsigned long frames,
     (void)output, (void)time;
     mic *m = user;
     int over = (flags & paInputOverflow) != 0;
-    if (input) over |= ring_push(m, input, frames);
-    /* One overflow per stretch of callbacks that lose audio. */
-    if (over && !m->overflowing) atomic_fetch_add(&m->overflows, 1);
-    m->overflowing = over;
+    if (input)
+        mic_ring_push(&m->ring, input, frames, m->channels, over);
+    else if (over)
+        mic_ring_push(&m->ring, NULL, 0, m->channels, over);
     return paContinue;
 }
 
@@ -359,12 +337,9 @@ static cx_status alloc_buffers(mic *m, cx_error *err)
     m->mono = malloc(sizeof(float) * m->block);
     m->pend = malloc(sizeof(float) * m->pend_cap);
     if (m->callback) {
-        size_t want = (size_t)(MIC_RING_SECONDS * m->device_rate) + 2 * m->block, cap = 1024;
-        while (cap < want)
-            cap *= 2;
-        m->ring = malloc(sizeof(float) * cap);
-        m->ring_mask = cap - 1;
-        if (!m->ring) return cx_fail(err, CX_ERR_NOMEM, "out of memory for the audio buffers");
+        size_t want = (size_t)(MIC_RING_SECONDS * m->device_rate) + 2 * m->block;
+        if (mic_ring_init(&m->ring, want))
+            return cx_fail(err, CX_ERR_NOMEM, "out of memory for the audio buffers");
     }
     if (!m->inbuf || !m->mono || !m->pend)
         return cx_fail(err, CX_ERR_NOMEM, "out of memory for the audio buffers");
@@ -389,15 +364,15 @@ mic *mic_open(const mic_config *cfg, cx_error *err)
     }
     m->rate = cfg->rate;
     m->stop = cfg->stop;
-    atomic_init(&m->overflows, 0);
-    atomic_init(&m->wr, 0);
-    atomic_init(&m->rd, 0);
     int block_ms = cfg->block_ms > 0 ? cfg->block_ms : 20;
     cx_status st = pick_device(cfg->device, &m->dev, err);
     if (st) {
         free(m);
         return NULL;
     }
+#ifdef CORTEX_HAVE_ALSA
+    alsa_last[0] = 0; /* quote only what this open says */
+#endif
     quiet q;
     quiet_begin(&q);
     st = open_stream(m, block_ms, err);
@@ -428,33 +403,46 @@ static int stopped(const mic *m)
     return m->stop && *m->stop;
 }
 
-/* One block of mono samples at the device rate from the ring. */
-static cx_status ring_pop(mic *m, cx_error *err)
+/* Frames ready to be read without blocking, or a negative PaError. */
+static long ready(mic *m)
+{
+    if (m->callback) return (long)mic_ring_available(&m->ring);
+    return Pa_GetStreamReadAvailable(m->stream);
+}
+
+/* Waits until a block is ready, so that no read blocks for long: a stuck
+ * device (or audio server) then gives an error instead of a hang, and a
+ * stop request is seen within a few milliseconds. */
+static cx_status wait_block(mic *m, cx_error *err)
 {
     double since = cx_now(), last = since;
-    size_t seen = atomic_load_explicit(&m->wr, memory_order_acquire);
+    long seen = -1;
     for (;;) {
-        size_t rd = atomic_load_explicit(&m->rd, memory_order_relaxed);
-        size_t wr = atomic_load_explicit(&m->wr, memory_order_acquire);
+        long avail = ready(m);
+        if (avail == paInputOverflowed) { /* the host restarted capture after a gap */
+            m->overflows++;
+            avail = 0;
+        } else if (avail < 0) {
+            m->failed = 1;
+            return cx_fail(err, CX_ERR_IO, "reading the input device '%s' failed: %s", m->dev.name,
+                           pa_text((PaError)avail));
+        }
+        if ((size_t)avail >= m->block) return CX_OK;
+        if (stopped(m)) return cx_fail(err, CX_ERR_INTERRUPTED, "interrupted");
         /* A stall is time without new samples while this thread was
          * running: after a long gap between two looks (the process was
          * stopped or not scheduled) the clock starts again. */
         double now = cx_now();
-        if (wr != seen || now - last > 0.5) since = now;
-        seen = wr;
+        if (avail != seen || now - last > 0.5) since = now;
+        seen = avail;
         last = now;
-        if (wr - rd >= m->block) {
-            for (size_t i = 0; i < m->block; i++)
-                m->mono[i] = m->ring[(rd + i) & m->ring_mask];
-            atomic_store_explicit(&m->rd, rd + m->block, memory_order_release);
-            return CX_OK;
-        }
-        if (stopped(m)) return cx_fail(err, CX_ERR_INTERRUPTED, "interrupted");
-        if (Pa_IsStreamActive(m->stream) != 1 || now - since > MIC_STALL_SECONDS)
+        if (Pa_IsStreamActive(m->stream) != 1 || now - since > MIC_STALL_SECONDS) {
+            m->failed = 1;
             return cx_fail(err, CX_ERR_IO, "the input device '%s' stopped delivering audio",
                            m->dev.name);
+        }
         /* Sleep about as long as the missing samples take to arrive. */
-        double wait = (double)(m->block - (wr - rd)) / m->device_rate;
+        double wait = (double)(m->block - (size_t)avail) / m->device_rate;
         nap(wait < 0.001 ? 0.001 : wait > 0.02 ? 0.02 : wait);
     }
 }
@@ -464,10 +452,12 @@ static cx_status pa_pop(mic *m, cx_error *err)
 {
     PaError e = Pa_ReadStream(m->stream, m->inbuf, (unsigned long)m->block);
     if (e == paInputOverflowed) /* the block is still filled, after a gap */
-        atomic_fetch_add(&m->overflows, 1);
-    else if (e != paNoError)
+        m->overflows++;
+    else if (e != paNoError) {
+        m->failed = 1;
         return cx_fail(err, CX_ERR_IO, "reading the input device '%s' failed: %s", m->dev.name,
                        pa_text(e));
+    }
     int ch = m->channels;
     if (ch == 1) {
         memcpy(m->mono, m->inbuf, sizeof(float) * m->block);
@@ -495,8 +485,12 @@ cx_status mic_read(mic *m, float *out, size_t n, cx_error *err)
             continue;
         }
         if (stopped(m)) return cx_fail(err, CX_ERR_INTERRUPTED, "interrupted");
-        cx_status st = m->callback ? ring_pop(m, err) : pa_pop(m, err);
+        cx_status st = wait_block(m, err);
         if (st) return st;
+        if (m->callback)
+            mic_ring_pop(&m->ring, m->mono, m->block);
+        else if ((st = pa_pop(m, err)))
+            return st;
         if (cx_resampler_max_output(m->rs, m->block) > m->pend_cap)
             return cx_fail(err, CX_ERR_STATE, "resampler output exceeds its buffer (%zu > %zu)",
                            cx_resampler_max_output(m->rs, m->block), m->pend_cap);
@@ -510,7 +504,7 @@ cx_status mic_read(mic *m, float *out, size_t n, cx_error *err)
 
 long mic_overflows(const mic *m)
 {
-    return atomic_load((atomic_long *)&m->overflows);
+    return m->overflows + (m->callback ? mic_ring_overflows((mic_ring *)&m->ring) : 0);
 }
 const mic_device *mic_device_info(const mic *m)
 {
@@ -536,7 +530,11 @@ int mic_uses_callback(const mic *m)
 void mic_close(mic *m)
 {
     if (!m) return;
-    if (m->stream) {
+    if (m->failed) {
+        /* A stuck audio server makes Pa_AbortStream wait forever; the
+         * stream stays open (and Pa_Terminate is skipped) until exit. */
+        pa_broken = 1;
+    } else if (m->stream) {
         quiet q;
         quiet_begin(&q);
         Pa_AbortStream(m->stream);
@@ -547,6 +545,6 @@ void mic_close(mic *m)
     free(m->inbuf);
     free(m->mono);
     free(m->pend);
-    free(m->ring);
+    mic_ring_free(&m->ring);
     free(m);
 }

@@ -191,7 +191,7 @@ static int take(recorder *r, const char *word, int k, int count, size_t *n, cx_e
         fprintf(stderr, "press Enter, then say '%s' (%d/%d); q and Enter stops: ", word, k, count);
         int go = wait_enter(r, err);
         if (go <= 0) return go;
-        fprintf(stderr, "say '%s' ", word);
+        fprintf(stderr, "say '%s'", word);
         r->line_open = 1;
     } else {
         fprintf(stderr, "say '%s' (%d/%d) in", word, k, count);

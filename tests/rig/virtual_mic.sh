@@ -13,10 +13,12 @@
 # whose monitor is the default source, and a pacat feeding the sink silence
 # so it renders in small chunks (an idle null sink renders in 2 s chunks and
 # the start of the first sound played would be lost). PortAudio records the
-# monitor through ALSA's pulse plugin (libasound2-plugins): device "pulse",
-# and "default" too, which this script points at pulse in its private
-# ~/.asoundrc (the pulseaudio package's own hook does the same, but only when
-# it is installed system-wide and finds the daemon).
+# monitor through ALSA's pulse plugin (libasound2-plugins): PortAudio lists
+# two input devices, "pulse" (libasound2-plugins' 50-pulseaudio.conf) and
+# "default". On Debian 12 "default" already goes to pulse without any
+# ~/.asoundrc: the pulseaudio package's /etc/alsa/conf.d/99-pulse.conf hook
+# does it whenever the daemon answers. The private ~/.asoundrc written here
+# does the same for systems without that hook; it changes nothing on Debian.
 #
 # Works as root and without standard input (CI). Every wait is bounded; every
 # process started here is killed by its PID in vmic_stop. The variables
@@ -62,6 +64,10 @@ vmic_start() {
 pcm.!default { type pulse }
 ctl.!default { type pulse }
 EOF
+    # Never autospawn a daemon with the default configuration (hardware
+    # probing) should this one die.
+    mkdir -p "$HOME/.config/pulse"
+    echo "autospawn = no" > "$HOME/.config/pulse/client.conf"
     cat > "$VMIC_DIR/daemon.pa" <<'EOF'
 load-module module-native-protocol-unix auth-anonymous=1
 load-module module-null-sink sink_name=vmic rate=16000 channels=1
