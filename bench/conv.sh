@@ -33,8 +33,8 @@ echo "conv2d forward + backward, batch 64 (ms per batch, best of $rounds rounds)
 echo "case NxCxHxW_Ffilters+kernel: the 1-channel first layer skips the input gradient"
 awk '
   {
-    k = $1 SUBSEP $2 SUBSEP $3
-    if (!(k in t) || $4 < t[k]) t[k] = $4
+    id = $1 SUBSEP $2 SUBSEP $3
+    if (!(id in t) || $4 < t[id]) t[id] = $4
     if (!seen[$2, $3]++) key[n++] = $2 SUBSEP $3
   }
   END {
