@@ -39,8 +39,8 @@ static const bench_case cases[] = {
 static int run_case(const bench_case *bc, int threads, double min_time)
 {
     char spec[160];
-    snprintf(spec, sizeof spec, "input %d %d %d; conv %d %d stride=%d pad=%d", bc->c, bc->h,
-             bc->w, bc->f, bc->k, bc->stride, bc->pad);
+    snprintf(spec, sizeof spec, "input %d %d %d; conv %d %d stride=%d pad=%d", bc->c, bc->h, bc->w,
+             bc->f, bc->k, bc->stride, bc->pad);
     cx_error err;
     cx_model *m;
     if (cx_model_create(&m, spec, NULL, &err)) {
@@ -61,8 +61,10 @@ static int run_case(const bench_case *bc, int threads, double min_time)
     }
     cx_rng rng;
     cx_rng_seed(&rng, 2);
-    for (size_t i = 0; i < in_n; i++) x[i] = cx_rng_normal(&rng);
-    for (size_t i = 0; i < out_n; i++) dy[i] = cx_rng_normal(&rng);
+    for (size_t i = 0; i < in_n; i++)
+        x[i] = cx_rng_normal(&rng);
+    for (size_t i = 0; i < out_n; i++)
+        dy[i] = cx_rng_normal(&rng);
     cx_run r = {1, &rng, work};
     float *dxp = bc->need_dx ? dx : NULL;
 
@@ -109,7 +111,9 @@ int main(int argc, char **argv)
         }
         cx_set_threads(nt);
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-            if ((only ? !strncmp(cases[i].name, only, strlen(only)) : !cases[i].extra) && run_case(&cases[i], nt, min_time)) return 1;
+            if ((only ? !strncmp(cases[i].name, only, strlen(only)) : !cases[i].extra) &&
+                run_case(&cases[i], nt, min_time))
+                return 1;
     }
     return 0;
 }

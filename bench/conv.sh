@@ -19,9 +19,21 @@ threads=${THREADS:-1 2}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCORTEX_TESTS=OFF >/dev/null
 cmake --build "$build" -j2 --target bench_conv >/dev/null
 
+# Percentage of the CPU time other work used over the last second (Linux).
+others_busy() {
+  local a b
+  read -ra a </proc/stat; sleep 1; read -ra b </proc/stat
+  local busy=$(((b[1] + b[2] + b[3]) - (a[1] + a[2] + a[3])))
+  local all=$((busy + b[4] - a[4]))
+  echo $((all > 0 ? 100 * busy / all : 0))
+}
+
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
+loaded=()
 for ((r = 1; r <= rounds; r++)); do
+  busy=$(others_busy)
+  [ "$busy" -gt 10 ] && loaded+=("round $r: ${busy}%")
   for t in $threads; do
     # PyTorch gets the same budget for its OpenMP pool and its BLAS.
     OPENBLAS_NUM_THREADS=$t "$build/bench_conv" "$t" "$min" $only >>"$results"
@@ -33,8 +45,8 @@ echo "conv2d forward + backward, batch 64 (ms per batch, best of $rounds rounds)
 echo "case NxCxHxW_Ffilters+kernel: the 1-channel first layer skips the input gradient"
 awk '
   {
-    k = $1 SUBSEP $2 SUBSEP $3
-    if (!(k in t) || $4 < t[k]) t[k] = $4
+    id = $1 SUBSEP $2 SUBSEP $3
+    if (!(id in t) || $4 < t[id]) t[id] = $4
     if (!seen[$2, $3]++) key[n++] = $2 SUBSEP $3
   }
   END {
@@ -46,3 +58,7 @@ awk '
     }
     print "torch/cortex > 1 means Cortex is faster."
   }' "$results"
+if [ ${#loaded[@]} -gt 0 ]; then
+  echo "warning: other work was using the CPUs before ${loaded[*]} (share of all cores);"
+  echo "         2-thread figures suffer most (spinning threads lose their core)."
+fi

@@ -11,7 +11,8 @@
 
 /* ---- finite-difference gradient checks ------------------------------------ */
 
-/* stride 1 (product over shifted views), non-square, several channels */
+/* clang-format off */
+/* stride 1 (Winograd for 3x3, shifted views for 5x5), non-square, several channels */
 static void test_conv_s1_pad1(void) { CHECK("input 5 6 7; conv 4 3 stride=1 pad=1", 3); }
 static void test_conv_s1_valid(void) { CHECK("input 6 7 5; conv 3 3 pad=valid", 2); }
 static void test_conv_s1_same5(void) { CHECK("input 4 6 9; conv 3 5 pad=same", 2); }
@@ -52,6 +53,7 @@ static void test_avgpool(void) { CHECK("input 3 6 8; avgpool 2", 3); }
 static void test_avgpool_overlap(void) { CHECK("input 2 7 9; avgpool 3 stride=2", 3); }
 static void test_gap(void) { CHECK("input 4 5 3; gap", 3); }
 static void test_cnn_stack(void) { CHECK("input 1 8 8; conv 4 3 relu; maxpool 2; conv 6 3 relu; gap; dense 2", 2); }
+/* clang-format on */
 
 /* ---- against a direct loop ------------------------------------------------- */
 
@@ -88,9 +90,12 @@ static void direct_conv(int n, int c, int h, int w, int f, int k, int s, int p, 
                     y[yi] = (float)acc;
                     gb[o] += dy[yi];
                 }
-    for (size_t i = 0; i < nx; i++) dx[i] = (float)gx[i];
-    for (size_t i = 0; i < nw; i++) dw[i] = (float)gw[i];
-    for (int o = 0; o < f; o++) db[o] = (float)gb[o];
+    for (size_t i = 0; i < nx; i++)
+        dx[i] = (float)gx[i];
+    for (size_t i = 0; i < nw; i++)
+        dw[i] = (float)gw[i];
+    for (int o = 0; o < f; o++)
+        db[o] = (float)gb[o];
     free(gx), free(gw), free(gb);
 }
 
@@ -123,7 +128,8 @@ static void check_direct(const char *spec, int n)
     size_t nx = (size_t)n * cx_shape_size(&l->in), ny = (size_t)n * cx_shape_size(&l->out);
     size_t nw = l->params[0].size;
     float *x = malloc(nx * sizeof *x), *dy = malloc(ny * sizeof *dy), *y = malloc(ny * sizeof *y);
-    float *dx = malloc(nx * sizeof *dx), *dw = malloc(nw * sizeof *dw), *db = malloc(f * sizeof *db);
+    float *dx = malloc(nx * sizeof *dx), *dw = malloc(nw * sizeof *dw),
+          *db = malloc(f * sizeof *db);
     cx_rng rng;
     cx_rng_seed(&rng, 11);
     cx_fill_uniform(x, nx, -1, 1, &rng);
@@ -140,8 +146,8 @@ static void check_direct(const char *spec, int n)
         double ew = normwise_err(l->params[0].g, dw, nw);
         double eb = normwise_err(l->params[1].g, db, (size_t)f);
         if (getenv("CX_VERBOSE") || ey > 1e-5 || ex > 1e-5 || ew > 1e-5 || eb > 1e-5)
-            fprintf(stderr, "  %s, %d threads: err y %.2g dx %.2g dw %.2g db %.2g\n", spec,
-                    threads, ey, ex, ew, eb);
+            fprintf(stderr, "  %s, %d threads: err y %.2g dx %.2g dw %.2g db %.2g\n", spec, threads,
+                    ey, ex, ew, eb);
         CU_ASSERT(ey <= 1e-5 && ex <= 1e-5 && ew <= 1e-5 && eb <= 1e-5);
     }
     cx_set_threads(1);
@@ -151,14 +157,14 @@ static void check_direct(const char *spec, int n)
 
 static void test_conv_direct(void)
 {
-    check_direct("input 6 30 34; conv 5 3", 5);             /* Winograd, several blocks */
-    check_direct("input 4 17 9; conv 3 3 pad=0", 3);        /* Winograd, odd sizes */
-    check_direct("input 5 8 10; conv 3 3", 15);             /* Winograd, 12 + 3 samples */
-    check_direct("input 5 19 21; conv 4 5 pad=2", 3);       /* shifted views */
-    check_direct("input 5 12 40; conv 3 3 pad=2", 3);       /* Winograd, pad 2 */
-    check_direct("input 2 23 25; conv 4 3", 4);             /* im2col, few channels */
-    check_direct("input 3 25 22; conv 6 3 stride=2", 4);    /* im2col, stride 2 */
-    check_direct("input 7 11 13; conv 5 1", 6);             /* pointwise */
+    check_direct("input 6 30 34; conv 5 3", 5);               /* Winograd, several blocks */
+    check_direct("input 4 17 9; conv 3 3 pad=0", 3);          /* Winograd, odd sizes */
+    check_direct("input 5 8 10; conv 3 3", 15);               /* Winograd, 12 + 3 samples */
+    check_direct("input 5 19 21; conv 4 5 pad=2", 3);         /* shifted views */
+    check_direct("input 5 12 40; conv 3 3 pad=2", 3);         /* Winograd, pad 2 */
+    check_direct("input 2 23 25; conv 4 3", 4);               /* im2col, few channels */
+    check_direct("input 3 25 22; conv 6 3 stride=2", 4);      /* im2col, stride 2 */
+    check_direct("input 7 11 13; conv 5 1", 6);               /* pointwise */
     check_direct("input 4 9 10; conv 3 1 stride=2 pad=0", 3); /* 1x1 through im2col */
 }
 
@@ -182,7 +188,8 @@ static void check_reference(const ref_case *rc)
     size_t nx = (size_t)rc->n * cx_shape_size(cx_model_input_shape(m));
     size_t ny = (size_t)rc->n * cx_shape_size(cx_model_output_shape(m));
     int nt = cx_model_num_tensors(m);
-    size_t nw = nt > 0 ? cx_model_tensor(m, 0)->size : 0, nb = nt > 1 ? cx_model_tensor(m, 1)->size : 0;
+    size_t nw = nt > 0 ? cx_model_tensor(m, 0)->size : 0,
+           nb = nt > 1 ? cx_model_tensor(m, 1)->size : 0;
     size_t total = 2 * nx + 2 * ny + 2 * (nw + nb);
     float *buf = malloc(total * sizeof *buf);
     CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
@@ -354,8 +361,9 @@ static void test_cnn_learns_bars_and_stripes(void)
     enum { NTRAIN = 1024, NTEST = 500, BATCH = 32, EPOCHS = 8 };
     cx_error err;
     cx_model *m;
-    CU_ASSERT_EQUAL_FATAL(cx_model_create(&m, "input 1 8 8; conv 8 3 relu; maxpool 2; "
-                                              "conv 16 3 relu; gap; dense 2",
+    CU_ASSERT_EQUAL_FATAL(cx_model_create(&m,
+                                          "input 1 8 8; conv 8 3 relu; maxpool 2; "
+                                          "conv 16 3 relu; gap; dense 2",
                                           NULL, &err),
                           CX_OK);
     cx_model_init(m, 42);
@@ -368,9 +376,12 @@ static void test_cnn_learns_bars_and_stripes(void)
     static int ytrain[NTRAIN], ytest[NTEST], order[NTRAIN];
     cx_rng rng;
     cx_rng_seed(&rng, 2024);
-    for (int i = 0; i < NTRAIN; i++) ytrain[i] = make_bars(&rng, xtrain + i * 64);
-    for (int i = 0; i < NTEST; i++) ytest[i] = make_bars(&rng, xtest + i * 64);
-    for (int i = 0; i < NTRAIN; i++) order[i] = i;
+    for (int i = 0; i < NTRAIN; i++)
+        ytrain[i] = make_bars(&rng, xtrain + i * 64);
+    for (int i = 0; i < NTEST; i++)
+        ytest[i] = make_bars(&rng, xtest + i * 64);
+    for (int i = 0; i < NTRAIN; i++)
+        order[i] = i;
 
     float xb[BATCH * 64], dlogits[BATCH * 2];
     int yb[BATCH];
@@ -394,7 +405,8 @@ static void test_cnn_learns_bars_and_stripes(void)
     for (int s = 0; s < NTEST; s += BATCH) {
         int nb = NTEST - s < BATCH ? NTEST - s : BATCH;
         const float *logits = cx_model_forward(m, nb, xtest + s * 64);
-        for (int j = 0; j < nb; j++) correct += (logits[2 * j + 1] > logits[2 * j]) == ytest[s + j];
+        for (int j = 0; j < nb; j++)
+            correct += (logits[2 * j + 1] > logits[2 * j]) == ytest[s + j];
     }
     double acc = (double)correct / NTEST;
     printf("\n    held-out accuracy %.1f%% ", 100.0 * acc);

@@ -7,14 +7,19 @@
 
 typedef float cx_vf8 __attribute__((vector_size(32), aligned(4), may_alias));
 
-static inline cx_vf8 cx_vf8_set1(float v) { return (cx_vf8){v, v, v, v, v, v, v, v}; }
+static inline cx_vf8 cx_vf8_set1(float v)
+{
+    return (cx_vf8){v, v, v, v, v, v, v, v};
+}
 
 /* dst[i] += src[i] */
 static inline void cx_vec_add(float *restrict dst, const float *restrict src, int n)
 {
     int i = 0;
-    for (; i + 8 <= n; i += 8) *(cx_vf8 *)(dst + i) += *(const cx_vf8 *)(src + i);
-    for (; i < n; i++) dst[i] += src[i];
+    for (; i + 8 <= n; i += 8)
+        *(cx_vf8 *)(dst + i) += *(const cx_vf8 *)(src + i);
+    for (; i < n; i++)
+        dst[i] += src[i];
 }
 
 /* dst[i] = v */
@@ -22,18 +27,21 @@ static inline void cx_vec_fill(float *restrict dst, float v, int n)
 {
     cx_vf8 vv = cx_vf8_set1(v);
     int i = 0;
-    for (; i + 8 <= n; i += 8) *(cx_vf8 *)(dst + i) = vv;
-    for (; i < n; i++) dst[i] = v;
+    for (; i + 8 <= n; i += 8)
+        *(cx_vf8 *)(dst + i) = vv;
+    for (; i < n; i++)
+        dst[i] = v;
 }
 
 /* dst[i] = src[i] + v */
-static inline void cx_vec_add_scalar(float *restrict dst, const float *restrict src, float v,
-                                     int n)
+static inline void cx_vec_add_scalar(float *restrict dst, const float *restrict src, float v, int n)
 {
     cx_vf8 vv = cx_vf8_set1(v);
     int i = 0;
-    for (; i + 8 <= n; i += 8) *(cx_vf8 *)(dst + i) = *(const cx_vf8 *)(src + i) + vv;
-    for (; i < n; i++) dst[i] = src[i] + v;
+    for (; i + 8 <= n; i += 8)
+        *(cx_vf8 *)(dst + i) = *(const cx_vf8 *)(src + i) + vv;
+    for (; i < n; i++)
+        dst[i] = src[i] + v;
 }
 
 /* dst[i] += a * src[i] */
@@ -41,8 +49,10 @@ static inline void cx_vec_axpy(float *restrict dst, float a, const float *restri
 {
     cx_vf8 va = cx_vf8_set1(a);
     int i = 0;
-    for (; i + 8 <= n; i += 8) *(cx_vf8 *)(dst + i) += va * *(const cx_vf8 *)(src + i);
-    for (; i < n; i++) dst[i] += a * src[i];
+    for (; i + 8 <= n; i += 8)
+        *(cx_vf8 *)(dst + i) += va * *(const cx_vf8 *)(src + i);
+    for (; i < n; i++)
+        dst[i] += a * src[i];
 }
 
 /* sum_i a[i] b[i], in eight partial sums */
@@ -50,9 +60,11 @@ static inline float cx_vec_dot(const float *a, const float *b, int n)
 {
     cx_vf8 acc = cx_vf8_set1(0.0f);
     int i = 0;
-    for (; i + 8 <= n; i += 8) acc += *(const cx_vf8 *)(a + i) * *(const cx_vf8 *)(b + i);
+    for (; i + 8 <= n; i += 8)
+        acc += *(const cx_vf8 *)(a + i) * *(const cx_vf8 *)(b + i);
     float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-    for (; i < n; i++) s += a[i] * b[i];
+    for (; i < n; i++)
+        s += a[i] * b[i];
     return s;
 }
 
@@ -61,9 +73,11 @@ static inline float cx_vec_sum(const float *a, int n)
 {
     cx_vf8 acc = cx_vf8_set1(0.0f);
     int i = 0;
-    for (; i + 8 <= n; i += 8) acc += *(const cx_vf8 *)(a + i);
+    for (; i + 8 <= n; i += 8)
+        acc += *(const cx_vf8 *)(a + i);
     float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-    for (; i < n; i++) s += a[i];
+    for (; i < n; i++)
+        s += a[i];
     return s;
 }
 

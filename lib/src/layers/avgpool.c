@@ -57,7 +57,8 @@ static void avgpool_forward(cx_layer *l, const cx_run *r, int n, const float *x,
                 float s = 0.0f;
                 for (int a = 0; a < K; a++) {
                     const float *row = xc + (size_t)(oh * S + a) * W + ow * S;
-                    for (int b = 0; b < K; b++) s += row[b];
+                    for (int b = 0; b < K; b++)
+                        s += row[b];
                 }
                 yc[oh * p->wo + ow] = s * scale;
             }
@@ -84,7 +85,8 @@ static void avgpool_backward(cx_layer *l, const cx_run *r, int n, const float *x
                 float v = g[oh * p->wo + ow] * scale;
                 for (int a = 0; a < K; a++) {
                     float *row = dxc + (size_t)(oh * S + a) * W + ow * S;
-                    for (int b = 0; b < K; b++) row[b] += v;
+                    for (int b = 0; b < K; b++)
+                        row[b] += v;
                 }
             }
     }

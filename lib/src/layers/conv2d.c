@@ -17,20 +17,23 @@ enum { CONV_IM2COL, CONV_SHIFT, CONV_WINOGRAD, CONV_POINTWISE };
 
 typedef struct {
     cx_layer base;
-    int c, h, w;    /* input */
-    int f, k;       /* filters, kernel size */
+    int c, h, w; /* input */
+    int f, k;    /* filters, kernel size */
     int stride, pad;
-    int ho, wo;     /* output */
-    int ckk, hwo;   /* C*K*K (GEMM depth), Ho*Wo */
-    int path;       /* CONV_IM2COL, CONV_SHIFT, CONV_WINOGRAD or CONV_POINTWISE */
-    int hp, wp;     /* padded input size (shift path) */
-    int chunk;      /* samples per block of GEMMs (Winograd, shifted views) */
-    float *ones;    /* hwo ones, for bias gradients through sgemv */
+    int ho, wo;   /* output */
+    int ckk, hwo; /* C*K*K (GEMM depth), Ho*Wo */
+    int path;     /* CONV_IM2COL, CONV_SHIFT, CONV_WINOGRAD or CONV_POINTWISE */
+    int hp, wp;   /* padded input size (shift path) */
+    int chunk;    /* samples per block of GEMMs (Winograd, shifted views) */
+    float *ones;  /* hwo ones, for bias gradients through sgemv */
 } conv_layer;
 
 #define CONV_USAGE "conv FILTERS SIZE [stride=S] [pad=P|same|valid] [ACT]"
 
-static int clampi(long v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : (int)v; }
+static int clampi(long v, int lo, int hi)
+{
+    return v < lo ? lo : v > hi ? hi : (int)v;
+}
 
 /* Picks the algorithm and how many samples go into one block of GEMMs.
  * Measured with bench/bench_conv.c (batch 64, forward + backward) on a
@@ -45,9 +48,11 @@ static int clampi(long v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : (
  * - im2col one sample at a time: one GEMM over 4, 16 or 64 samples was
  *   1.0x, 1.35x and 1.7x slower (its column buffer leaves the cache).
  * Blocks are sized for OpenBLAS's unpacked small-matrix kernels (used up to
- * M N K = 1e6), which run these shapes near the core's peak. Larger blocks,
- * which OpenBLAS splits between threads, were not faster with 2 threads:
- * within +-10%, depending on the layer. */
+ * M N K = 1e6), which run these shapes near the core's peak; Winograd
+ * blocks of ~100 tiles keep its transformed input and output in the L2
+ * cache (4% faster than ~250 for 32->64 on 14x14). Larger blocks, which
+ * OpenBLAS splits between threads, were not faster with 2 threads: within
+ * +-10%, depending on the layer. */
 static void conv_choose(conv_layer *cv)
 {
     cv->path = CONV_IM2COL;
@@ -57,7 +62,7 @@ static void conv_choose(conv_layer *cv)
     } else if (cv->stride == 1 && cv->k == 3 && cv->c >= 4) {
         long tiles = (long)((cv->ho + 1) / 2) * ((cv->wo + 1) / 2);
         cv->path = CONV_WINOGRAD;
-        cv->chunk = clampi(256 / tiles, 1, 16); /* a few hundred tiles per GEMM */
+        cv->chunk = clampi(128 / tiles, 1, 16); /* ~100 tiles or more per GEMM */
     } else if (cv->stride == 1 && cv->k > 1 && cv->c >= 4) {
         cv->path = CONV_SHIFT;
     }
@@ -114,13 +119,13 @@ static cx_status conv_create(cx_layer **out, int argc, char **argv, const cx_sha
         free(cv);
         return cx_fail(err, CX_ERR_NOMEM, "layer 'conv': out of memory");
     }
-    for (size_t i = 0; i < hwo; i++) cv->ones[i] = 1.0f;
+    for (size_t i = 0; i < hwo; i++)
+        cv->ones[i] = 1.0f;
     cv->base.out = cx_shape3(f, ho, wo);
     int ws[4] = {f, c, k, k}, bs[1] = {f};
     cx_declare_param(&cv->base, "weight", 4, ws, 1, 1, CX_INIT_HE, 0, (int)ckk, f * k * k);
     cx_declare_param(&cv->base, "bias", 1, bs, 1, 0, CX_INIT_ZERO, 0, 0, 0);
-    snprintf(cv->base.spec, sizeof cv->base.spec, "conv %d %d stride=%d pad=%d", f, k, stride,
-             pad);
+    snprintf(cv->base.spec, sizeof cv->base.spec, "conv %d %d stride=%d pad=%d", f, k, stride, pad);
     *out = &cv->base;
     return CX_OK;
 }
@@ -163,12 +168,15 @@ static void im2col(const conv_layer *cv, const float *x, float *col, size_t ld)
                         continue;
                     }
                     const float *src = xc + (size_t)ih * W; /* column ow S + kw - P */
-                    for (int ow = 0; ow < lo; ow++) dst[ow] = 0.0f;
+                    for (int ow = 0; ow < lo; ow++)
+                        dst[ow] = 0.0f;
                     if (S == 1 && hi > lo)
                         memcpy(dst + lo, src + (lo + kw - P), (size_t)(hi - lo) * sizeof(float));
                     else
-                        for (int ow = lo; ow < hi; ow++) dst[ow] = src[ow * S + kw - P];
-                    for (int ow = hi; ow < Wo; ow++) dst[ow] = 0.0f;
+                        for (int ow = lo; ow < hi; ow++)
+                            dst[ow] = src[ow * S + kw - P];
+                    for (int ow = hi; ow < Wo; ow++)
+                        dst[ow] = 0.0f;
                 }
             }
     }
@@ -194,16 +202,23 @@ static void col2im(const conv_layer *cv, const float *col, size_t ld, float *dx)
                     if (S == 1 && hi > lo)
                         cx_vec_add(dst + (lo + kw - P), src + lo, hi - lo);
                     else
-                        for (int ow = lo; ow < hi; ow++) dst[ow * S + kw - P] += src[ow];
+                        for (int ow = lo; ow < hi; ow++)
+                            dst[ow * S + kw - P] += src[ow];
                 }
             }
 }
 
 /* Samples in the blocks of a batch of n. */
-static int chunk_of(const conv_layer *cv, int n) { return cv->chunk < n ? cv->chunk : n; }
+static int chunk_of(const conv_layer *cv, int n)
+{
+    return cv->chunk < n ? cv->chunk : n;
+}
 
 /* Rounds a float count up to a 64-byte multiple, so workspace pieces stay aligned. */
-static size_t align16(size_t n) { return (n + 15) & ~(size_t)15; }
+static size_t align16(size_t n)
+{
+    return (n + 15) & ~(size_t)15;
+}
 
 /* ---- stride 1: K*K products over shifted views of the padded input --------
  *
@@ -224,7 +239,10 @@ typedef struct {
     float *dxp; /* (C, L + K) padded input gradient */
 } shift_ws;
 
-static size_t shift_row(const conv_layer *cv, int nb) { return (size_t)nb * cv->hp * cv->wp; }
+static size_t shift_row(const conv_layer *cv, int nb)
+{
+    return (size_t)nb * cv->hp * cv->wp;
+}
 
 static size_t shift_q(const conv_layer *cv, int nb)
 {
@@ -288,7 +306,8 @@ static void shift_unpack_output(const conv_layer *cv, const float *yw, size_t q,
             const float *src = yw + (size_t)f * q + b * plane;
             float *dst = y + ((size_t)b * cv->f + f) * cv->hwo;
             for (int i = 0; i < cv->ho; i++)
-                cx_vec_add_scalar(dst + (size_t)i * cv->wo, src + (size_t)i * cv->wp, bias[f], cv->wo);
+                cx_vec_add_scalar(dst + (size_t)i * cv->wo, src + (size_t)i * cv->wp, bias[f],
+                                  cv->wo);
         }
 }
 
@@ -323,7 +342,8 @@ static void shift_unpack_input_grad(const conv_layer *cv, const float *dxp, int 
     size_t row = shift_row(cv, nb), plane = (size_t)cv->hp * cv->wp;
     for (int c = 0; c < cv->c; c++)
         for (int b = 0; b < nb; b++) {
-            const float *src = dxp + (size_t)c * row + b * plane + (size_t)cv->pad * cv->wp + cv->pad;
+            const float *src =
+                dxp + (size_t)c * row + b * plane + (size_t)cv->pad * cv->wp + cv->pad;
             float *dst = dx + ((size_t)b * cv->c + c) * cv->h * cv->w;
             for (int i = 0; i < cv->h; i++)
                 memcpy(dst + (size_t)i * cv->w, src + (size_t)i * cv->wp,
@@ -355,8 +375,8 @@ static void shift_forward(conv_layer *cv, const cx_run *r, int n, const float *x
 }
 
 /* dW_t += dyw xp_shifted^T, dxp_shifted += W_t^T dyw, per tap t */
-static void shift_backward(conv_layer *cv, const cx_run *r, int n, const float *x,
-                           const float *dy, float *dx)
+static void shift_backward(conv_layer *cv, const cx_run *r, int n, const float *x, const float *dy,
+                           float *dx)
 {
     cx_layer *l = &cv->base;
     int B = chunk_of(cv, n), kk = cv->k * cv->k;
@@ -373,17 +393,17 @@ static void shift_backward(conv_layer *cv, const cx_run *r, int n, const float *
         shift_pack_grad(cv, dy + i0 * out_sz, nb, q, ws.yw);
         for (int t = 0; t < kk; t++) {
             size_t s = (size_t)(t / cv->k) * cv->wp + t % cv->k;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cv->f, cv->c, (int)q, 1.0f,
-                        ws.yw, (int)q, ws.xp + s, (int)row, 1.0f,
-                        ws.gk + (size_t)t * cv->f * cv->c, cv->c);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cv->f, cv->c, (int)q, 1.0f, ws.yw,
+                        (int)q, ws.xp + s, (int)row, 1.0f, ws.gk + (size_t)t * cv->f * cv->c,
+                        cv->c);
         }
         if (!dx) continue;
         memset(ws.dxp, 0, ((size_t)cv->c * row + cv->k) * sizeof(float));
         for (int t = 0; t < kk; t++) {
             size_t s = (size_t)(t / cv->k) * cv->wp + t % cv->k;
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cv->c, (int)q, cv->f, 1.0f,
-                        ws.wk + (size_t)t * cv->f * cv->c, cv->c, ws.yw, (int)q, 1.0f,
-                        ws.dxp + s, (int)row);
+                        ws.wk + (size_t)t * cv->f * cv->c, cv->c, ws.yw, (int)q, 1.0f, ws.dxp + s,
+                        (int)row);
         }
         shift_unpack_input_grad(cv, ws.dxp, nb, dx + i0 * in_sz);
     }
@@ -428,10 +448,22 @@ typedef int cx_vi8 __attribute__((vector_size(32)));
 
 /* Geometry: th x tw tiles per sample; split rows of 2 * half floats, half =
  * tw + 1 columns of one parity plus slack for whole-vector loads. */
-static int wino_th(const conv_layer *cv) { return (cv->ho + 1) / 2; }
-static int wino_tw(const conv_layer *cv) { return (cv->wo + 1) / 2; }
-static int wino_half(const conv_layer *cv) { return wino_tw(cv) + 1 + 8; }
-static size_t wino_tiles(const conv_layer *cv) { return (size_t)wino_th(cv) * wino_tw(cv); }
+static int wino_th(const conv_layer *cv)
+{
+    return (cv->ho + 1) / 2;
+}
+static int wino_tw(const conv_layer *cv)
+{
+    return (cv->wo + 1) / 2;
+}
+static int wino_half(const conv_layer *cv)
+{
+    return wino_tw(cv) + 1 + 8;
+}
+static size_t wino_tiles(const conv_layer *cv)
+{
+    return (size_t)wino_th(cv) * wino_tw(cv);
+}
 static size_t wino_plane(const conv_layer *cv)
 {
     return (size_t)(2 * wino_th(cv) + 2) * 2 * wino_half(cv);
@@ -650,16 +682,19 @@ static void wino_input_grad_row(const float *v, size_t vs, int tw, float *row, i
 {
     static const cx_vi8 lane = {0, 1, 2, 3, 4, 5, 6, 7};
     cx_vf8 carry_e[4], carry_o[4], zero = cx_vf8_set1(0.0f);
-    for (int i = 0; i < 4; i++) carry_e[i] = carry_o[i] = zero;
+    for (int i = 0; i < 4; i++)
+        carry_e[i] = carry_o[i] = zero;
     int u = 0;
     for (; u < tw; u += 8) {
         cx_vf8 a[4][4];
         for (int i = 0; i < 4; i++)
-            for (int j = 0; j < 4; j++) a[i][j] = VLOAD(v + (size_t)(4 * i + j) * vs + u);
+            for (int j = 0; j < 4; j++)
+                a[i][j] = VLOAD(v + (size_t)(4 * i + j) * vs + u);
         if (tw - u < 8) {
             cx_vi8 keep = lane < (tw - u);
             for (int i = 0; i < 4; i++)
-                for (int j = 0; j < 4; j++) a[i][j] = (cx_vf8)((cx_vi8)a[i][j] & keep);
+                for (int j = 0; j < 4; j++)
+                    a[i][j] = (cx_vf8)((cx_vi8)a[i][j] & keep);
         }
         for (int j = 0; j < 4; j++) { /* rows of B dV */
             cx_vf8 w0 = a[0][j], w1 = a[1][j] - a[2][j] + a[3][j];
@@ -670,7 +705,8 @@ static void wino_input_grad_row(const float *v, size_t vs, int tw, float *row, i
             float *e = row + (size_t)i * 2 * half + u, *o = e + half;
             /* columns 2u + j: j = 0, 2 even (u, u+1), j = 1, 3 odd (u, u+1) */
             cx_vf8 e1 = a[i][1] + a[i][2] - a[i][0], o1 = -a[i][3];
-            *(cx_vf8 *)e += a[i][0] + __builtin_shufflevector(carry_e[i], e1, 7, 8, 9, 10, 11, 12, 13, 14);
+            *(cx_vf8 *)e +=
+                a[i][0] + __builtin_shufflevector(carry_e[i], e1, 7, 8, 9, 10, 11, 12, 13, 14);
             *(cx_vf8 *)o += a[i][1] - a[i][2] + a[i][3] +
                             __builtin_shufflevector(carry_o[i], o1, 7, 8, 9, 10, 11, 12, 13, 14);
             carry_e[i] = e1;
@@ -684,8 +720,8 @@ static void wino_input_grad_row(const float *v, size_t vs, int tw, float *row, i
 }
 
 /* x (nb,C,H,W) -> V, in memory order (channel, sample, tile row) */
-static void wino_transform_input(const conv_layer *cv, const float *x, int nb, float *xs,
-                                 float *v, size_t vs, size_t nt)
+static void wino_transform_input(const conv_layer *cv, const float *x, int nb, float *xs, float *v,
+                                 size_t vs, size_t nt)
 {
     int half = wino_half(cv), th = wino_th(cv), tw = wino_tw(cv);
     size_t T = wino_tiles(cv), in_plane = (size_t)cv->h * cv->w;
@@ -699,8 +735,8 @@ static void wino_transform_input(const conv_layer *cv, const float *x, int nb, f
 }
 
 /* dy (nb,F,Ho,Wo) -> dM, in memory order (filter, sample, tile row) */
-static void wino_transform_grad(const conv_layer *cv, const float *dy, int nb, float *m,
-                                size_t ms, size_t nt, float *tmp)
+static void wino_transform_grad(const conv_layer *cv, const float *dy, int nb, float *m, size_t ms,
+                                size_t nt, float *tmp)
 {
     int half = wino_half(cv), th = wino_th(cv), tw = wino_tw(cv);
     size_t T = wino_tiles(cv);
@@ -749,8 +785,8 @@ static void wino_forward(conv_layer *cv, const cx_run *r, int n, const float *x,
     }
 }
 
-static void wino_backward(conv_layer *cv, const cx_run *r, int n, const float *x,
-                          const float *dy, float *dx)
+static void wino_backward(conv_layer *cv, const cx_run *r, int n, const float *x, const float *dy,
+                          float *dx)
 {
     int B = chunk_of(cv, n), half = wino_half(cv), th = wino_th(cv), tw = wino_tw(cv);
     size_t in_sz = (size_t)cv->c * cv->h * cv->w, out_sz = (size_t)cv->f * cv->hwo;
@@ -789,7 +825,10 @@ static void wino_backward(conv_layer *cv, const cx_run *r, int n, const float *x
 /* ---- general path: im2col + GEMM ------------------------------------------ */
 
 /* col and dcol, (C K K, Ho Wo) each */
-static size_t im2col_workspace(const conv_layer *cv) { return 2 * (size_t)cv->ckk * cv->hwo; }
+static size_t im2col_workspace(const conv_layer *cv)
+{
+    return 2 * (size_t)cv->ckk * cv->hwo;
+}
 
 /* x: (n,C,H,W)  W: (F, C K K)  b: (F)  y: (n,F,Ho,Wo)
  * y_i = W im2col(x_i) + b */
@@ -801,7 +840,8 @@ static void im2col_forward(conv_layer *cv, const cx_run *r, int n, const float *
     for (int i = 0; i < n; i++) {
         float *yi = y + i * out_sz;
         im2col(cv, x + i * in_sz, col, (size_t)cv->hwo);
-        for (int f = 0; f < cv->f; f++) cx_vec_fill(yi + (size_t)f * cv->hwo, b[f], cv->hwo);
+        for (int f = 0; f < cv->f; f++)
+            cx_vec_fill(yi + (size_t)f * cv->hwo, b[f], cv->hwo);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cv->f, cv->hwo, cv->ckk, 1.0f, wt,
                     cv->ckk, col, cv->hwo, 1.0f, yi, cv->hwo);
     }
@@ -810,8 +850,8 @@ static void im2col_forward(conv_layer *cv, const cx_run *r, int n, const float *
 /* dy: (n,F,Ho,Wo)
  * dW += dy_i im2col(x_i)^T      (F, C K K)
  * dx_i = col2im(W^T dy_i)        (C,H,W), skipped when dx is NULL */
-static void im2col_backward(conv_layer *cv, const cx_run *r, int n, const float *x,
-                            const float *dy, float *dx)
+static void im2col_backward(conv_layer *cv, const cx_run *r, int n, const float *x, const float *dy,
+                            float *dx)
 {
     cx_param *pw = &cv->base.params[0];
     size_t in_sz = (size_t)cv->c * cv->h * cv->w, out_sz = (size_t)cv->f * cv->hwo;
@@ -838,7 +878,8 @@ static void pointwise_forward(conv_layer *cv, int n, const float *x, float *y)
     size_t in_sz = (size_t)cv->c * cv->hwo, out_sz = (size_t)cv->f * cv->hwo;
     for (int i = 0; i < n; i++) {
         float *yi = y + i * out_sz;
-        for (int f = 0; f < cv->f; f++) cx_vec_fill(yi + (size_t)f * cv->hwo, b[f], cv->hwo);
+        for (int f = 0; f < cv->f; f++)
+            cx_vec_fill(yi + (size_t)f * cv->hwo, b[f], cv->hwo);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cv->f, cv->hwo, cv->c, 1.0f, wt,
                     cv->c, x + i * in_sz, cv->hwo, 1.0f, yi, cv->hwo);
     }
@@ -853,8 +894,8 @@ static void pointwise_backward(conv_layer *cv, int n, const float *x, const floa
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cv->f, cv->c, cv->hwo, 1.0f,
                     dy + i * out_sz, cv->hwo, x + i * in_sz, cv->hwo, 1.0f, pw->g, cv->c);
         if (dx)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cv->c, cv->hwo, cv->f, 1.0f,
-                        pw->w, cv->c, dy + i * out_sz, cv->hwo, 0.0f, dx + i * in_sz, cv->hwo);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cv->c, cv->hwo, cv->f, 1.0f, pw->w,
+                        cv->c, dy + i * out_sz, cv->hwo, 0.0f, dx + i * in_sz, cv->hwo);
     }
 }
 

@@ -16,8 +16,7 @@ typedef struct {
 
 #define DW_USAGE "dwconv SIZE [stride=S] [pad=P|same|valid] [ACT]"
 
-static cx_status dw_create(cx_layer **out, int argc, char **argv, const cx_shape *in,
-                           cx_error *err)
+static cx_status dw_create(cx_layer **out, int argc, char **argv, const cx_shape *in, cx_error *err)
 {
     int k, stride = 1, pad = -1, have_stride = 0;
     if (argc < 1) return cx_fail(err, CX_ERR_ARG, "layer 'dwconv': usage: %s", DW_USAGE);
@@ -98,7 +97,8 @@ static void dw_forward(cx_layer *l, const cx_run *r, int n, const float *x, floa
                     if (S == 1 && hi > lo)
                         cx_vec_axpy(dst + lo, wv, src + (lo + kw - P), hi - lo);
                     else
-                        for (int ow = lo; ow < hi; ow++) dst[ow] += wv * src[ow * S + kw - P];
+                        for (int ow = lo; ow < hi; ow++)
+                            dst[ow] += wv * src[ow * S + kw - P];
                 }
             }
     }
@@ -142,7 +142,8 @@ static void dw_backward(cx_layer *l, const cx_run *r, int n, const float *x, con
                         if (dxc) cx_vec_axpy(dxc + at, wv, g + lo, hi - lo);
                         continue;
                     }
-                    for (int ow = lo; ow < hi; ow++) acc += g[ow] * xc[row + (size_t)(ow * S + kw - P)];
+                    for (int ow = lo; ow < hi; ow++)
+                        acc += g[ow] * xc[row + (size_t)(ow * S + kw - P)];
                     if (dxc)
                         for (int ow = lo; ow < hi; ow++)
                             dxc[row + (size_t)(ow * S + kw - P)] += wv * g[ow];

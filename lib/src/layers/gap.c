@@ -32,7 +32,8 @@ static void gap_forward(cx_layer *l, const cx_run *r, int n, const float *x, flo
     (void)r;
     gap_layer *g = (gap_layer *)l;
     float scale = 1.0f / (float)g->hw;
-    for (int i = 0; i < n * g->c; i++) y[i] = cx_vec_sum(x + (size_t)i * g->hw, g->hw) * scale;
+    for (int i = 0; i < n * g->c; i++)
+        y[i] = cx_vec_sum(x + (size_t)i * g->hw, g->hw) * scale;
 }
 
 /* dx[c][h][w] = dy[c] / (H W) */
@@ -45,7 +46,8 @@ static void gap_backward(cx_layer *l, const cx_run *r, int n, const float *x, co
     gap_layer *g = (gap_layer *)l;
     if (!dx) return;
     float scale = 1.0f / (float)g->hw;
-    for (int i = 0; i < n * g->c; i++) cx_vec_fill(dx + (size_t)i * g->hw, dy[i] * scale, g->hw);
+    for (int i = 0; i < n * g->c; i++)
+        cx_vec_fill(dx + (size_t)i * g->hw, dy[i] * scale, g->hw);
 }
 
 const cx_layer_kind cx_kind_gap = {

@@ -154,7 +154,8 @@ static void maxpool_backward(cx_layer *l, const cx_run *r, int n, const float *x
         const float *g = dy + (size_t)i * out_plane;
         if (n <= p->cap) {
             const int32_t *ac = p->arg + (size_t)i * out_plane;
-            for (size_t o = 0; o < out_plane; o++) dxc[ac[o]] += g[o];
+            for (size_t o = 0; o < out_plane; o++)
+                dxc[ac[o]] += g[o];
             continue;
         }
         const float *xc = x + (size_t)i * in_plane;
