@@ -517,9 +517,25 @@ static int on_frame(cx_detector *d, cx_detection *ev)
     size_t oldest = (size_t)((e + 1) % T);
     memcpy(d->window, d->ring + oldest * F, (T - oldest) * F * sizeof(float));
     memcpy(d->window + (T - oldest) * F, d->ring, oldest * F * sizeof(float));
-    const float *z = cx_model_forward(d->model, 1, d->window);
-    if (!z) return 0; /* the model was freed of its activations: cannot happen after reserve */
-    cx_softmax(z, 1, d->K, d->probs);
+    /* A window without any variation (digital silence: a muted or dead input)
+     * holds no word, and a model that never saw one could say anything: it
+     * counts as silence without running the model. */
+    float lo = d->window[0], hi = lo;
+    for (size_t i = 1; i < (size_t)T * F; i++) {
+        lo = d->window[i] < lo ? d->window[i] : lo;
+        hi = d->window[i] > hi ? d->window[i] : hi;
+    }
+    if (hi - lo < 1e-3f) {
+        int quiet = -1;
+        for (int k = 0; k < d->K && quiet < 0; k++)
+            if (!strcmp(cx_model_label(d->model, k), "_silence_")) quiet = k;
+        for (int k = 0; k < d->K; k++)
+            d->probs[k] = quiet < 0 ? 1.0f / (float)d->K : (float)(k == quiet);
+    } else {
+        const float *z = cx_model_forward(d->model, 1, d->window);
+        if (!z) return 0; /* the model was freed of its activations: cannot happen after reserve */
+        cx_softmax(z, 1, d->K, d->probs);
+    }
     d->evaluations++;
     if (d->rec) {
         if (d->rec_n < d->rec_cap) {
