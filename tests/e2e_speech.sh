@@ -32,7 +32,7 @@ head -c 2000 /dev/urandom > "$d/down/bob_random.wav"            # not audio
 
 # ---- help and usage errors
 expect_code 0 "--help" "$bin" --help
-for c in train eval classify detect info; do expect_code 0 "$c --help" "$bin" $c --help; done
+for c in train eval classify detect info spectrogram listen devices record; do expect_code 0 "$c --help" "$bin" $c --help; done
 expect_code 2 "no command" "$bin"
 expect_code 2 "unknown command" "$bin" frobnicate
 expect_code 2 "train without --out" "$bin" train --data "$d"
@@ -81,6 +81,12 @@ assert all('confidence' in e for e in ev)"
 expect_code 0 "detect (text)" "$bin" detect --model "$tmp/m.safetensors" "$tmp/stream.wav"
 check "detect reports its CPU use" grep -q "of real time" "$tmp/err"
 expect_code 1 "detect a missing file" "$bin" detect --model "$tmp/m.safetensors" "$tmp/none.wav"
+
+# ---- spectrogram
+expect_code 0 "spectrogram with the model's features" "$bin" spectrogram "$tmp/stream.wav" --png "$tmp/spec.png" --model "$tmp/m.safetensors"
+check "spectrogram PNG written" test -s "$tmp/spec.png"
+expect_code 1 "spectrogram of a broken file" "$bin" spectrogram "$d/up/ann_broken.wav" --png "$tmp/x.png"
+expect_code 2 "spectrogram without --png" "$bin" spectrogram "$tmp/stream.wav"
 
 # ---- resume gives the same model as an uninterrupted run
 expect_code 0 "train uninterrupted" "$bin" train "${common[@]}" --epochs 2 --out "$tmp/u.safetensors" --seed 3

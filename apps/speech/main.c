@@ -15,6 +15,7 @@ static const struct {
     {"eval", cmd_eval, "accuracy, per-word precision and recall, confusion matrix"},
     {"classify", cmd_classify, "the word heard in each audio clip"},
     {"detect", cmd_detect, "find the keywords in a recording, as the live detector would"},
+    {"spectrogram", cmd_spectrogram, "draw the features a model sees, as a PNG"},
     {"listen", cmd_listen, "live mode: keywords from the microphone as they are spoken"},
     {"devices", cmd_devices, "list the microphones (audio input devices) PortAudio sees"},
     {"record", cmd_record, "record numbered clips of a spoken word for a data set"},
