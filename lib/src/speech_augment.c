@@ -31,7 +31,7 @@ void cx_speech_augment_off(cx_speech_augment *a)
     a->speed_min = a->speed_max = 1.0f;
     a->snr_min = 0.0f;
     a->snr_max = 20.0f;
-    a->silence_db_min = -70.0f; /* down to near digital silence: a quiet room */
+    a->silence_db_min = -30.0f;
     a->silence_db_max = 0.0f;
 }
 

@@ -204,7 +204,7 @@ typedef struct cx_speech_augment {
     float silence_db_min, silence_db_max; /* level of _silence_, dB, [-100, 20] */
 } cx_speech_augment;
 
-/* Everything off (silence level -70 .. 0 dB, so near-silent windows are silence too, SNR range 0 .. 20 dB kept). */
+/* Everything off (silence level -30 .. 0 dB, SNR range 0 .. 20 dB kept). */
 void cx_speech_augment_off(cx_speech_augment *a);
 /* Settings that suit keyword spotting: shift 100 ms, speed 0.9-1.1, gain
  * 6 dB, noise with probability 0.8 at 0-20 dB SNR, 2 time masks of up to 10
