@@ -22,8 +22,8 @@ export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$src/tests/supp
 
 bash "$src/tests/tools/make_sound_words.sh" "$tmp/data"
 "$bin" train --data "$tmp/data" --words up,down,flat --rate 8000 --window 0.8 --test-speakers cat \
-    --val-percent 0 --arch "tnorm; conv1d 16 5 relu; gru 16; mean" --batch 16 --lr 0.01 \
-    --threads 2 --epochs 40 --out "$tmp/m.safetensors" > "$tmp/train.log" 2>&1
+    --val-percent 0 --arch "tnorm; conv1d 32 5 relu; gru 32; mean" --batch 16 --lr 0.01 \
+    --label-smoothing 0 --threads 2 --epochs 40 --out "$tmp/m.safetensors" > "$tmp/train.log" 2>&1
 check "model trained" test -s "$tmp/m.safetensors"
 
 # Without any audio server: a clear message and exit code 1.
@@ -41,9 +41,12 @@ if ! vmic_start; then bad "the virtual microphone could not start"; finish; fi
 ok "virtual microphone up"
 # Words in the stream start 1.7 s or more apart: a longer suppression than
 # the tuned one keeps a word's tail from firing twice on this tiny model.
-# The tiny test model mislabels a live word about once in four plays (the
-# audio arrives resampled twice by the sound server): a second attempt is
-# allowed, and the first attempt's output is shown.
+# The model is trained without label smoothing so that its peaks on these
+# words are well above the threshold (above 0.9 on the file, whatever
+# OpenBLAS kernels the machine picks: the trained weights differ with them).
+# The audio arrives resampled twice by the sound server; should a live word
+# still be missed, a second attempt is allowed and the first one's output is
+# shown.
 heard() { $py -c "
 import json, sys; ev=[json.loads(l) for l in open('$tmp/listen.out')]
 print([(e['word'], round(e['time'], 2), e['at']) for e in ev])

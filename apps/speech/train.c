@@ -51,6 +51,7 @@ static void usage(FILE *f)
             "  --window SECONDS       length of the window the model classifies (default 1)\n"
             "  --mels N               mel bands (default 40)\n"
             "  --mfcc N               use N MFCCs instead of log-mel energies\n"
+            "  --log-floor X          added to mel energies before the log (default 1e-6)\n"
             "model and training:\n"
             "  --arch ARCH            a preset or a layer spec (default gru)\n"
             "  --epochs N             (default 30)\n"
@@ -73,6 +74,10 @@ static void usage(FILE *f)
             "  --noise-prob P         add background noise with probability P (default 0.8)\n"
             "  --snr A:B              noise SNR range in dB (default 0:20)\n"
             "  --masks T:F            SpecAugment time and frequency masks (default 2:2)\n"
+            "  --warp X               random stretch of the mel axis by up to X (0.1 = 10%%,\n"
+            "                         vocal tracts of other lengths; default 0 = off)\n"
+            "  --eq-db X              random microphone colouring of up to X dB across the\n"
+            "                         mel bands (log-mel features; default 0 = off)\n"
             "  -h, --help             this help\n"
             "\n"
             "presets:\n");
@@ -82,6 +87,7 @@ static void usage(FILE *f)
 typedef struct {
     const char *data, *out, *arch, *optimizer, *schedule, *words, *test_speakers;
     int rate, mels, mfcc, epochs, batch, threads, resume, stop_after, test_pct, val_pct;
+    float log_floor;
     float window, lr, weight_decay, smoothing, unknown_ratio, silence_ratio;
     unsigned long long seed;
     cx_speech_augment aug;
@@ -99,7 +105,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
 {
     enum { O_WORDS = 256, O_TS, O_TP, O_VP, O_UR, O_SR, O_RATE, O_WIN, O_MELS, O_MFCC, O_OPT,
            O_SCHED, O_WD, O_LS, O_THREADS, O_RESUME, O_STOP, O_NOAUG, O_SHIFT, O_SPEED, O_GAIN,
-           O_NP, O_SNR, O_MASKS };
+           O_NP, O_SNR, O_MASKS, O_EQ, O_FLOOR, O_WARP };
     static const struct option opts[] = {
         {"data", required_argument, 0, 'd'},        {"out", required_argument, 0, 'o'},
         {"arch", required_argument, 0, 'a'},        {"epochs", required_argument, 0, 'e'},
@@ -120,6 +126,9 @@ static int parse_args(int argc, char **argv, train_opts *o)
         {"shift-ms", required_argument, 0, O_SHIFT}, {"speed", required_argument, 0, O_SPEED},
         {"gain-db", required_argument, 0, O_GAIN},  {"noise-prob", required_argument, 0, O_NP},
         {"snr", required_argument, 0, O_SNR},       {"masks", required_argument, 0, O_MASKS},
+        {"eq-db", required_argument, 0, O_EQ},
+        {"warp", required_argument, 0, O_WARP},
+        {"log-floor", required_argument, 0, O_FLOOR},
         {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->arch = "gru";
@@ -179,6 +188,9 @@ static int parse_args(int argc, char **argv, train_opts *o)
             bad = parse_range("--speed", optarg, 0.5f, 2.0f, &o->aug.speed_min, &o->aug.speed_max);
             break;
         case O_GAIN: bad = cli_float(PROG, "--gain-db", optarg, 0, 40, &o->aug.gain_db); break;
+        case O_FLOOR: bad = cli_float(PROG, "--log-floor", optarg, 1e-12f, 1.0f, &o->log_floor); break;
+        case O_WARP: bad = cli_float(PROG, "--warp", optarg, 0, 0.5f, &o->aug.warp); break;
+        case O_EQ: bad = cli_float(PROG, "--eq-db", optarg, 0, 40, &o->aug.eq_db); break;
         case O_NP: bad = cli_float(PROG, "--noise-prob", optarg, 0, 1, &o->aug.noise_prob); break;
         case O_SNR:
             bad = parse_range("--snr", optarg, -30.0f, 60.0f, &o->aug.snr_min, &o->aug.snr_max);
@@ -404,6 +416,7 @@ int cmd_train(int argc, char **argv)
     cx_feat_config fc;
     cx_feat_config_default(&fc, o.rate);
     fc.n_mels = o.mels;
+    if (o.log_floor > 0.0f) fc.log_floor = o.log_floor;
     if (o.mfcc) {
         fc.kind = CX_FEAT_MFCC;
         fc.n_mfcc = o.mfcc;
@@ -437,10 +450,11 @@ int cmd_train(int argc, char **argv)
     snprintf(buf, sizeof buf, "%s lr=%g wd=%g schedule=%s batch=%d smoothing=%g", o.optimizer,
              (double)o.lr, (double)o.weight_decay, o.schedule, o.batch, (double)o.smoothing);
     if ((st = cx_model_set_meta(m, "train.recipe", buf, &err))) goto fail;
-    snprintf(buf, sizeof buf, "shift=%gms speed=%g:%g gain=%gdB noise=%g snr=%g:%g masks=%d:%d",
+    snprintf(buf, sizeof buf, "shift=%gms speed=%g:%g gain=%gdB noise=%g snr=%g:%g masks=%d:%d eq=%gdB warp=%g",
              (double)o.aug.shift_ms, (double)o.aug.speed_min, (double)o.aug.speed_max,
              (double)o.aug.gain_db, (double)o.aug.noise_prob, (double)o.aug.snr_min,
-             (double)o.aug.snr_max, o.aug.time_masks, o.aug.freq_masks);
+             (double)o.aug.snr_max, o.aug.time_masks, o.aug.freq_masks, (double)o.aug.eq_db,
+             (double)o.aug.warp);
     if ((st = cx_model_set_meta(m, "train.augment", buf, &err))) goto fail;
     if (o.test_speakers && (st = cx_model_set_meta(m, "train.test_speakers", o.test_speakers, &err)))
         goto fail;

@@ -22,7 +22,8 @@ struct cx_speech_source {
     SRC_STATE *src; /* speed perturbation, NULL when off */
     float *clip;    /* speed-perturbed clip */
     size_t clip_cap;
-    float *win; /* the rendered window */
+    float *win;     /* the rendered window */
+    float *scratch; /* one frame of features */
 };
 
 void cx_speech_augment_off(cx_speech_augment *a)
@@ -71,6 +72,10 @@ cx_status cx_speech_augment_check(const cx_speech_augment *a, cx_error *err)
         bad = "time_masks must be within 0..1000 and time_mask_max >= 0";
     else if (a->freq_masks < 0 || a->freq_mask_max < 0 || a->freq_masks > 1000)
         bad = "freq_masks must be within 0..1000 and freq_mask_max >= 0";
+    else if (!in_range(a->warp, 0.0f, 0.5f))
+        bad = "warp must be within [0, 0.5]";
+    else if (!in_range(a->eq_db, 0.0f, 40.0f))
+        bad = "eq_db must be within [0, 40]";
     else if (!in_range(a->silence_db_min, -100.0f, 20.0f) ||
              !in_range(a->silence_db_max, a->silence_db_min, 20.0f))
         bad = "silence_db_min, silence_db_max must satisfy -100 <= min <= max <= 20 (dB)";
@@ -124,13 +129,14 @@ cx_status cx_speech_source_create(cx_speech_source **out, const cx_speech_datase
     s->feats = cx_feat_num_features(cfg);
     s->speed_on = a.speed_min != 1.0f || a.speed_max != 1.0f;
     s->win = malloc(sizeof(float) * (size_t)window_samples);
+    s->scratch = malloc(sizeof(float) * (size_t)s->feats);
     if (s->win && s->speed_on) {
         int e = 0;
         s->clip_cap = (size_t)ceil((double)ds->max_length / a.speed_min) + 64;
         s->clip = malloc(sizeof(float) * s->clip_cap);
         s->src = src_new(SPEED_CONVERTER, 1, &e);
     }
-    if (!s->win || (s->speed_on && (!s->clip || !s->src))) {
+    if (!s->win || !s->scratch || (s->speed_on && (!s->clip || !s->src))) {
         cx_speech_source_free(s);
         return cx_fail(err, CX_ERR_NOMEM, "speech source: out of memory");
     }
@@ -144,6 +150,7 @@ void cx_speech_source_free(cx_speech_source *s)
     if (s->src) src_delete(s->src);
     free(s->clip);
     free(s->win);
+    free(s->scratch);
     free(s);
 }
 
@@ -319,6 +326,44 @@ void cx_speech_spec_mask(float *x, int frames, int features, const cx_speech_aug
     }
 }
 
+void cx_speech_spec_warp(float *x, int frames, int features, float warp, cx_rng *rng,
+                         float *scratch)
+{
+    if (frames < 1 || features < 2 || warp <= 0.0f) return;
+    float a = uniform(rng, 1.0f - warp, 1.0f + warp);
+    for (int t = 0; t < frames; t++) {
+        float *row = x + (size_t)t * features;
+        for (int f = 0; f < features; f++) {
+            float src = (float)f / a;
+            if (src >= (float)(features - 1)) {
+                scratch[f] = row[features - 1];
+                continue;
+            }
+            int i = (int)src;
+            float w = src - (float)i;
+            scratch[f] = (1.0f - w) * row[i] + w * row[i + 1];
+        }
+        memcpy(row, scratch, sizeof(float) * (size_t)features);
+    }
+}
+
+void cx_speech_spec_eq(float *x, int frames, int features, float eq_db, cx_rng *rng)
+{
+    if (frames < 1 || features < 1 || eq_db <= 0.0f) return;
+    /* A smooth random gain curve over the bands: a tilt plus two cosine
+     * bumps, each up to eq_db / 2 in size, in natural-log power units. */
+    const float unit = 0.5f * eq_db * logf(10.0f) / 10.0f;
+    float tilt = uniform(rng, -unit, unit), b1 = uniform(rng, -unit, unit) * 0.5f;
+    float b2 = uniform(rng, -unit, unit) * 0.5f, ph = uniform(rng, 0.0f, 6.2831853f);
+    for (int f = 0; f < features; f++) {
+        float u = features > 1 ? (float)f / (float)(features - 1) : 0.0f;
+        float g = tilt * (2.0f * u - 1.0f) + b1 * cosf(3.14159265f * u + ph) +
+                  b2 * cosf(6.2831853f * u + ph);
+        for (int t = 0; t < frames; t++)
+            x[(size_t)t * features + f] += g;
+    }
+}
+
 cx_status cx_speech_batch(void *ctx, const int *idx, int n, int augment, cx_rng *rng, float *x,
                           int *labels, cx_error *err)
 {
@@ -337,6 +382,10 @@ cx_status cx_speech_batch(void *ctx, const int *idx, int n, int augment, cx_rng 
         if (got != s->frames)
             return cx_fail(err, CX_ERR_STATE, "speech batch: %d frames instead of %d", got,
                            s->frames);
+        if (augment && s->aug.warp > 0.0f && cx_melspec_config(s->fx)->kind == CX_FEAT_LOGMEL)
+            cx_speech_spec_warp(xi, s->frames, s->feats, s->aug.warp, rng, s->scratch);
+        if (augment && s->aug.eq_db > 0.0f && cx_melspec_config(s->fx)->kind == CX_FEAT_LOGMEL)
+            cx_speech_spec_eq(xi, s->frames, s->feats, s->aug.eq_db, rng);
         if (mask) {
             double sum = 0.0;
             for (size_t j = 0; !normalized && j < per; j++)

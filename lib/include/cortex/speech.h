@@ -202,6 +202,8 @@ typedef struct cx_speech_augment {
     int time_masks, time_mask_max;        /* >= 0 */
     int freq_masks, freq_mask_max;        /* >= 0 */
     float silence_db_min, silence_db_max; /* level of _silence_, dB, [-100, 20] */
+    float eq_db;                          /* random channel colouring, dB, [0, 40]; 0 = off */
+    float warp;                           /* random frequency-axis warp, [0, 0.5]; 0 = off */
 } cx_speech_augment;
 
 /* Everything off (silence level -30 .. 0 dB, SNR range 0 .. 20 dB kept). */
@@ -212,6 +214,19 @@ void cx_speech_augment_off(cx_speech_augment *a);
 void cx_speech_augment_default(cx_speech_augment *a);
 /* Validates every range; the message names the field. */
 cx_status cx_speech_augment_check(const cx_speech_augment *a, cx_error *err);
+
+/* Adds a smooth random gain curve of up to about eq_db dB across the bands
+ * of (frames x features) log-mel features, the same in every frame: the
+ * colouring of a different microphone or room (a random tilt plus two
+ * cosine bumps). Training applies it to log-mel features only. */
+void cx_speech_spec_eq(float *x, int frames, int features, float eq_db, cx_rng *rng);
+
+/* Stretches the band axis of (frames x features) log-mel features by a
+ * random factor a in [1 - warp, 1 + warp] (y[t,f] = x[t, f / a], linear
+ * interpolation, the edge band repeated): vocal tracts of other lengths
+ * move the formants along the mel axis. scratch holds features floats. */
+void cx_speech_spec_warp(float *x, int frames, int features, float warp, cx_rng *rng,
+                         float *scratch);
 
 /* Masks (frames x features) features in place: step 5 above. */
 void cx_speech_spec_mask(float *x, int frames, int features, const cx_speech_augment *a, float fill,
