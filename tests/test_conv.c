@@ -51,6 +51,10 @@ static void test_maxpool(void) { CHECK("input 3 6 8; maxpool 2", 3); }
 static void test_maxpool_overlap(void) { CHECK("input 2 7 9; maxpool 3 stride=2", 3); }
 static void test_avgpool(void) { CHECK("input 3 6 8; avgpool 2", 3); }
 static void test_avgpool_overlap(void) { CHECK("input 2 7 9; avgpool 3 stride=2", 3); }
+/* non-square windows: 1x2 pools frequency and keeps time (CRNN); W odd drops a column */
+static void test_maxpool_1x2(void) { CHECK("input 3 5 9; maxpool 1x2", 3); }
+static void test_maxpool_2x3_s1x2(void) { CHECK("input 2 7 9; maxpool 2x3 stride=1x2", 3); }
+static void test_avgpool_1x2(void) { CHECK("input 3 5 9; avgpool 1x2", 3); }
 static void test_gap(void) { CHECK("input 4 5 3; gap", 3); }
 static void test_cnn_stack(void) { CHECK("input 1 8 8; conv 4 3 relu; maxpool 2; conv 6 3 relu; gap; dense 2", 2); }
 /* clang-format on */
@@ -168,6 +172,74 @@ static void test_conv_direct(void)
     check_direct("input 4 9 10; conv 3 1 stride=2 pad=0", 3); /* 1x1 through im2col */
 }
 
+/* maxpool against its definition, on data full of ties and with NaNs: the
+ * first maximum in scan order wins, a NaN wins over any number, the gradient
+ * goes to the winner. Covers the 2x2 path and the general one. */
+typedef struct {
+    const char *spec;
+    int kh, kw, sh, sw;
+} pool_case;
+
+static void check_maxpool_direct(const pool_case *pc)
+{
+    enum { N = 3 };
+    cx_error err;
+    cx_model *m;
+    CU_ASSERT_EQUAL_FATAL(cx_model_create(&m, pc->spec, NULL, &err), CX_OK);
+    CU_ASSERT_EQUAL_FATAL(cx_model_reserve(m, N, &err), CX_OK);
+    cx_model_want_input_grad(m, 1);
+    const cx_layer *l = cx_model_layer(m, 0);
+    const int C = l->in.d[0], H = l->in.d[1], W = l->in.d[2], Ho = l->out.d[1], Wo = l->out.d[2];
+    size_t nx = (size_t)N * C * H * W, ny = (size_t)N * C * Ho * Wo;
+    float *x = malloc(nx * sizeof *x), *dy = malloc(ny * sizeof *dy);
+    float *y = malloc(ny * sizeof *y), *dx = calloc(nx, sizeof *dx);
+    cx_rng rng;
+    cx_rng_seed(&rng, 13);
+    for (size_t i = 0; i < nx; i++) /* four values: most windows tie */
+        x[i] = cx_rng_uniform(&rng) < 0.02f ? NAN : floorf(4.0f * cx_rng_uniform(&rng));
+    cx_fill_uniform(dy, ny, -1, 1, &rng);
+    for (int i = 0; i < N * C; i++)
+        for (int oh = 0; oh < Ho; oh++)
+            for (int ow = 0; ow < Wo; ow++) {
+                size_t at = ((size_t)i * H + oh * pc->sh) * W + ow * pc->sw, o;
+                for (int a = 0; a < pc->kh; a++)
+                    for (int b = 0; b < pc->kw; b++) {
+                        o = ((size_t)i * H + oh * pc->sh + a) * W + ow * pc->sw + b;
+                        if (x[o] > x[at] || (isnan(x[o]) && !isnan(x[at]))) at = o;
+                    }
+                size_t yi = ((size_t)i * Ho + oh) * Wo + ow;
+                y[yi] = x[at];
+                dx[at] += dy[yi];
+            }
+    const float *out = cx_model_forward(m, N, x);
+    int wrong = 0;
+    for (size_t i = 0; i < ny; i++)
+        wrong += !(out[i] == y[i] || (isnan(out[i]) && isnan(y[i])));
+    cx_model_backward(m, N, dy);
+    const float *g = cx_model_input_grad(m);
+    for (size_t i = 0; i < nx; i++)
+        wrong += g[i] != dx[i];
+    if (wrong) fprintf(stderr, "  %s: %d values differ from the definition\n", pc->spec, wrong);
+    CU_ASSERT_EQUAL(wrong, 0);
+    free(x), free(dy), free(y), free(dx);
+    cx_model_free(m);
+}
+
+static void test_maxpool_direct(void)
+{
+    static const pool_case cases[] = {
+        {"input 2 8 10; maxpool 2", 2, 2, 2, 2},
+        {"input 2 9 11; maxpool 2", 2, 2, 2, 2},
+        {"input 2 9 11; maxpool 3 stride=2", 3, 3, 2, 2},
+        {"input 2 9 11; maxpool 2 stride=1", 2, 2, 1, 1},
+        {"input 2 9 11; maxpool 1x2", 1, 2, 1, 2},
+        {"input 2 9 11; maxpool 2x3 stride=1x2", 2, 3, 1, 2},
+        {"input 2 9 11; maxpool 3x1 stride=2x1", 3, 1, 2, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        check_maxpool_direct(&cases[i]);
+}
+
 /* ---- PyTorch references ---------------------------------------------------- */
 
 typedef struct {
@@ -258,6 +330,17 @@ static void test_ref_avgpool(void)
     check_reference(&rc);
 }
 
+static void test_ref_pool_nonsquare(void)
+{
+    ref_case rc[] = {
+        {"maxpool_1x2.f32", "input 3 6 9; maxpool 1x2", 2},
+        {"maxpool_2x3_s1x2.f32", "input 2 7 8; maxpool 2x3 stride=1x2", 2},
+        {"avgpool_1x2.f32", "input 3 6 9; avgpool 1x2", 2},
+    };
+    for (size_t i = 0; i < sizeof rc / sizeof rc[0]; i++)
+        check_reference(&rc[i]);
+}
+
 /* ---- specs ----------------------------------------------------------------- */
 
 static void test_spec_roundtrip(void)
@@ -298,6 +381,34 @@ static void test_spec_roundtrip(void)
     cx_model_free(b);
 }
 
+/* A window or stride is written "K" when square and "KHxKW" otherwise, so
+ * specs of square pools read as before. */
+static void test_spec_pool_nonsquare(void)
+{
+    static const struct {
+        const char *spec, *canon;
+        int ho, wo;
+    } cases[] = {
+        {"input 2 6 9; maxpool 1x2", "maxpool 1x2 stride=1x2", 6, 4},
+        {"input 2 6 9; maxpool 2x2", "maxpool 2 stride=2", 3, 4},
+        {"input 2 6 9; maxpool 2 stride=1x2", "maxpool 2 stride=1x2", 5, 4},
+        {"input 2 6 9; maxpool 2x3 stride=1x2", "maxpool 2x3 stride=1x2", 5, 4},
+        {"input 2 6 9; avgpool 3x1 stride=2", "avgpool 3x1 stride=2", 2, 5},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cx_error err;
+        cx_model *a, *b;
+        CU_ASSERT_EQUAL_FATAL(cx_model_create(&a, cases[i].spec, NULL, &err), CX_OK);
+        const cx_layer *l = cx_model_layer(a, 0);
+        CU_ASSERT_STRING_EQUAL(l->spec, cases[i].canon);
+        CU_ASSERT(l->out.d[0] == 2 && l->out.d[1] == cases[i].ho && l->out.d[2] == cases[i].wo);
+        CU_ASSERT_EQUAL_FATAL(cx_model_create(&b, cx_model_spec(a), NULL, &err), CX_OK);
+        CU_ASSERT_STRING_EQUAL(cx_model_spec(a), cx_model_spec(b));
+        cx_model_free(a);
+        cx_model_free(b);
+    }
+}
+
 /* The message of a rejected spec must contain `want`. */
 static void expect_error(const char *spec, const char *want)
 {
@@ -335,6 +446,16 @@ static void test_spec_errors(void)
     expect_error("input 1 28 28; gap 3", "'3'");
     expect_error("input 3 12; gap", "image");
     expect_error("input 1 28 28; maxpool 2 relu", "'relu'");
+    expect_error("input 1 28 28; maxpool 0x2", "'0x2'");
+    expect_error("input 1 28 28; maxpool 1x", "'1x'");
+    expect_error("input 1 28 28; maxpool x2", "'x2'");
+    expect_error("input 1 28 28; maxpool 1x2x2", "'1x2x2'");
+    expect_error("input 1 28 28; maxpool 1x65", "'1x65'");
+    expect_error("input 1 28 28; maxpool 1x2 stride=1x0", "'stride=1x0'");
+    expect_error("input 1 28 28; avgpool 2x-1", "'2x-1'");
+    expect_error("input 1 4 4; maxpool 1x5", "window");
+    expect_error("input 1 4 4; avgpool 5x1", "window");
+    expect_error("input 1 28 28; maxpool", "KHxKW"); /* the usage names the new form */
 }
 
 /* ---- a CNN learns bars and stripes ------------------------------------------ */
@@ -444,6 +565,10 @@ int main(void)
         {"maxpool gradient, overlapping", test_maxpool_overlap},
         {"avgpool gradient", test_avgpool},
         {"avgpool gradient, overlapping", test_avgpool_overlap},
+        {"maxpool gradient, 1x2", test_maxpool_1x2},
+        {"maxpool gradient, 2x3 stride 1x2", test_maxpool_2x3_s1x2},
+        {"avgpool gradient, 1x2", test_avgpool_1x2},
+        {"maxpool matches its definition, ties and NaN", test_maxpool_direct},
         {"gap gradient", test_gap},
         {"small CNN gradient", test_cnn_stack},
         {"conv stride 2 matches PyTorch", test_ref_conv_s2},
@@ -451,7 +576,9 @@ int main(void)
         {"dwconv matches PyTorch", test_ref_dwconv},
         {"maxpool matches PyTorch", test_ref_maxpool},
         {"avgpool matches PyTorch", test_ref_avgpool},
+        {"non-square maxpool and avgpool match PyTorch", test_ref_pool_nonsquare},
         {"canonical spec parses to the same model", test_spec_roundtrip},
+        {"non-square pools: shapes and canonical spec", test_spec_pool_nonsquare},
         {"bad specs name the bad token", test_spec_errors},
         {"a CNN learns bars and stripes", test_cnn_learns_bars_and_stripes},
         {NULL, NULL},

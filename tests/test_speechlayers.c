@@ -1,6 +1,6 @@
-/* Speech layers over (T,F) sequences (tnorm, conv1d): gradient checks,
- * PyTorch references (tests/ref/make_ref_speechlayers.py), spec parsing and
- * batch independence. */
+/* Speech layers over (T,F) sequences (tnorm, conv1d) and the reshapes of a
+ * CRNN front end (image, seq): gradient checks, PyTorch references
+ * (tests/ref/make_ref_speechlayers.py), spec parsing and batch independence. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +49,21 @@ static void test_grad_tnorm_one_step(void)
 static void test_grad_speech_model(void)
 {
     CHECK("input 10 4; tnorm; conv1d 6 3 tanh; conv1d 5 3 dilation=2 tanh; mean; dense 3", 2);
+}
+static void test_grad_image(void)
+{
+    CHECK("input 5 4; image", 3);
+    CHECK("input 5 4; image; conv 2 3; dense 3", 2);
+}
+static void test_grad_seq(void)
+{
+    CHECK("input 3 4 5; seq", 2);
+    CHECK("input 2 5 3; conv 3 3 tanh; seq; gru 4; mean", 2);
+}
+/* A whole CRNN: time x frequency convolutions, frequency pooling, a GRU. */
+static void test_grad_crnn(void)
+{
+    CHECK("input 6 8; tnorm; image; conv 2 3 tanh; maxpool 1x2; seq; gru 3; mean; dense 2", 2);
 }
 
 /* ---- PyTorch references ---------------------------------------------------- */
@@ -207,6 +222,131 @@ static void test_conv1d_k1_is_framewise_dense(void)
     cx_model_free(b);
 }
 
+/* seq is the transpose PyTorch code writes as
+ * x.permute(0, 2, 1, 3).reshape(N, H, C * W); its backward is the inverse. */
+static void test_seq_layout(void)
+{
+    enum { N = 2, C = 3, H = 4, W = 5, SIZE = C * H * W };
+    cx_error err;
+    cx_model *m;
+    CU_ASSERT_EQUAL_FATAL(cx_model_create(&m, "input 3 4 5; seq", NULL, &err), CX_OK);
+    CU_ASSERT_EQUAL_FATAL(cx_model_reserve(m, N, &err), CX_OK);
+    cx_model_want_input_grad(m, 1);
+    const cx_shape *o = cx_model_output_shape(m);
+    CU_ASSERT(o->ndim == 2 && o->d[0] == H && o->d[1] == C * W);
+    float x[N * SIZE];
+    for (int i = 0; i < N * SIZE; i++)
+        x[i] = (float)i;
+    const float *y = cx_model_forward(m, N, x);
+    int wrong = 0;
+    for (int b = 0; b < N; b++)
+        for (int c = 0; c < C; c++)
+            for (int h = 0; h < H; h++)
+                for (int w = 0; w < W; w++)
+                    wrong += y[b * SIZE + (h * C + c) * W + w] != x[b * SIZE + (c * H + h) * W + w];
+    CU_ASSERT_EQUAL(wrong, 0);
+    float dy[N * SIZE];
+    memcpy(dy, y, sizeof dy);
+    cx_model_backward(m, N, dy);
+    CU_ASSERT_EQUAL(memcmp(cx_model_input_grad(m), x, sizeof x), 0);
+    cx_model_free(m);
+}
+
+/* The CRNN of the documentation: every shape follows from the spec, and a
+ * batch runs forward and backward to finite values. */
+static void test_crnn_shapes(void)
+{
+    enum { N = 4, T = 98, F = 40, K = 11 };
+    cx_error err;
+    cx_model *m;
+    CU_ASSERT_EQUAL_FATAL(
+        cx_model_create(&m,
+                        "input 98 40; tnorm; image; conv 16 3 relu; maxpool 1x2; "
+                        "conv 32 3 relu; maxpool 1x2; seq; gru 64; mean; dense 11",
+                        NULL, &err),
+        CX_OK);
+    static const struct {
+        const char *spec;
+        int ndim, d[3];
+    } want[] = {
+        {"tnorm", 2, {98, 40}},
+        {"image", 3, {1, 98, 40}},
+        {"conv 16 3 stride=1 pad=1", 3, {16, 98, 40}},
+        {"relu", 3, {16, 98, 40}},
+        {"maxpool 1x2 stride=1x2", 3, {16, 98, 20}},
+        {"conv 32 3 stride=1 pad=1", 3, {32, 98, 20}},
+        {"relu", 3, {32, 98, 20}},
+        {"maxpool 1x2 stride=1x2", 3, {32, 98, 10}},
+        {"seq", 2, {98, 320}},
+        {"gru 64", 2, {98, 64}},
+        {"mean", 1, {64}},
+        {"dense 11", 1, {11}},
+    };
+    enum { NL = sizeof want / sizeof want[0] };
+    CU_ASSERT_EQUAL_FATAL(cx_model_num_layers(m), NL);
+    for (int i = 0; i < NL; i++) {
+        const cx_layer *l = cx_model_layer(m, i);
+        CU_ASSERT_STRING_EQUAL(l->spec, want[i].spec);
+        CU_ASSERT_EQUAL(l->out.ndim, want[i].ndim);
+        for (int k = 0; k < want[i].ndim; k++)
+            CU_ASSERT_EQUAL(l->out.d[k], want[i].d[k]);
+    }
+    /* conv 1->16, conv 16->32, GRU 320->64 (three gates), dense 64->11 */
+    CU_ASSERT_EQUAL(cx_model_num_params(m), (16 * 9 + 16) + (32 * 16 * 9 + 32) +
+                                                (3 * 64 * 320 + 3 * 64 * 64 + 2 * 3 * 64) +
+                                                (64 * 11 + 11));
+    cx_model *again;
+    CU_ASSERT_EQUAL_FATAL(cx_model_create(&again, cx_model_spec(m), NULL, &err), CX_OK);
+    CU_ASSERT_STRING_EQUAL(cx_model_spec(again), cx_model_spec(m));
+    cx_model_free(again);
+
+    cx_model_init(m, 5);
+    cx_model_set_training(m, 1);
+    cx_model_want_input_grad(m, 1);
+    CU_ASSERT_EQUAL_FATAL(cx_model_reserve(m, N, &err), CX_OK);
+    cx_rng rng;
+    cx_rng_seed(&rng, 6);
+    float *x = malloc((size_t)N * T * F * sizeof *x);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    cx_fill_uniform(x, (size_t)N * T * F, -1, 1, &rng);
+    int labels[N] = {0, 3, 7, 10};
+    float dz[N * K];
+    const float *z = cx_model_forward(m, N, x);
+    float loss = cx_softmax_xent(z, labels, N, K, 0.0f, dz, NULL);
+    CU_ASSERT(isfinite(loss) && loss > 0.0f);
+    cx_model_zero_grad(m);
+    cx_model_backward(m, N, dz);
+    const float *dx = cx_model_input_grad(m);
+    int finite = 1, nonzero = 0;
+    for (size_t i = 0; i < (size_t)N * T * F; i++) {
+        finite &= isfinite(dx[i]) != 0;
+        nonzero += dx[i] != 0.0f;
+    }
+    CU_ASSERT(finite);
+    CU_ASSERT(nonzero > N * T * F / 2);
+    for (int k = 0; k < cx_model_num_tensors(m); k++) {
+        const cx_param *p = cx_model_tensor(m, k);
+        double s2 = 0;
+        for (size_t i = 0; i < p->size; i++)
+            s2 += (double)p->g[i] * p->g[i];
+        CU_ASSERT(isfinite(s2) && s2 > 0.0);
+    }
+    free(x);
+    cx_model_free(m);
+}
+
+/* Convolutions over time need frames on both sides: no one-frame streaming. */
+static void test_crnn_does_not_stream(void)
+{
+    cx_error err = {{0}};
+    cx_model *m;
+    CU_ASSERT_EQUAL_FATAL(
+        cx_model_create(&m, "input 10 8; image; conv 2 3; seq; gru 4; mean", NULL, &err), CX_OK);
+    CU_ASSERT_NOT_EQUAL(cx_model_stream_reset(m, &err), CX_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "'image'"));
+    cx_model_free(m);
+}
+
 static void expect_error(const char *spec, const char *needle)
 {
     cx_error err = {{0}};
@@ -235,6 +375,13 @@ static void test_spec_errors(void)
     expect_error("input 8 3; tnorm mean mean", "'mean'");
     expect_error("input 8; tnorm", "tnorm");
     expect_error("input 3 8 8; tnorm", "tnorm");
+    expect_error("input 8 3; image 1", "'1'");
+    expect_error("input 8; image", "layer 'image'");
+    expect_error("input 1 8 3; image", "layer 'image'");
+    expect_error("input 1 8 3; seq 2", "'2'");
+    expect_error("input 8 3; seq", "layer 'seq'");
+    expect_error("input 8 3; seq", "(C,H,W)");
+    expect_error("input 8 3; image; maxpool 0x2", "'0x2'");
 }
 
 static void test_spec_canonical(void)
@@ -289,6 +436,9 @@ int main(void)
         {"tnorm mean gradient", test_grad_tnorm_mean},
         {"tnorm gradient, one time step", test_grad_tnorm_one_step},
         {"gradient of a small speech model", test_grad_speech_model},
+        {"image gradient", test_grad_image},
+        {"seq gradient", test_grad_seq},
+        {"gradient of a small CRNN", test_grad_crnn},
         {"conv1d K 3 matches PyTorch", test_ref_conv1d_k3},
         {"conv1d K 5 dilation 2 matches PyTorch", test_ref_conv1d_k5d2},
         {"conv1d K 1 matches PyTorch", test_ref_conv1d_k1},
@@ -297,6 +447,9 @@ int main(void)
         {"tnorm output statistics", test_tnorm_statistics},
         {"conv1d samples of a batch are independent", test_conv1d_batch_independent},
         {"conv1d K 1 is a framewise dense layer", test_conv1d_k1_is_framewise_dense},
+        {"seq is PyTorch's permute(0, 2, 1, 3) and reshape", test_seq_layout},
+        {"CRNN spec: shapes, forward and backward of a batch", test_crnn_shapes},
+        {"a CRNN does not stream", test_crnn_does_not_stream},
         {"bad specs name the bad token", test_spec_errors},
         {"canonical spec parses to the same model", test_spec_canonical},
         {"conv1d He initialization", test_conv1d_init},

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,8 @@ static const cx_layer_kind *const kinds[] = {
     &cx_kind_seq_mean,
     &cx_kind_tnorm,
     &cx_kind_conv1d,
+    &cx_kind_image,
+    &cx_kind_seq,
     NULL,
 };
 
@@ -80,6 +83,31 @@ int cx_parse_kv(const char *tok, const char *key, const char **value)
         return 1;
     }
     return 0;
+}
+
+int cx_parse_size2(const char *tok, long lo, long hi, int *h, int *w)
+{
+    const char *x = strchr(tok, 'x');
+    if (!x) {
+        if (cx_parse_int(tok, lo, hi, h)) return -1;
+        *w = *h;
+        return 0;
+    }
+    char first[24];
+    size_t len = (size_t)(x - tok);
+    if (len == 0 || len >= sizeof first) return -1;
+    memcpy(first, tok, len);
+    first[len] = '\0';
+    return cx_parse_int(first, lo, hi, h) || cx_parse_int(x + 1, lo, hi, w) ? -1 : 0;
+}
+
+const char *cx_size2_str(int h, int w, char *buf, size_t len)
+{
+    if (h == w)
+        snprintf(buf, len, "%d", h);
+    else
+        snprintf(buf, len, "%dx%d", h, w);
+    return buf;
 }
 
 cx_param *cx_declare_param(cx_layer *l, const char *name, int ndim, const int *shape,

@@ -11,8 +11,9 @@ extern const cx_layer_kind cx_kind_dense, cx_kind_conv2d, cx_kind_dwconv2d, cx_k
     cx_kind_leaky, cx_kind_gelu, cx_kind_sigmoid, cx_kind_tanh, cx_kind_flatten, cx_kind_gru,
     cx_kind_lstm, cx_kind_seq_last, cx_kind_seq_mean;
 
-/* Speech layers over (T,F) sequences. */
-extern const cx_layer_kind cx_kind_tnorm, cx_kind_conv1d;
+/* Speech layers over (T,F) sequences, and the reshapes between a sequence
+ * and an image for 2-D convolutions over time and frequency. */
+extern const cx_layer_kind cx_kind_tnorm, cx_kind_conv1d, cx_kind_image, cx_kind_seq;
 
 /* Parses a whole token as an integer in [lo, hi]. Returns 0 on success. */
 int cx_parse_int(const char *tok, long lo, long hi, int *out);
@@ -20,6 +21,11 @@ int cx_parse_int(const char *tok, long lo, long hi, int *out);
 int cx_parse_float(const char *tok, double lo, double hi, float *out);
 /* If tok is "key=value" with the given key, sets *value and returns 1. */
 int cx_parse_kv(const char *tok, const char *key, const char **value);
+/* Parses a 2-D size: "K" (h = w = K) or "HxW", each in [lo, hi]. Returns 0
+ * on success. */
+int cx_parse_size2(const char *tok, long lo, long hi, int *h, int *w);
+/* Writes a 2-D size as cx_parse_size2 reads it: "K" if square, else "HxW". */
+const char *cx_size2_str(int h, int w, char *buf, size_t len);
 
 /* Declares parameter i of l. Dims beyond ndim are ignored. */
 cx_param *cx_declare_param(cx_layer *l, const char *name, int ndim, const int *shape,

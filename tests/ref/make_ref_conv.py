@@ -50,3 +50,11 @@ conv_case("dwconv.f32", 3, n=2, c=3, f=3, h=7, w=6, k=3, stride=2, pad=1, groups
 pool_case("maxpool.f32", 4, n=2, c=3, h=7, w=6, pool=torch.nn.MaxPool2d(3, stride=2))
 # "input 3 7 6; avgpool 2": x (2,3,7,6) y (2,3,3,3)
 pool_case("avgpool.f32", 5, n=2, c=3, h=7, w=6, pool=torch.nn.AvgPool2d(2))
+# Non-square windows, as a CRNN pools frequency and keeps time; W odd: floor mode.
+# "input 3 6 9; maxpool 1x2": x (2,3,6,9) y (2,3,6,4)
+pool_case("maxpool_1x2.f32", 6, n=2, c=3, h=6, w=9, pool=torch.nn.MaxPool2d((1, 2)))
+# "input 2 7 8; maxpool 2x3 stride=1x2": x (2,2,7,8) y (2,2,6,3)
+pool_case("maxpool_2x3_s1x2.f32", 7, n=2, c=2, h=7, w=8,
+          pool=torch.nn.MaxPool2d((2, 3), stride=(1, 2)))
+# "input 3 6 9; avgpool 1x2": x (2,3,6,9) y (2,3,6,4)
+pool_case("avgpool_1x2.f32", 8, n=2, c=3, h=6, w=9, pool=torch.nn.AvgPool2d((1, 2)))

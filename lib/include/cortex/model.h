@@ -4,7 +4,8 @@
  *   input C H W | input T F | input F      the per-sample input shape
  *   conv FILTERS SIZE [stride=S] [pad=P|same|valid] [ACT]
  *   dwconv SIZE [stride=S] [pad=P|same|valid] [ACT]
- *   maxpool SIZE [stride=S]     avgpool SIZE [stride=S]     gap
+ *   maxpool SIZE|KHxKW [stride=S|SHxSW]   avgpool SIZE|KHxKW [stride=S|SHxSW]   gap
+ *                               (window square or KH x KW, stride defaults to the window)
  *   batchnorm (bn)              dropout P                   flatten
  *   dense UNITS [ACT]
  *   relu | leaky [SLOPE] | gelu | sigmoid | tanh
@@ -12,8 +13,15 @@
  *   last | mean                 (sequence pooling: (T,F) -> (F))
  *   tnorm [mean]                (per-sequence normalization over time, (T,F) -> (T,F))
  *   conv1d FILTERS K [dilation=D] [ACT]   (temporal conv, K odd, same length: (T,F) -> (T,FILTERS))
+ *   image                       (a sequence as a one-channel image: (T,F) -> (1,T,F))
+ *   seq                         (feature maps as a sequence: (C,H,W) -> (H,C*W))
  * e.g. "input 1 28 28; conv 32 3 relu; maxpool 2; conv 64 3 relu; maxpool 2;
  *       dense 128 relu; dropout 0.3; dense 10"
+ * or, for speech, 2-D convolutions over time x frequency, then a GRU (CRNN):
+ *      "input 98 40; tnorm; image; conv 16 3 relu; maxpool 1x2; conv 32 3 relu;
+ *       maxpool 1x2; seq; gru 64; mean; dense 11"
+ * image and seq, like tnorm and conv1d, need whole windows: a model using
+ * them runs on windows and cx_model_stream_reset refuses it.
  * dense flattens whatever it is given. A bad spec gives an error naming the
  * offending token.
  *

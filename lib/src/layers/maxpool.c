@@ -1,5 +1,7 @@
-/* maxpool: max over SIZE x SIZE windows of each channel, as PyTorch's
- * MaxPool2d without padding (floor mode): stride defaults to SIZE. The
+/* maxpool: max over KH x KW windows of each channel, as PyTorch's
+ * MaxPool2d without padding (floor mode): the window is SIZE (square) or
+ * KHxKW, and the stride defaults to the window. A window of 1x2 halves the
+ * frequency axis of a (C, time, frequency) map and keeps every frame. The
  * forward records which input each output came from; the backward routes
  * the gradient there (the first maximum in scan order wins a tie). */
 #include <math.h>
@@ -12,37 +14,41 @@
 
 typedef struct {
     cx_layer base;
-    int c, h, w, k, stride, ho, wo;
+    int c, h, w, kh, kw, sh, sw, ho, wo;
     int32_t *arg; /* (max_batch, C, Ho, Wo) offset of the maximum within its input plane */
     int cap;      /* samples arg has room for */
 } maxpool_layer;
 
-#define MAXPOOL_USAGE "maxpool SIZE [stride=S]"
+#define MAXPOOL_USAGE "maxpool SIZE|KHxKW [stride=S|SHxSW]"
 
 static cx_status maxpool_create(cx_layer **out, int argc, char **argv, const cx_shape *in,
                                 cx_error *err)
 {
-    int k, stride = 0;
+    int kh, kw, sh = 0, sw = 0;
     if (argc < 1 || argc > 2)
         return cx_fail(err, CX_ERR_ARG, "layer 'maxpool': usage: %s", MAXPOOL_USAGE);
-    if (cx_parse_int(argv[0], 1, 64, &k))
-        return cx_bad_token(err, "maxpool", argv[0], "a window size from 1 to 64");
+    if (cx_parse_size2(argv[0], 1, 64, &kh, &kw))
+        return cx_bad_token(err, "maxpool", argv[0], "a window SIZE or KHxKW, each from 1 to 64");
     if (argc == 2) {
         const char *v;
-        if (!cx_parse_kv(argv[1], "stride", &v) || cx_parse_int(v, 1, 64, &stride))
-            return cx_bad_token(err, "maxpool", argv[1], "stride=S with S from 1 to 64");
+        if (!cx_parse_kv(argv[1], "stride", &v) || cx_parse_size2(v, 1, 64, &sh, &sw))
+            return cx_bad_token(err, "maxpool", argv[1],
+                                "stride=S or stride=SHxSW, each from 1 to 64");
     }
-    if (!stride) stride = k;
+    if (!sh) sh = kh, sw = kw;
     if (in->ndim != 3) return cx_bad_input(err, "maxpool", in, "an image (C,H,W)");
-    if (in->d[1] < k || in->d[2] < k)
+    if (in->d[1] < kh || in->d[2] < kw)
         return cx_bad_input(err, "maxpool", in, "an image at least as large as the window");
     maxpool_layer *p = cx_layer_new(sizeof *p, &cx_kind_maxpool, in);
     if (!p) return cx_fail(err, CX_ERR_NOMEM, "layer 'maxpool': out of memory");
-    p->c = in->d[0], p->h = in->d[1], p->w = in->d[2], p->k = k, p->stride = stride;
-    p->ho = (p->h - k) / stride + 1;
-    p->wo = (p->w - k) / stride + 1;
+    p->c = in->d[0], p->h = in->d[1], p->w = in->d[2];
+    p->kh = kh, p->kw = kw, p->sh = sh, p->sw = sw;
+    p->ho = (p->h - kh) / sh + 1;
+    p->wo = (p->w - kw) / sw + 1;
     p->base.out = cx_shape3(p->c, p->ho, p->wo);
-    snprintf(p->base.spec, sizeof p->base.spec, "maxpool %d stride=%d", k, stride);
+    char k[24], st[24];
+    snprintf(p->base.spec, sizeof p->base.spec, "maxpool %s stride=%s",
+             cx_size2_str(kh, kw, k, sizeof k), cx_size2_str(sh, sw, st, sizeof st));
     *out = &p->base;
     return CX_OK;
 }
@@ -65,11 +71,11 @@ static cx_status maxpool_reserve(cx_layer *l, int max_batch, cx_error *err)
 static int window_argmax(const maxpool_layer *p, const float *xc, int oh, int ow)
 {
     const int W = p->w;
-    int at = oh * p->stride * W + ow * p->stride;
+    int at = oh * p->sh * W + ow * p->sw;
     float best = xc[at];
-    for (int a = 0; a < p->k; a++)
-        for (int b = 0; b < p->k; b++) {
-            int o = (oh * p->stride + a) * W + ow * p->stride + b;
+    for (int a = 0; a < p->kh; a++)
+        for (int b = 0; b < p->kw; b++) {
+            int o = (oh * p->sh + a) * W + ow * p->sw + b;
             float v = xc[o];
             if (v > best || (v != v && best == best)) { /* the first NaN wins */
                 best = v;
@@ -110,31 +116,61 @@ static void pool2x2_plane(const maxpool_layer *p, const float *restrict xc, floa
     }
 }
 
+/* Any window and stride, one input plane: the same result as
+ * window_argmax, without branches. Each position (a, b) of the window, in
+ * the same scan order, is compared across a whole row of outputs at once,
+ * keeping the running maxima in y and their offsets in the arg row. */
+static void pool_plane(const maxpool_layer *p, const float *restrict xc, float *restrict yc,
+                       int32_t *restrict ac)
+{
+    const int W = p->w, Wo = p->wo, SW = p->sw;
+    for (int oh = 0; oh < p->ho; oh++) {
+        float *restrict best = yc + (size_t)oh * Wo;
+        int32_t *restrict at = ac ? ac + (size_t)oh * Wo : NULL;
+        const int32_t top = oh * p->sh * W;
+        for (int ow = 0; ow < Wo; ow++)
+            best[ow] = xc[top + ow * SW];
+        if (at)
+            for (int ow = 0; ow < Wo; ow++)
+                at[ow] = top + ow * SW;
+        for (int a = 0; a < p->kh; a++)
+            for (int b = a == 0; b < p->kw; b++) {
+                const int32_t off = top + a * W + b;
+                const float *restrict row = xc + off;
+                if (at)
+                    for (int ow = 0; ow < Wo; ow++) {
+                        float v = row[ow * SW], m = best[ow];
+                        int g = v > m || (v != v && m == m);
+                        best[ow] = g ? v : m;
+                        at[ow] = g ? off + ow * SW : at[ow];
+                    }
+                else
+                    for (int ow = 0; ow < Wo; ow++) {
+                        float v = row[ow * SW], m = best[ow];
+                        int g = v > m || (v != v && m == m);
+                        best[ow] = g ? v : m;
+                    }
+            }
+    }
+}
+
 /* x: (n,C,H,W)  y: (n,C,Ho,Wo)
- * y[c][oh][ow] = max_{i,j < K} x[c][oh S + i][ow S + j]   (NaN propagates) */
+ * y[c][oh][ow] = max_{i < KH, j < KW} x[c][oh SH + i][ow SW + j]   (NaN propagates) */
 static void maxpool_forward(cx_layer *l, const cx_run *r, int n, const float *x, float *y)
 {
     (void)r;
     maxpool_layer *p = (maxpool_layer *)l;
     size_t in_plane = (size_t)p->h * p->w, out_plane = (size_t)p->ho * p->wo;
     int32_t *arg = n <= p->cap ? p->arg : NULL;
-    if (p->k == 2 && p->stride == 2) {
+    if (p->kh == 2 && p->kw == 2 && p->sh == 2 && p->sw == 2) {
         for (int i = 0; i < n * p->c; i++)
             pool2x2_plane(p, x + (size_t)i * in_plane, y + (size_t)i * out_plane,
                           arg ? arg + (size_t)i * out_plane : NULL);
         return;
     }
-    for (int i = 0; i < n * p->c; i++) {
-        const float *xc = x + (size_t)i * in_plane;
-        float *yc = y + (size_t)i * out_plane;
-        int32_t *ac = arg ? arg + (size_t)i * out_plane : NULL;
-        for (int oh = 0; oh < p->ho; oh++)
-            for (int ow = 0; ow < p->wo; ow++) {
-                int at = window_argmax(p, xc, oh, ow);
-                yc[oh * p->wo + ow] = xc[at];
-                if (ac) ac[oh * p->wo + ow] = at;
-            }
-    }
+    for (int i = 0; i < n * p->c; i++)
+        pool_plane(p, x + (size_t)i * in_plane, y + (size_t)i * out_plane,
+                   arg ? arg + (size_t)i * out_plane : NULL);
 }
 
 /* dx[c][argmax of window (oh,ow)] += dy[c][oh][ow], zero elsewhere. The
