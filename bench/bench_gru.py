@@ -3,12 +3,17 @@
 
     bench_gru.py stream          nn.GRUCell step time, 1 stream, F=40, H=128:
                                  one cell, and a stack of two
+    bench_gru.py cell H          nn.GRUCell(40, H) step time, 1 stream: the
+                                 reference for bench_gru.c's "frame H" (which
+                                 adds the log-mel features of the frame);
+                                 measured as "stream", 1 thread
     bench_gru.py train THREADS   training throughput of nn.GRU(40, 128,
                                  num_layers=2) + last step + Linear(128, 12),
                                  batch 64, T=100: forward, cross-entropy,
                                  backward, Adam step
 
-Prints "key value" lines: stream1_us, stream2_us, train_seq_per_s.
+Prints "key value" lines: stream1_us, stream2_us, cell_us (microseconds per
+step, best of a few rounds, under torch.no_grad), train_seq_per_s.
 Run with Debian's torch: /usr/bin/python3.
 
 Threads: Debian's torch runs its own OpenMP threads and calls the
@@ -35,14 +40,14 @@ import torch  # noqa: E402  (after the thread settings above)
 F, H, T, K, BATCH = 40, 128, 100, 12, 64
 
 
-def stream_us(layers):
+def stream_us(layers, hidden=H):
     rounds, steps = 5, 4000
     torch.manual_seed(1)
-    cells = [torch.nn.GRUCell(F if i == 0 else H, H) for i in range(layers)]
+    cells = [torch.nn.GRUCell(F if i == 0 else hidden, hidden) for i in range(layers)]
     frames = torch.empty(T, 1, F).uniform_(-1, 1)
     best = 1e30
     with torch.no_grad():
-        h = [torch.zeros(1, H) for _ in cells]
+        h = [torch.zeros(1, hidden) for _ in cells]
         for _ in range(rounds):
             t0 = time.perf_counter()
             for s in range(steps):
@@ -92,11 +97,19 @@ def main():
         torch.set_num_threads(1)
         print("stream1_us %.3f" % stream_us(1))
         print("stream2_us %.3f" % stream_us(2))
+    elif len(sys.argv) >= 3 and sys.argv[1] == "cell":
+        hidden = int(sys.argv[2])
+        if hidden < 1:
+            sys.stderr.write("bench_gru.py: bad number of units '%s'\n" % sys.argv[2])
+            sys.exit(2)
+        torch.set_num_threads(1)
+        print("cell_us %.3f" % stream_us(1, hidden))
     elif len(sys.argv) >= 3 and sys.argv[1] == "train":
         torch.set_num_threads(THREADS)
         print("train_seq_per_s %.1f" % train_seq_per_s())
     else:
-        sys.stderr.write("usage: bench_gru.py stream | bench_gru.py train THREADS\n")
+        sys.stderr.write("usage: bench_gru.py stream | bench_gru.py cell H"
+                         " | bench_gru.py train THREADS\n")
         sys.exit(2)
 
 
