@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 out=${1:-models/digits.safetensors}
 data=${2:-}
 test_speakers=${3:-george,espeak-en-us}
-epochs=${4:-40}
+epochs=${4:-30}
 build=${BUILD:-build}
 [ -x "$build/cortex-speech" ] || scripts/setup.sh >/dev/null
 if [ -z "$data" ]; then
@@ -24,7 +24,7 @@ fi
 start=$(date +%s)
 "$build"/cortex-speech train --data "$data" --out "$out" \
   --words zero,one,two,three,four,five,six,seven,eight,nine \
-  --rate 8000 --window 1.0 --test-speakers "$test_speakers" --val-percent 0 \
+  --rate 8000 --window 1.0 --test-speakers "$test_speakers" --val-percent 0 --arch gru \
   --epochs "$epochs" --batch 64 --lr 0.003 --seed 1 --threads 2
 echo "training time: $(( $(date +%s) - start )) s on $(nproc) cores"
 "$build"/cortex-speech eval --model "$out" --data "$data"

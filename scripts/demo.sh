@@ -19,6 +19,7 @@ if [ -f models/digits.safetensors ] && [ -f models/samples/speech/digits.wav ]; 
   echo "== cortex-speech: the shipped spoken-digit model"
   echo "\$ cortex-speech detect --model models/digits.safetensors models/samples/speech/digits.wav"
   "$bin"/cortex-speech detect --model models/digits.safetensors models/samples/speech/digits.wav
+  echo "(spoken: $(cut -d' ' -f1 models/samples/speech/digits.truth | tr '\n' ' ')by a speaker the model never heard)"
   echo
   echo "On a machine with a microphone, say digits after:"
   echo "  $bin/cortex-speech listen --model models/digits.safetensors"

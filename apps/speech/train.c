@@ -14,10 +14,16 @@
 static const struct {
     const char *name, *spec, *about;
 } presets[] = {
-    {"gru", "tnorm; conv1d 64 5 relu; gru 64; gru 64; mean",
-     "per-utterance normalization, a temporal convolution, two GRU layers (default)"},
-    {"lstm", "tnorm; conv1d 64 5 relu; lstm 64; lstm 64; mean", "the same with LSTM layers"},
-    {"small", "tnorm; gru 48; mean", "one small GRU layer: the cheapest to run"},
+    /* No per-utterance normalization (tnorm) by default: on FSDD's five
+     * speaker rotations it cost 10 points of held-out-speaker accuracy
+     * (64.1% with it, 74.2% without, the same recipe otherwise). */
+    {"gru", "conv1d 64 5 relu; gru 64; gru 64; mean",
+     "a temporal convolution, two GRU layers (default)"},
+    {"lstm", "conv1d 64 5 relu; lstm 64; lstm 64; mean", "the same with LSTM layers"},
+    {"crnn",
+     "image; conv 16 3 relu; maxpool 1x2; conv 32 3 relu; maxpool 1x2; seq; gru 64; mean",
+     "2-D convolutions over time x frequency, then a GRU: best on unseen speakers"},
+    {"small", "gru 48; mean", "one small GRU layer: the cheapest to run"},
 };
 #define NPRESETS (int)(sizeof presets / sizeof presets[0])
 
