@@ -79,7 +79,7 @@ int main(int argc, char **argv)
     so.sample_rate = fc.sample_rate;
     so.words = words;
     so.nwords = nwords;
-    so.unknown_ratio = has_unknown ? 1e6f : 0; /* every other word: distractors */
+    so.unknown_ratio = has_unknown ? 1000.0f : 0; /* every other word (the most allowed): distractors */
     so.test_speakers = (const char *const *)speakers;
     so.ntest_speakers = nsp;
     so.split = CX_SPLIT_TEST;
