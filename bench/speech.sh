@@ -27,6 +27,6 @@ for sp in george jackson lucas nicolas yweweler; do
         | /usr/bin/python3 -c "import json,sys; print('%.1f' % (100 * json.load(sys.stdin)['keyword_accuracy']))")
   accs+=("$acc")
   echo "held out $sp: digits $acc%"
-  "$build"/bench_detect "$work/m_$sp.safetensors" "$work/data" "$sp" 1 60 | sed 's/^/  /'
+  "$build"/bench_detect "$work/m_$sp.safetensors" "$work/data" "$sp,espeak-en-us" 1 60 | sed 's/^/  /'
 done
 /usr/bin/python3 -c "import sys; a=[float(x) for x in sys.argv[1:]]; print('mean %.1f%%, lowest %.1f%% (targets: mean >= 90%%, none under 80%%)' % (sum(a)/len(a), min(a)))" "${accs[@]}"
