@@ -101,4 +101,5 @@ for e in ev:  # greedy in-order match against the spoken sequence
 print('heard:', [e['word'] for e in ev], 'spoken:', words, 'right:', right, 'wrong:', len(ev) - right)
 sys.exit(not (right >= 3 and len(ev) - right <= 2))"; }
 check "listen heard spoken digits: at least 3 right and in order, at most 2 wrong" digits
+grep "listened" "$tmp/digits.err"
 finish
