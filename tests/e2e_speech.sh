@@ -43,7 +43,7 @@ expect_code 1 "a missing data folder" "$bin" train --data "$tmp/nowhere" --out "
 
 # ---- train
 common=(--data "$d" --words up,down,flat --rate 8000 --window 0.8 --test-speakers cat --val-percent 0
-        --arch "tnorm; conv1d 16 5 relu; gru 16; mean" --batch 16 --lr 0.01 --threads 2)
+        --arch "tnorm; conv1d 32 5 relu; gru 32; mean" --label-smoothing 0 --batch 16 --lr 0.01 --threads 2)
 expect_code 0 "train" "$bin" train "${common[@]}" --epochs 40 --out "$tmp/m.safetensors"
 cp "$tmp/out" "$tmp/train.log"
 check "train names the broken files" grep -q "ann_broken.wav" "$tmp/err"
