@@ -12,7 +12,7 @@ PACKAGES=(
   libstb-dev libcjson-dev zlib1g-dev libcunit1-dev
   python3-torch python3-numpy
   dataset-fashion-mnist
-  pulseaudio pulseaudio-utils libasound2-plugins espeak-ng sox
+  pulseaudio pulseaudio-utils libasound2-plugins espeak-ng sox flite
 )
 
 SUDO=()
