@@ -553,20 +553,21 @@ static void test_score(void)
     CU_ASSERT_EQUAL(st.hits, 2);
     CU_ASSERT_EQUAL(st.misses, 1);
     CU_ASSERT_EQUAL(st.false_alarms, 4);
+    CU_ASSERT_EQUAL(st.outside, 1); /* only the late "yes" is in no occurrence's span */
     CU_ASSERT_DOUBLE_EQUAL(delays[0], -0.25, 1e-12);
     CU_ASSERT_DOUBLE_EQUAL(delays[1], 0.25, 1e-12);
     CU_ASSERT_DOUBLE_EQUAL(st.median_delay, 0.0, 1e-12);
     CU_ASSERT_DOUBLE_EQUAL(st.mean_delay, 0.0, 1e-12);
     /* tolerance 0: the late "no" is a false alarm */
     CU_ASSERT_EQUAL(cx_detect_score(ev, 6, truth, 3, 0.0, &st, NULL, &err), CX_OK);
-    CU_ASSERT(st.hits == 1 && st.misses == 2 && st.false_alarms == 5);
+    CU_ASSERT(st.hits == 1 && st.misses == 2 && st.false_alarms == 5 && st.outside == 3);
     CU_ASSERT_DOUBLE_EQUAL(st.median_delay, -0.25, 1e-12);
     /* nothing detected */
     CU_ASSERT_EQUAL(cx_detect_score(NULL, 0, truth, 3, 0.5, &st, NULL, &err), CX_OK);
     CU_ASSERT(st.hits == 0 && st.misses == 3 && st.false_alarms == 0 && isnan(st.median_delay));
     /* nothing to detect */
     CU_ASSERT_EQUAL(cx_detect_score(ev, 6, NULL, 0, 0.5, &st, NULL, &err), CX_OK);
-    CU_ASSERT(st.hits == 0 && st.misses == 0 && st.false_alarms == 6);
+    CU_ASSERT(st.hits == 0 && st.misses == 0 && st.false_alarms == 6 && st.outside == 6);
     /* overlapping occurrences of one word: each detection takes the earliest free one;
      * an odd number of hits gives the middle delay */
     const cx_detect_truth over[3] = {{"yes", 0.0, 2.0}, {"yes", 0.5, 1.0}, {"yes", 0.75, 3.0}};

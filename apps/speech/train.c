@@ -76,7 +76,8 @@ static void usage(FILE *f)
             "  --shift-ms X           random time shift (default: half the window, so a\n"
             "                         word is seen anywhere in it, as the detector sees it)\n"
             "  --speed A:B            speed/pitch perturbation range (default 0.9:1.1)\n"
-            "  --gain-db X            random gain (default 6)\n"
+            "  --gain-db X            random gain of up to +-X dB (default 20:\n"
+            "                         microphones and speakers differ that much)\n"
             "  --noise-prob P         add background noise with probability P (default 0.8)\n"
             "  --snr A:B              noise SNR range in dB (default 0:20)\n"
             "  --masks T:F            SpecAugment time and frequency masks (default 2:2)\n"
@@ -350,11 +351,12 @@ static cx_status tune_detector(cx_model *m, const cx_feat_config *fc, const cx_s
             if (!st) st = cx_model_save(m, out, err);
             if (!st) {
                 printf("detector: %s\n", buf);
-                printf("detector on a %.0f s %s stream: %d of %d words found, %d false alarms, "
-                       "median delay %.0f ms\n",
+                printf("detector on a %.0f s %s stream: %d of %d words found, %d false alarms "
+                       "(%d in the %.0f s without keywords), median delay %.0f ms\n",
                        (double)length / ds->sample_rate,
                        ds->split == CX_SPLIT_VAL ? "validation" : "training", tr.stats.hits, nt,
-                       tr.stats.false_alarms, 1000 * tr.stats.median_delay);
+                       tr.stats.false_alarms, tr.stats.outside, other_hours * 3600.0,
+                       1000 * tr.stats.median_delay);
             }
         }
     }

@@ -623,7 +623,7 @@ static void score(const cx_detection *ev, int n_events, const cx_detect_truth *t
     for (int j = 0; j < n_truth; j++)
         reach = fmax(reach, truth[j].end + tol - truth[j].start);
     reach += 1e-6;
-    int lo = 0, hits = 0, fa = 0;
+    int lo = 0, hits = 0, fa = 0, out = 0;
     for (int i = 0; i < n_events; i++) {
         double t = ev[i].time;
         while (lo < n_truth && truth[lo].start + reach < t)
@@ -636,6 +636,10 @@ static void score(const cx_detection *ev, int n_events, const cx_detect_truth *t
             }
         if (found < 0) {
             fa++;
+            int inside = 0;
+            for (int j = lo; j < n_truth && truth[j].start <= t && !inside; j++)
+                inside = t <= truth[j].end + tol;
+            out += !inside;
             continue;
         }
         used[found] = 1;
@@ -644,6 +648,7 @@ static void score(const cx_detection *ev, int n_events, const cx_detect_truth *t
     st->hits = hits;
     st->misses = n_truth - hits;
     st->false_alarms = fa;
+    st->outside = out;
     st->median_delay = st->mean_delay = NAN;
     if (!hits) return;
     double sum = 0.0;
@@ -744,7 +749,7 @@ static int better_feasible(const candidate *a, const candidate *b)
 static int better_infeasible(const candidate *a, const candidate *b)
 {
     if (!b->valid) return 1;
-    if (a->st.false_alarms != b->st.false_alarms) return a->st.false_alarms < b->st.false_alarms;
+    if (a->st.outside != b->st.outside) return a->st.outside < b->st.outside;
     if (a->st.hits != b->st.hits) return a->st.hits > b->st.hits;
     if (a->st.hits > 0 && a->st.median_delay != b->st.median_delay)
         return a->st.median_delay < b->st.median_delay;
@@ -878,7 +883,9 @@ cx_status cx_detect_tune(cx_model *m, const cx_feat_config *fc, const cx_detect_
                     here.average_ms = g.average_ms[ai];
                     here.min_count = g.min_count[mi];
                     here.suppress_ms = g.suppress_ms[si];
-                    if (c.st.false_alarms / background_hours <= max_fa_per_hour) {
+                    /* The limit is on detections in the background audio: a wrong
+                     * word while a keyword is spoken is a miss of that keyword. */
+                    if (c.st.outside / background_hours <= max_fa_per_hour) {
                         if (better_feasible(&c, &best_ok)) best_ok = c, cfg_ok = here;
                     } else if (better_infeasible(&c, &best_no)) {
                         best_no = c, cfg_no = here;
@@ -897,7 +904,7 @@ cx_status cx_detect_tune(cx_model *m, const cx_feat_config *fc, const cx_detect_
     res->feasible = best_ok.valid;
     res->config = best_ok.valid ? cfg_ok : cfg_no;
     res->stats = best_ok.valid ? best_ok.st : best_no.st;
-    res->fa_per_hour = res->stats.false_alarms / background_hours;
+    res->fa_per_hour = res->stats.outside / background_hours;
     res->candidates = tried;
     res->evaluations = d->evaluations;
     tune_ws_free(&w);

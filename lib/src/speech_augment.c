@@ -42,7 +42,9 @@ void cx_speech_augment_default(cx_speech_augment *a)
     a->shift_ms = 100.0f;
     a->speed_min = 0.9f;
     a->speed_max = 1.1f;
-    a->gain_db = 6.0f;
+    /* FSDD's speakers differ by 17 dB in level: +-6 dB left the quietest one,
+     * held out, at 69% keyword accuracy; +-20 dB gave 88%. */
+    a->gain_db = 20.0f;
     a->noise_prob = 0.8f;
     a->time_masks = 2;
     a->time_mask_max = 10;

@@ -144,6 +144,9 @@ typedef struct cx_detect_stats {
     int hits;            /* occurrences detected (each counts once) */
     int misses;          /* occurrences not detected */
     int false_alarms;    /* detections that are not a hit */
+    int outside;         /* of those, the ones outside every occurrence (start .. end +
+                          * tolerance): detections in the non-keyword audio, as opposed
+                          * to a wrong word or a repeat while a keyword is spoken */
     double median_delay; /* seconds, detection time - occurrence end, over hits; NAN without hits */
     double mean_delay;   /* likewise */
 } cx_detect_stats;
@@ -181,7 +184,7 @@ typedef struct cx_detect_grid {
 typedef struct cx_detect_tune_result {
     cx_detect_config config; /* the chosen setting */
     cx_detect_stats stats;   /* its score on the validation stream */
-    double fa_per_hour;      /* false alarms / background_hours */
+    double fa_per_hour;      /* stats.outside / background_hours */
     int feasible;            /* 1 if it meets max_fa_per_hour */
     int candidates;          /* settings tried */
     int64_t evaluations;     /* model evaluations run (once over the stream) */
@@ -191,11 +194,16 @@ typedef struct cx_detect_tune_result {
  * (samples, n) whose keyword occurrences are truth (in order of start) and
  * which holds background_hours (> 0) of non-keyword audio: among the grid
  * points (base supplies every_frames and window_frames; NULL base: defaults)
- * with false alarms per hour <= max_fa_per_hour, the one with the most hits,
- * then the lowest median delay, then the fewest false alarms, then the first
- * in grid order (threshold outermost, then average_ms, min_count,
- * suppress_ms). If no point meets the limit, the one with the fewest false
- * alarms (then the most hits) is returned with feasible = 0.
+ * with false alarms in the background audio (stats.outside) per hour <=
+ * max_fa_per_hour, the one with the most hits, then the lowest median delay,
+ * then the fewest false alarms (of any kind), then the first in grid order
+ * (threshold outermost, then average_ms, min_count, suppress_ms). A wrong
+ * word while a keyword is spoken costs that keyword's hit, not the limit:
+ * on a long stream of thousands of words, counting each misrecognition
+ * against a limit of one per hour of background forced settings that found
+ * almost nothing. If no point meets the limit, the one with the fewest
+ * background false alarms (then the most hits) is returned with
+ * feasible = 0.
  *
  * The model runs over the stream once, exactly as a detector would run it
  * live; each grid point then only replays the averaging and the decisions
