@@ -18,9 +18,10 @@
 #
 # The "speaker" of a generated clip (the text before the first '_') is
 # espeak-VOICE or flite-VOICE, so the speaker-hash split keeps every voice in
-# one split. Output is the same on every run (no randomness).
+# one split. The word clips are the same bytes on every run; the noise is
+# synthesized afresh each time.
 set -euo pipefail
-usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; }
 case "${1:-}" in -h|--help) usage; exit 0;; "") usage >&2; exit 2;; esac
 out=$1; shift
 rate=8000
@@ -42,8 +43,13 @@ done
 voices="en-us en-gb en-gb-scotland en-gb-x-rp en-029 en-gb-x-gbclan en-gb-x-gbcwmd"
 mkdir -p "$out/_background_noise_"
 tmp=$(mktemp -d)
-trim="silence 1 0.01 0.5% reverse silence 1 0.01 0.5% reverse norm -3"
 trap 'rm -rf "$tmp"' EXIT
+# Saves the synthesized $tmp/raw.wav as $1: the model's rate, mono, 16 bits,
+# silence trimmed at both ends, peak at -3 dB (-R: the same bytes every run).
+save() {
+  sox -q -V1 -R "$tmp/raw.wav" -r "$rate" -c 1 -b 16 "$1" \
+    silence 1 0.01 0.5% reverse silence 1 0.01 0.5% reverse norm -3
+}
 n=0
 for w in $words; do
   mkdir -p "$out/$w"
@@ -52,7 +58,7 @@ for w in $words; do
     for speed in 130 160 190; do
       for pitch in 30 50 70; do
         espeak-ng -v "$v" -s $speed -p $pitch -w "$tmp/raw.wav" "$w" 2>/dev/null || continue
-        sox -q -V1 -R "$tmp/raw.wav" -r "$rate" -c 1 -b 16 "$out/$w/espeak-${v}_$i.wav" $trim
+        save "$out/$w/espeak-${v}_$i.wav"
         i=$((i + 1)); n=$((n + 1))
       done
     done
@@ -69,7 +75,7 @@ if [ -n "$keywords" ]; then
       for stretch in 0.85 1.0 1.2; do
         for f0 in 80 110 150; do
           flite -voice $v --setf duration_stretch=$stretch --setf int_f0_target_mean=$f0 -t "$w" -o "$tmp/raw.wav"
-          sox -q -V1 -R "$tmp/raw.wav" -r "$rate" -c 1 -b 16 "$out/$w/flite-${v}_$i.wav" $trim
+          save "$out/$w/flite-${v}_$i.wav"
           i=$((i + 1)); n=$((n + 1))
         done
       done
@@ -91,7 +97,7 @@ if [ -n "$keywords" ]; then
         s=${speeds[$(( (k * 7 + i * 3) % 5 ))]}
         p=${pitches[$(( (k * 3 + i * 2) % 5 ))]}
         espeak-ng -v "$a+$v" -s $s -p $p -w "$tmp/raw.wav" "$w" 2>/dev/null || continue
-        sox -q -V1 -R "$tmp/raw.wav" -r "$rate" -c 1 -b 16 "$out/$w/espeak-$a-${v}_$i.wav" $trim
+        save "$out/$w/espeak-$a-${v}_$i.wav"
         n=$((n + 1))
       done
     done

@@ -628,17 +628,17 @@ static void score(const cx_detection *ev, int n_events, const cx_detect_truth *t
         double t = ev[i].time;
         while (lo < n_truth && truth[lo].start + reach < t)
             lo++;
-        int found = -1;
-        for (int j = lo; j < n_truth && truth[j].start <= t; j++)
-            if (!used[j] && t <= truth[j].end + tol && !strcmp(truth[j].word, ev[i].word)) {
+        int found = -1, inside = 0; /* inside: t is within some occurrence's span */
+        for (int j = lo; j < n_truth && truth[j].start <= t; j++) {
+            if (t > truth[j].end + tol) continue;
+            inside = 1;
+            if (!used[j] && !strcmp(truth[j].word, ev[i].word)) {
                 found = j;
                 break;
             }
+        }
         if (found < 0) {
             fa++;
-            int inside = 0;
-            for (int j = lo; j < n_truth && truth[j].start <= t && !inside; j++)
-                inside = t <= truth[j].end + tol;
             out += !inside;
             continue;
         }
