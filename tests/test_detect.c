@@ -677,7 +677,37 @@ static void test_tune(void)
     CU_ASSERT(res.stats.false_alarms > 0);
     CU_ASSERT(res.fa_per_hour > 0.0);
 
+    /* one quiet tone is a real (soft) "yes", two are said while "no" is
+     * spoken: 0.5 finds one more word but fires two wrong ones, so the tuner
+     * must still go above the tones */
+    const burst bs2[5] = {{1.0, 1.6, YES, LOUD},
+                          {2.5, 3.5, YES, QUIET},
+                          {4.5, 5.1, YES, LOUD},
+                          {6.0, 7.0, YES, QUIET},
+                          {8.0, 9.0, YES, QUIET}};
+    const cx_detect_truth with_no[5] = {{"yes", 1.0, 1.6},
+                                        {"yes", 2.5, 3.5},
+                                        {"yes", 4.5, 5.1},
+                                        {"no", 6.0, 7.0},
+                                        {"no", 8.0, 9.0}};
+    size_t n2;
+    float *x2 = make_signal(bs2, 5, 9.5, &n2);
+    grid.threshold = th;
+    grid.n_threshold = 4;
+    CU_ASSERT_EQUAL(cx_detect_tune(m, &g_fc, &base, &grid, x2, n2, with_no, 5, 1.7 / 3600, 0.0,
+                                   0.5, &res, &err),
+                    CX_OK);
+    printf("; with wrong words inside \"no\": threshold %.1f, %d hits, %d false alarms",
+           res.config.threshold, res.stats.hits, res.stats.false_alarms);
+    CU_ASSERT_EQUAL(res.feasible, 1);
+    CU_ASSERT_EQUAL(res.stats.hits, 2);
+    CU_ASSERT_EQUAL(res.stats.false_alarms, 0);
+    CU_ASSERT(res.config.threshold >= 0.7f);
+    free(x2);
+
     /* bad arguments */
+    grid.threshold = low;
+    grid.n_threshold = 1;
     CU_ASSERT_NOT_EQUAL(
         cx_detect_tune(m, &g_fc, &base, &grid, x, n, truth, 3, 0.0, 0.0, 0.5, &res, &err), CX_OK);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "hours"));

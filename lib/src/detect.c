@@ -738,6 +738,10 @@ typedef struct {
 static int better_feasible(const candidate *a, const candidate *b)
 {
     if (!b->valid) return 1;
+    /* Words heard right minus wrong or repeated words while a keyword is spoken. */
+    int net_a = a->st.hits - (a->st.false_alarms - a->st.outside);
+    int net_b = b->st.hits - (b->st.false_alarms - b->st.outside);
+    if (net_a != net_b) return net_a > net_b;
     if (a->st.hits != b->st.hits) return a->st.hits > b->st.hits;
     if (a->st.hits > 0 && a->st.median_delay != b->st.median_delay)
         return a->st.median_delay < b->st.median_delay;
@@ -883,8 +887,8 @@ cx_status cx_detect_tune(cx_model *m, const cx_feat_config *fc, const cx_detect_
                     here.average_ms = g.average_ms[ai];
                     here.min_count = g.min_count[mi];
                     here.suppress_ms = g.suppress_ms[si];
-                    /* The limit is on detections in the background audio: a wrong
-                     * word while a keyword is spoken is a miss of that keyword. */
+                    /* The limit is on detections in the background audio; a wrong
+                     * word while a keyword is spoken counts in the ordering. */
                     if (c.st.outside / background_hours <= max_fa_per_hour) {
                         if (better_feasible(&c, &best_ok)) best_ok = c, cfg_ok = here;
                     } else if (better_infeasible(&c, &best_no)) {

@@ -195,13 +195,15 @@ typedef struct cx_detect_tune_result {
  * which holds background_hours (> 0) of non-keyword audio: among the grid
  * points (base supplies every_frames and window_frames; NULL base: defaults)
  * with false alarms in the background audio (stats.outside) per hour <=
- * max_fa_per_hour, the one with the most hits, then the lowest median delay,
- * then the fewest false alarms (of any kind), then the first in grid order
- * (threshold outermost, then average_ms, min_count, suppress_ms). A wrong
- * word while a keyword is spoken costs that keyword's hit, not the limit:
- * on a long stream of thousands of words, counting each misrecognition
- * against a limit of one per hour of background forced settings that found
- * almost nothing. If no point meets the limit, the one with the fewest
+ * max_fa_per_hour, the one with the most hits less false alarms while a
+ * keyword is spoken (a wrong word or a repeat: false_alarms - outside), then
+ * the most hits, the lowest median delay, the fewest false alarms, then the
+ * first in grid order (threshold outermost, then average_ms, min_count,
+ * suppress_ms). Misrecognitions count in that ordering, not against the
+ * limit: on a long stream of thousands of words, counting each one against
+ * a limit of one per hour of background forced settings that found almost
+ * nothing; ignoring them chose settings that fired a wrong word on half the
+ * words. If no point meets the limit, the one with the fewest
  * background false alarms (then the most hits) is returned with
  * feasible = 0.
  *
