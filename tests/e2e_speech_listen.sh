@@ -78,7 +78,7 @@ if grep -q "Sanitizer\|runtime error" "$tmp/listen.err"; then bad "sanitizer rep
 # by an FSDD speaker it never heard, models/samples/speech/digits.truth)
 # through the microphone, and at least three of the digits must come out,
 # right and in order. The model is not perfect on a new voice (the model card
-# gives its figures: about 3 digits in 4 recognized), so up to two wrong
+# gives its figures: 86% of his digits recognized), so up to two wrong
 # words are tolerated. The threshold is pinned below the tuned one, which,
 # chosen on the speakers the model was trained on, is strict for a new voice,
 # more so after the sound server's two resamplings.
