@@ -1,6 +1,6 @@
 /* Speech datasets: folder listing, classes, unknown cap, silence, speaker
  * splits, warnings and errors; the batch builder (shapes, determinism, exact
- * features without augmentation, speed, noise SNR, masks); the test stream
+ * features without augmentation, speed, noise SNR, masks, part words); the test stream
  * builder; FSDD when it is installed. The small dataset is generated here:
  * each "word" is a tone of its own frequency. */
 #include <ftw.h>
@@ -716,6 +716,93 @@ static void test_batch_masks(void)
     }
 }
 
+/* Loud frames of (T x F) log-mel features of a tone in silence: the first
+ * and last, and how many. */
+static int loud_frames(const float *x, int T, int F, int *first, int *last)
+{
+    int n = 0;
+    *first = *last = -1;
+    for (int t = 0; t < T; t++) {
+        float top = x[(size_t)t * F];
+        for (int c = 1; c < F; c++)
+            top = x[(size_t)t * F + c] > top ? x[(size_t)t * F + c] : top;
+        if (top > 0.0f) { /* silence is log(1e-6) = -13.8; the tones reach 5 */
+            if (*first < 0) *first = t;
+            *last = t;
+            n++;
+        }
+    }
+    return n;
+}
+
+/* Part words: a keyword example shows 20-60% of its voiced part at the
+ * start or the end of the window and is labelled _unknown_, both sides
+ * about equally often; _unknown_ and _silence_ examples are untouched;
+ * without an _unknown_ class nothing changes. */
+static void test_partial_words(void)
+{
+    cx_speech_augment aug;
+    cx_speech_augment_off(&aug);
+    aug.partial_prob = 1.0f;
+    fixture f;
+    fixture_make(&f, CX_SPLIT_ALL, &aug, 2 * RATE, 0);
+    CU_ASSERT_FATAL(f.ds->unknown_label >= 0);
+    int T = cx_speech_source_frames(f.src), F = cx_speech_source_features(f.src);
+    float *x = malloc(sizeof(float) * (size_t)T * F);
+    cx_rng rng;
+    cx_rng_seed(&rng, 9);
+    cx_error err;
+    int starts = 0, ends = 0, unknown = 0;
+    for (int i = 0; i < f.ds->n; i++) {
+        const cx_speech_item *it = &f.ds->items[i];
+        int y = -1, first, last;
+        CU_ASSERT_EQUAL_FATAL(cx_speech_batch(f.src, &i, 1, 1, &rng, x, &y, &err), CX_OK);
+        int n = loud_frames(x, T, F, &first, &last);
+        if (it->label >= f.ds->nwords) { /* whole, centred in the 2 s window */
+            CU_ASSERT_EQUAL(y, it->label);
+            if (it->samples) CU_ASSERT(first > 10 && last < T - 10);
+            unknown += it->samples != NULL;
+            continue;
+        }
+        CU_ASSERT_EQUAL(y, f.ds->unknown_label);
+        double voiced = (double)(it->active_end - it->active_start) / (RATE / 100); /* frames */
+        CU_ASSERT(n >= 0.2 * voiced - 3 && n <= 0.6 * voiced + 3);
+        CU_ASSERT(first == 0 || last == T - 1);
+        starts += last == T - 1;
+        ends += first == 0;
+    }
+    CU_ASSERT(unknown > 0);
+    CU_ASSERT(starts > 10 && ends > 10);
+    fixture_free(&f);
+
+    /* Every word a keyword: no _unknown_ class, labels unchanged. */
+    const char *const all[] = {"alpha", "bravo", "charlie", "delta"};
+    cx_speech_dataset *ds = load(CX_SPLIT_ALL, all, 4, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ds);
+    CU_ASSERT_EQUAL(ds->unknown_label, -1);
+    cx_feat_config cfg;
+    cx_feat_config_default(&cfg, RATE);
+    cx_melspec *fx;
+    cx_speech_source *src;
+    CU_ASSERT_EQUAL_FATAL(cx_melspec_create(&fx, &cfg, &err), CX_OK);
+    CU_ASSERT_EQUAL_FATAL(cx_speech_source_create(&src, ds, fx, 2 * RATE, &aug, &err), CX_OK);
+    for (int i = 0; i < ds->n; i++) {
+        int y = -1;
+        CU_ASSERT_EQUAL(cx_speech_batch(src, &i, 1, 1, &rng, x, &y, &err), CX_OK);
+        CU_ASSERT_EQUAL(y, ds->items[i].label);
+    }
+    cx_speech_source_free(src);
+    cx_melspec_free(fx);
+    cx_speech_free(ds);
+    free(x);
+
+    /* Out of range. */
+    cx_speech_augment_off(&aug);
+    aug.partial_prob = 1.5f;
+    CU_ASSERT_EQUAL(cx_speech_augment_check(&aug, &err), CX_ERR_ARG);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "partial_prob"));
+}
+
 static void test_stream(void)
 {
     const char *const w[] = {"alpha", "bravo"};
@@ -872,6 +959,7 @@ int main(void)
         {"noise_snr", test_noise_snr},
         {"spec_mask", test_spec_mask},
         {"batch_masks", test_batch_masks},
+        {"partial_words", test_partial_words},
         {"stream", test_stream},
         {"fsdd", test_fsdd},
         {NULL, NULL},

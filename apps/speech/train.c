@@ -85,6 +85,10 @@ static void usage(FILE *f)
             "                         vocal tracts of other lengths; default 0 = off)\n"
             "  --eq-db X              random microphone colouring of up to X dB across the\n"
             "                         mel bands (log-mel features; default 0 = off)\n"
+            "  --partial P            with probability P a keyword example shows only the\n"
+            "                         start or the end of its word and is labelled _unknown_,\n"
+            "                         so the live detector waits for the whole word\n"
+            "                         (needs other words in DATA; default 0 = off)\n"
             "  -h, --help             this help\n"
             "\n"
             "presets:\n");
@@ -112,7 +116,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
 {
     enum { O_WORDS = 256, O_TS, O_TP, O_VP, O_UR, O_SR, O_RATE, O_WIN, O_MELS, O_MFCC, O_OPT,
            O_SCHED, O_WD, O_LS, O_THREADS, O_RESUME, O_STOP, O_NOAUG, O_SHIFT, O_SPEED, O_GAIN,
-           O_NP, O_SNR, O_MASKS, O_EQ, O_FLOOR, O_WARP };
+           O_NP, O_SNR, O_MASKS, O_EQ, O_FLOOR, O_WARP, O_PARTIAL };
     static const struct option opts[] = {
         {"data", required_argument, 0, 'd'},        {"out", required_argument, 0, 'o'},
         {"arch", required_argument, 0, 'a'},        {"epochs", required_argument, 0, 'e'},
@@ -134,6 +138,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
         {"gain-db", required_argument, 0, O_GAIN},  {"noise-prob", required_argument, 0, O_NP},
         {"snr", required_argument, 0, O_SNR},       {"masks", required_argument, 0, O_MASKS},
         {"eq-db", required_argument, 0, O_EQ},
+        {"partial", required_argument, 0, O_PARTIAL},
         {"warp", required_argument, 0, O_WARP},
         {"log-floor", required_argument, 0, O_FLOOR},
         {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
@@ -198,6 +203,9 @@ static int parse_args(int argc, char **argv, train_opts *o)
         case O_FLOOR: bad = cli_float(PROG, "--log-floor", optarg, 1e-12f, 1.0f, &o->log_floor); break;
         case O_WARP: bad = cli_float(PROG, "--warp", optarg, 0, 0.5f, &o->aug.warp); break;
         case O_EQ: bad = cli_float(PROG, "--eq-db", optarg, 0, 40, &o->aug.eq_db); break;
+        case O_PARTIAL:
+            bad = cli_float(PROG, "--partial", optarg, 0, 1, &o->aug.partial_prob);
+            break;
         case O_NP: bad = cli_float(PROG, "--noise-prob", optarg, 0, 1, &o->aug.noise_prob); break;
         case O_SNR:
             bad = parse_range("--snr", optarg, -30.0f, 60.0f, &o->aug.snr_min, &o->aug.snr_max);
@@ -458,11 +466,13 @@ int cmd_train(int argc, char **argv)
     snprintf(buf, sizeof buf, "%s lr=%g wd=%g schedule=%s batch=%d smoothing=%g", o.optimizer,
              (double)o.lr, (double)o.weight_decay, o.schedule, o.batch, (double)o.smoothing);
     if ((st = cx_model_set_meta(m, "train.recipe", buf, &err))) goto fail;
-    snprintf(buf, sizeof buf, "shift=%gms speed=%g:%g gain=%gdB noise=%g snr=%g:%g masks=%d:%d eq=%gdB warp=%g",
+    snprintf(buf, sizeof buf,
+             "shift=%gms speed=%g:%g gain=%gdB noise=%g snr=%g:%g masks=%d:%d eq=%gdB warp=%g "
+             "partial=%g",
              (double)o.aug.shift_ms, (double)o.aug.speed_min, (double)o.aug.speed_max,
              (double)o.aug.gain_db, (double)o.aug.noise_prob, (double)o.aug.snr_min,
              (double)o.aug.snr_max, o.aug.time_masks, o.aug.freq_masks, (double)o.aug.eq_db,
-             (double)o.aug.warp);
+             (double)o.aug.warp, (double)o.aug.partial_prob);
     if ((st = cx_model_set_meta(m, "train.augment", buf, &err))) goto fail;
     if (o.test_speakers && (st = cx_model_set_meta(m, "train.test_speakers", o.test_speakers, &err)))
         goto fail;

@@ -78,6 +78,8 @@ cx_status cx_speech_augment_check(const cx_speech_augment *a, cx_error *err)
         bad = "warp must be within [0, 0.5]";
     else if (!in_range(a->eq_db, 0.0f, 40.0f))
         bad = "eq_db must be within [0, 40]";
+    else if (!in_range(a->partial_prob, 0.0f, 1.0f))
+        bad = "partial_prob must be within [0, 1]";
     else if (!in_range(a->silence_db_min, -100.0f, 20.0f) ||
              !in_range(a->silence_db_max, a->silence_db_min, 20.0f))
         bad = "silence_db_min, silence_db_max must satisfy -100 <= min <= max <= 20 (dB)";
@@ -249,8 +251,11 @@ static cx_status speed_clip(cx_speech_source *s, const cx_speech_item *it, doubl
     return CX_OK;
 }
 
-cx_status cx_speech_render(cx_speech_source *s, int item, int augment, cx_rng *rng, float *window,
-                           cx_error *err)
+/* Which part of a word a part-word example shows (speech.h). */
+enum { WHOLE, PART_START, PART_END };
+
+static cx_status render(cx_speech_source *s, int item, int augment, int part, cx_rng *rng,
+                        float *window, cx_error *err)
 {
     const cx_speech_dataset *ds = s->ds;
     if (item < 0 || item >= ds->n)
@@ -278,7 +283,12 @@ cx_status cx_speech_render(cx_speech_source *s, int item, int augment, cx_rng *r
     }
     int off = (W - L) / 2;
     int shift = (int)((double)a->shift_ms * ds->sample_rate / 1000.0);
-    if (augment && shift > 0) {
+    if (part != WHOLE) {
+        /* r of the voiced part [act0, act1) inside: the window ends at
+         * act0 + r V (its start shows) or begins at act1 - r V. */
+        double r = uniform(rng, 0.2f, 0.6f), v = act1 - act0;
+        off = part == PART_START ? (int)lround(W - (act0 + r * v)) : (int)lround(r * v - act1);
+    } else if (augment && shift > 0) {
         off += (int)cx_rng_below(rng, (uint32_t)(2 * shift + 1)) - shift;
         int a0 = (int)floor(act0), a1 = (int)ceil(act1);
         int lo = -a0, hi = W - a1; /* the voiced part inside the window */
@@ -304,6 +314,12 @@ cx_status cx_speech_render(cx_speech_source *s, int item, int augment, cx_rng *r
             noise_add(ds, p, window, W, (float)sqrt(pc / pn * pow(10.0, -snr / 10.0)));
     }
     return CX_OK;
+}
+
+cx_status cx_speech_render(cx_speech_source *s, int item, int augment, cx_rng *rng, float *window,
+                           cx_error *err)
+{
+    return render(s, item, augment, WHOLE, rng, window, err);
 }
 
 void cx_speech_spec_mask(float *x, int frames, int features, const cx_speech_augment *a, float fill,
@@ -376,8 +392,18 @@ cx_status cx_speech_batch(void *ctx, const int *idx, int n, int augment, cx_rng 
     int mask = augment && ((s->aug.time_masks > 0 && s->aug.time_mask_max > 0) ||
                            (s->aug.freq_masks > 0 && s->aug.freq_mask_max > 0));
     int normalized = cx_melspec_config(s->fx)->norm != CX_NORM_NONE;
+    const cx_speech_dataset *ds = s->ds;
     for (int i = 0; i < n; i++) {
-        cx_status st = cx_speech_render(s, idx[i], augment, rng, s->win, err);
+        if (idx[i] < 0 || idx[i] >= ds->n)
+            return cx_fail(err, CX_ERR_ARG, "speech source: item %d is outside 0..%d", idx[i],
+                           ds->n - 1);
+        int part = WHOLE, label = ds->items[idx[i]].label;
+        if (augment && s->aug.partial_prob > 0.0f && ds->unknown_label >= 0 && label < ds->nwords &&
+            ds->items[idx[i]].samples && cx_rng_uniform(rng) < s->aug.partial_prob) {
+            part = cx_rng_below(rng, 2) ? PART_END : PART_START;
+            label = ds->unknown_label;
+        }
+        cx_status st = render(s, idx[i], augment, part, rng, s->win, err);
         if (st) return st;
         float *xi = x + per * (size_t)i;
         int got = cx_melspec_compute(s->fx, s->win, (size_t)s->window, xi, s->frames);
@@ -395,7 +421,7 @@ cx_status cx_speech_batch(void *ctx, const int *idx, int n, int augment, cx_rng 
             cx_speech_spec_mask(xi, s->frames, s->feats, &s->aug,
                                 normalized ? 0.0f : (float)(sum / (double)per), rng);
         }
-        if (labels) labels[i] = s->ds->items[idx[i]].label;
+        if (labels) labels[i] = label;
     }
     return CX_OK;
 }

@@ -189,6 +189,13 @@ void cx_speech_speakers_free(cx_speech_speaker_info *v, int n);
  *    then freq_masks bands of up to freq_mask_max features. The fill value is
  *    the mean of the window's features when the extractor does not normalize
  *    (CX_NORM_NONE), and 0 (the training mean) with CX_NORM_GLOBAL.
+ * Part words (cx_speech_batch, with probability partial_prob, for keyword
+ * examples when the dataset has an _unknown_ class): step 2 instead places
+ * the clip so that only its first (or, as often, its last) r of the voiced
+ * part is inside the window, r in [0.2, 0.6], at the window's end (or
+ * start), and the example is labelled _unknown_. A live detector sees every
+ * word enter and leave its window; without these examples the start of
+ * "wow" or "bed" is heard as "one" or "eight" before the word is over.
  * _silence_ examples skip steps 1-4: their window is a noise segment scaled
  * by 10^(l/20), l in [silence_db_min, silence_db_max] (zeros without noise);
  * these two fields apply with augmentation off as well (drawn from the
@@ -204,6 +211,7 @@ typedef struct cx_speech_augment {
     float silence_db_min, silence_db_max; /* level of _silence_, dB, [-100, 20] */
     float eq_db;                          /* random channel colouring, dB, [0, 40]; 0 = off */
     float warp;                           /* random frequency-axis warp, [0, 0.5]; 0 = off */
+    float partial_prob;                   /* part-word _unknown_ examples, [0, 1]; 0 = off */
 } cx_speech_augment;
 
 /* Everything off (silence level -30 .. 0 dB, SNR range 0 .. 20 dB kept). */
