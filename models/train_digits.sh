@@ -28,6 +28,7 @@ start=$(date +%s)
 "$build"/cortex-speech train --data "$data" --out "$out" \
   --words "${digits// /,}" \
   --rate 8000 --window 1.0 --mels 20 --test-speakers "$test_speakers" --val-percent 0 --arch crnn \
+  --partial 0.15 --unknown-ratio 3 \
   --epochs "$epochs" --batch 64 --lr 0.003 --seed 1 --threads 2
 echo "training time: $(( $(date +%s) - start )) s on $(nproc) cores"
 "$build"/cortex-speech eval --model "$out" --data "$data"

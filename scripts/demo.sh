@@ -20,13 +20,9 @@ if [ -f models/digits.safetensors ] && [ -f models/samples/speech/digits.wav ]; 
   echo "\$ cortex-speech detect --model models/digits.safetensors models/samples/speech/digits.wav"
   "$bin"/cortex-speech detect --model models/digits.safetensors models/samples/speech/digits.wav
   echo "(spoken: $(cut -d' ' -f1 models/samples/speech/digits.truth | tr '\n' ' ')by a speaker the model never heard)"
-  echo "The stored setting is strict (tuned for at most one false detection an hour on the"
-  echo "training speakers); for a new voice a lower threshold finds more:"
-  echo "\$ cortex-speech detect --model models/digits.safetensors --threshold 0.6 --average-ms 500 models/samples/speech/digits.wav"
-  "$bin"/cortex-speech detect --model models/digits.safetensors --threshold 0.6 --average-ms 500 models/samples/speech/digits.wav
   echo
   echo "On a machine with a microphone, say digits after:"
-  echo "  $bin/cortex-speech listen --model models/digits.safetensors --threshold 0.6 --average-ms 500"
+  echo "  $bin/cortex-speech listen --model models/digits.safetensors"
 fi
 echo
 echo "Next: '$bin/cortex-vision --help' and '$bin/cortex-speech --help'; README.md explains training on your own data."
