@@ -87,8 +87,8 @@ static void usage(FILE *f)
             "                         mel bands (log-mel features; default 0 = off)\n"
             "  --partial P            with probability P a keyword example shows only the\n"
             "                         start or the end of its word and is labelled _unknown_,\n"
-            "                         so the live detector waits for the whole word\n"
-            "                         (needs other words in DATA; default 0 = off)\n"
+            "                         as a live detector sees words enter and leave its\n"
+            "                         window (needs other words in DATA; default 0 = off)\n"
             "  -h, --help             this help\n"
             "\n"
             "presets:\n");

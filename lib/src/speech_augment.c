@@ -254,8 +254,10 @@ static cx_status speed_clip(cx_speech_source *s, const cx_speech_item *it, doubl
 /* Which part of a word a part-word example shows (speech.h). */
 enum { WHOLE, PART_START, PART_END };
 
-static cx_status render(cx_speech_source *s, int item, int augment, int part, cx_rng *rng,
-                        float *window, cx_error *err)
+/* Renders item's window; with label non-NULL (batches) it may make a
+ * part-word example and writes the example's label. */
+static cx_status render(cx_speech_source *s, int item, int augment, cx_rng *rng, float *window,
+                        int *label, cx_error *err)
 {
     const cx_speech_dataset *ds = s->ds;
     if (item < 0 || item >= ds->n)
@@ -264,7 +266,15 @@ static cx_status render(cx_speech_source *s, int item, int augment, int part, cx
         return cx_fail(err, CX_ERR_ARG, "speech source: augmentation needs a random generator");
     const cx_speech_item *it = &ds->items[item];
     const cx_speech_augment *a = &s->aug;
-    int W = s->window;
+    int W = s->window, part = WHOLE;
+    if (label) {
+        *label = it->label;
+        if (augment && a->partial_prob > 0.0f && ds->unknown_label >= 0 && it->label < ds->nwords &&
+            it->samples && cx_rng_uniform(rng) < a->partial_prob) {
+            part = cx_rng_below(rng, 2) ? PART_END : PART_START;
+            *label = ds->unknown_label;
+        }
+    }
     if (!it->samples) {
         render_silence(s, it, augment, rng, window);
         return CX_OK;
@@ -319,7 +329,7 @@ static cx_status render(cx_speech_source *s, int item, int augment, int part, cx
 cx_status cx_speech_render(cx_speech_source *s, int item, int augment, cx_rng *rng, float *window,
                            cx_error *err)
 {
-    return render(s, item, augment, WHOLE, rng, window, err);
+    return render(s, item, augment, rng, window, NULL, err);
 }
 
 void cx_speech_spec_mask(float *x, int frames, int features, const cx_speech_augment *a, float fill,
@@ -392,18 +402,9 @@ cx_status cx_speech_batch(void *ctx, const int *idx, int n, int augment, cx_rng 
     int mask = augment && ((s->aug.time_masks > 0 && s->aug.time_mask_max > 0) ||
                            (s->aug.freq_masks > 0 && s->aug.freq_mask_max > 0));
     int normalized = cx_melspec_config(s->fx)->norm != CX_NORM_NONE;
-    const cx_speech_dataset *ds = s->ds;
     for (int i = 0; i < n; i++) {
-        if (idx[i] < 0 || idx[i] >= ds->n)
-            return cx_fail(err, CX_ERR_ARG, "speech source: item %d is outside 0..%d", idx[i],
-                           ds->n - 1);
-        int part = WHOLE, label = ds->items[idx[i]].label;
-        if (augment && s->aug.partial_prob > 0.0f && ds->unknown_label >= 0 && label < ds->nwords &&
-            ds->items[idx[i]].samples && cx_rng_uniform(rng) < s->aug.partial_prob) {
-            part = cx_rng_below(rng, 2) ? PART_END : PART_START;
-            label = ds->unknown_label;
-        }
-        cx_status st = render(s, idx[i], augment, part, rng, s->win, err);
+        int label;
+        cx_status st = render(s, idx[i], augment, rng, s->win, &label, err);
         if (st) return st;
         float *xi = x + per * (size_t)i;
         int got = cx_melspec_compute(s->fx, s->win, (size_t)s->window, xi, s->frames);

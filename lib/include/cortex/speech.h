@@ -194,8 +194,8 @@ void cx_speech_speakers_free(cx_speech_speaker_info *v, int n);
  * the clip so that only its first (or, as often, its last) r of the voiced
  * part is inside the window, r in [0.2, 0.6], at the window's end (or
  * start), and the example is labelled _unknown_. A live detector sees every
- * word enter and leave its window; without these examples the start of
- * "wow" or "bed" is heard as "one" or "eight" before the word is over.
+ * word enter and leave its window, while whole-word training never shows
+ * it a part of one.
  * _silence_ examples skip steps 1-4: their window is a noise segment scaled
  * by 10^(l/20), l in [silence_db_min, silence_db_max] (zeros without noise);
  * these two fields apply with augmentation off as well (drawn from the
