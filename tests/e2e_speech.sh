@@ -5,7 +5,7 @@
 # said by five "speakers" (different base pitches); "buzz" (a square wave)
 # is a non-keyword that becomes _unknown_. Covers train, info, eval --json,
 # classify, detect on a stream (plain and --json), resume == uninterrupted,
-# corrupt files, bad options and exit codes.
+# corrupt files, bad options and exit codes; combine (ensembles).
 set -u
 bin=$1/cortex-speech
 src=$2
@@ -32,7 +32,7 @@ head -c 2000 /dev/urandom > "$d/down/bob_random.wav"            # not audio
 
 # ---- help and usage errors
 expect_code 0 "--help" "$bin" --help
-for c in train eval classify detect info spectrogram listen devices record; do expect_code 0 "$c --help" "$bin" $c --help; done
+for c in train combine eval classify detect info spectrogram listen devices record; do expect_code 0 "$c --help" "$bin" $c --help; done
 expect_code 2 "no command" "$bin"
 expect_code 2 "unknown command" "$bin" frobnicate
 expect_code 2 "train without --out" "$bin" train --data "$d"
@@ -93,6 +93,30 @@ expect_code 0 "train uninterrupted" "$bin" train "${common[@]}" --epochs 2 --out
 expect_code 1 "train interrupted mid-epoch" "$bin" train "${common[@]}" --epochs 2 --out "$tmp/r.safetensors" --seed 3 --stop-after 3
 expect_code 0 "train --resume" "$bin" train "${common[@]}" --epochs 2 --out "$tmp/r.safetensors" --seed 3 --resume
 check "resumed weights equal uninterrupted weights" $py "$src/tests/tools/same_weights.py" "$tmp/u.safetensors" "$tmp/r.safetensors"
+
+# ---- combine: an ensemble of m with itself classifies and detects exactly as m
+expect_code 0 "combine (no --data)" "$bin" combine --out "$tmp/mm.safetensors" "$tmp/m.safetensors" "$tmp/m.safetensors"
+check "combine without --data keeps the detector" grep -q "detector: kept" "$tmp/out"
+expect_code 0 "info of an ensemble" "$bin" info --model "$tmp/mm.safetensors"
+check "info shows the members" grep -q "ensemble: *2 members" "$tmp/out"
+"$bin" classify --model "$tmp/m.safetensors" "$d/up/cat_3.wav" "$d/flat/cat_4.wav" "$d/down/cat_2.wav" > "$tmp/c1" 2>&1
+"$bin" classify --model "$tmp/mm.safetensors" "$d/up/cat_3.wav" "$d/flat/cat_4.wav" "$d/down/cat_2.wav" > "$tmp/c2" 2>&1
+check "an ensemble of one model twice classifies as the model" cmp "$tmp/c1" "$tmp/c2"
+"$bin" detect --model "$tmp/m.safetensors" --json "$tmp/stream.wav" > "$tmp/d1" 2>/dev/null
+"$bin" detect --model "$tmp/mm.safetensors" --json "$tmp/stream.wav" > "$tmp/d2" 2>/dev/null
+check "... and detects as the model" bash -c "test -s '$tmp/d1' && cmp '$tmp/d1' '$tmp/d2'"
+expect_code 0 "combine --data (two different models)" "$bin" combine --data "$d" --out "$tmp/mu.safetensors" "$tmp/m.safetensors" "$tmp/u.safetensors"
+check "combine tuned the detector for the ensemble" grep -q "^detector:" "$tmp/out"
+expect_code 0 "eval an ensemble" "$bin" eval --model "$tmp/mu.safetensors" --data "$d" --json
+expect_code 2 "combine one model" "$bin" combine --out "$tmp/x.safetensors" "$tmp/m.safetensors"
+expect_code 2 "combine without --out" "$bin" combine "$tmp/m.safetensors" "$tmp/u.safetensors"
+expect_code 1 "combine a truncated model" "$bin" combine --out "$tmp/x.safetensors" "$tmp/m.safetensors" "$tmp/trunc.safetensors"
+check "the error names the file" grep -q "trunc.safetensors" "$tmp/err"
+expect_code 1 "combine an image model" "$bin" combine --out "$tmp/x.safetensors" "$tmp/m.safetensors" "$src/models/fashion-mnist.safetensors"
+check "the error says it is not a speech model" grep -q "not a speech model" "$tmp/err"
+expect_code 1 "combine an ensemble" "$bin" combine --out "$tmp/x.safetensors" "$tmp/m.safetensors" "$tmp/mm.safetensors"
+check "the error says to combine its members" grep -q "already an ensemble" "$tmp/err"
+check "failed combines wrote nothing" test ! -e "$tmp/x.safetensors"
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

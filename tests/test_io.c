@@ -173,6 +173,137 @@ static void test_roundtrip(void)
     CU_ASSERT_EQUAL(count_temp_files(), 0);
 }
 
+
+/* Ensembles: the output is the log of the members' mean probability; the
+ * file round trip keeps every member; bad ensemble specs and files are
+ * refused with the reason; an ensemble cannot be trained or streamed. */
+static void test_ensemble(void)
+{
+    cx_error err;
+    char path[128];
+    tmp_path(path, sizeof path, "ens.cxm");
+    cx_model *a = make_model(SPEC, 21), *b = make_model("input 4; dense 5 tanh; dense 3", 22);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    cx_model *mem[2] = {a, b}, *e = NULL;
+    CU_ASSERT_EQUAL_FATAL(cx_model_ensemble(&e, mem, 2, &err), CX_OK);
+    CU_ASSERT_EQUAL(cx_model_num_members(e), 2);
+    CU_ASSERT_EQUAL(cx_model_num_members(a), 0);
+    CU_ASSERT_EQUAL(cx_model_num_layers(e), 0);
+    CU_ASSERT_EQUAL(cx_model_num_params(e), cx_model_num_params(a) + cx_model_num_params(b));
+    CU_ASSERT_EQUAL(cx_model_num_tensors(e), cx_model_num_tensors(a) + cx_model_num_tensors(b));
+    char name[64];
+    CU_ASSERT_STRING_EQUAL(cx_model_tensor_name(e, 0, name, sizeof name), "m0.0.weight");
+    CU_ASSERT_STRING_EQUAL(cx_model_tensor_name(e, cx_model_num_tensors(a), name, sizeof name),
+                           "m1.0.weight");
+    CU_ASSERT_PTR_NULL(cx_model_tensor(e, cx_model_num_tensors(e)));
+    CU_ASSERT_EQUAL(cx_model_output_shape(e)->d[0], 3);
+    CU_ASSERT_EQUAL_FATAL(cx_model_reserve(e, 2, &err), CX_OK);
+    cx_model_reserve(b, 2, &err);
+    float x[8] = {0.5f, -1.0f, 2.0f, 0.25f, -0.75f, 1.5f, 0.0f, 3.0f}, pa[6], pb[6], pe[6];
+    cx_softmax(cx_model_forward(a, 2, x), 2, 3, pa);
+    cx_softmax(cx_model_forward(b, 2, x), 2, 3, pb);
+    CU_ASSERT(pa[0] != pb[0]);
+    cx_softmax(cx_model_forward(e, 2, x), 2, 3, pe);
+    for (int i = 0; i < 6; i++) CU_ASSERT(fabsf(pe[i] - 0.5f * (pa[i] + pb[i])) < 1e-6f);
+
+    /* Round trip: same spec, weights and outputs. */
+    label_and_tag(e);
+    CU_ASSERT_EQUAL_FATAL(cx_model_save(e, path, &err), CX_OK);
+    cx_model *f = NULL;
+    CU_ASSERT_EQUAL_FATAL(cx_model_load(&f, path, &err), CX_OK);
+    CU_ASSERT_STRING_EQUAL(cx_model_spec(f), cx_model_spec(e));
+    CU_ASSERT(!strncmp(cx_model_spec(f), "ensemble | input 4; dense 6", 27));
+    CU_ASSERT(same_weights(e, f));
+    CU_ASSERT_STRING_EQUAL(cx_model_label(f, 2), "bird \"quoted\"");
+    CU_ASSERT_EQUAL_FATAL(cx_model_reserve(f, 2, &err), CX_OK);
+    float yf[6];
+    memcpy(yf, cx_model_forward(e, 2, x), sizeof yf);
+    CU_ASSERT_EQUAL(memcmp(yf, cx_model_forward(f, 2, x), sizeof yf), 0);
+    /* The spec alone builds it too, and copying weights goes member by member. */
+    cx_model *g = NULL;
+    CU_ASSERT_EQUAL_FATAL(cx_model_create(&g, cx_model_spec(e), NULL, &err), CX_OK);
+    CU_ASSERT_EQUAL(cx_model_copy_weights(g, f, &err), CX_OK);
+    CU_ASSERT(same_weights(g, e));
+    CU_ASSERT_NOT_EQUAL(cx_model_copy_weights(g, a, &err), CX_OK);
+
+    /* Not trainable as a whole, not streamable. */
+    cx_optim *o = NULL;
+    cx_optim_config oc = cx_optim_defaults(CX_OPT_ADAMW);
+    CU_ASSERT_EQUAL(cx_optim_create(&o, e, &oc, &err), CX_ERR_ARG);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "ensemble"));
+    CU_ASSERT_PTR_NULL(o);
+    CU_ASSERT_NOT_EQUAL(cx_model_stream_reset(e, &err), CX_OK);
+
+    /* Bad ensembles. */
+    static const struct {
+        const char *spec, *why;
+    } bad[] = {
+        {"ensemble", "at least 2"},
+        {"ensemble | input 4; dense 3", "at least 2"},
+        {"ensemble input 4 | input 4; dense 3 | input 4; dense 3", "must be followed"},
+        {"ensemble | input 4; dense 3 | input 4; dense 2", "other input or output"},
+        {"ensemble | input 4; dense 3 | input 5; dense 3", "other input or output"},
+        {"ensemble | input 4; dense 3 | ensemble | input 4; dense 3", "cannot be an ensemble"},
+        {"ensemble | input 2 4; gru 3 | input 2 4; gru 3", "class scores"},
+        {"ensemble | input 4; dense 3 | input 4; dense x", "member 2"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cx_model *h = NULL;
+        CU_ASSERT_NOT_EQUAL(cx_model_create(&h, bad[i].spec, NULL, &err), CX_OK);
+        CU_ASSERT_PTR_NULL(h);
+        if (!strstr(err.msg, bad[i].why)) fprintf(stderr, "%s -> %s\n", bad[i].spec, err.msg);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, bad[i].why));
+    }
+    char many[4096];
+    size_t used = (size_t)snprintf(many, sizeof many, "ensemble");
+    for (int i = 0; i <= CX_MODEL_MAX_MEMBERS; i++)
+        used += (size_t)snprintf(many + used, sizeof many - used, " | input 4; dense 3");
+    cx_model *h = NULL;
+    CU_ASSERT_NOT_EQUAL(cx_model_create(&h, many, NULL, &err), CX_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "at most"));
+    CU_ASSERT_NOT_EQUAL(cx_model_ensemble(&h, mem, 1, &err), CX_OK);
+    cx_model *nested[2] = {a, e};
+    CU_ASSERT_NOT_EQUAL(cx_model_ensemble(&h, nested, 2, &err), CX_OK);
+
+    /* A file whose second member lost a tensor is refused, naming it. */
+    cx_st *st = NULL;
+    CU_ASSERT_EQUAL_FATAL(cx_st_read(&st, path, &err), CX_OK);
+    int nt = cx_st_num_tensors(st), ne = 0;
+    cx_st_entry *ent = calloc((size_t)nt, sizeof *ent);
+    float *data = malloc(4096 * sizeof *data);
+    size_t off = 0;
+    for (int i = 0; i < nt; i++) {
+        const cx_st_tensor *t = cx_st_tensor_at(st, i);
+        if (!strcmp(t->name, "m1.2.bias")) continue;
+        ent[ne].name = t->name;
+        ent[ne].ndim = t->ndim;
+        size_t sz = 1;
+        for (int d = 0; d < t->ndim; d++) sz *= (size_t)(ent[ne].shape[d] = t->shape[d]);
+        cx_st_get_f32(st, t->name, data + off, sz, &err);
+        ent[ne++].data = data + off;
+        off += sz;
+    }
+    const char *k[] = {"cortex.format", "cortex.spec", "cortex.labels"};
+    const char *v[] = {"1", cx_st_meta(st, "cortex.spec"), "[]"};
+    char cut[128];
+    tmp_path(cut, sizeof cut, "ens_cut.cxm");
+    CU_ASSERT_EQUAL_FATAL(cx_st_write(cut, ne, ent, 3, k, v, &err), CX_OK);
+    CU_ASSERT_NOT_EQUAL(cx_model_load(&h, cut, &err), CX_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "m1.2.bias"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, cut));
+    remove(cut);
+    free(ent);
+    free(data);
+    cx_st_free(st);
+    remove(path);
+    cx_model_free(g);
+    cx_model_free(f);
+    cx_model_free(e);
+    cx_model_free(a);
+    cx_model_free(b);
+}
+
 static void test_st_generic(void)
 {
     cx_error err;
@@ -892,6 +1023,7 @@ int main(void)
     }
     static const cx_test tests[] = {
         {"model round trip (dense + batchnorm, labels, metadata)", test_roundtrip},
+        {"ensembles: mean probability, round trip, bad specs and files", test_ensemble},
         {"safetensors writer and reader", test_st_generic},
         {"saves are atomic and errors name the file", test_save_errors},
         {"checkpoints with extra tensors", test_checkpoint},

@@ -12,6 +12,7 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"train", cmd_train, "train a keyword recognizer on folders of recorded words"},
+    {"combine", cmd_combine, "several trained models of the same words become one ensemble"},
     {"eval", cmd_eval, "accuracy, per-word precision and recall, confusion matrix"},
     {"classify", cmd_classify, "the word heard in each audio clip"},
     {"detect", cmd_detect, "find the keywords in a recording, as the live detector would"},

@@ -40,6 +40,12 @@ int speech_model_words(const speech_model *s, const char ***words);
 cx_status speech_classify_clip(speech_model *s, const float *clip, size_t n, float *window,
                                float *feat, float *probs, cx_error *err);
 
+/* Chooses the detector's settings on a stream built from ds (validation
+ * speakers when there are any), stores them in m, saves it to out and
+ * prints the result. */
+cx_status speech_tune_detector(cx_model *m, const cx_feat_config *fc, const cx_speech_dataset *ds,
+                               const char *out, uint64_t seed, cx_error *err);
+
 /* Splits "a,b,c" into a NULL-terminated malloc'ed array of malloc'ed
  * strings; *n gets the count. */
 char **speech_split_list(const char *s, int *n);
@@ -56,5 +62,6 @@ int cmd_detect(int argc, char **argv);
 int cmd_listen(int argc, char **argv);
 int cmd_spectrogram(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_combine(int argc, char **argv);
 
 #endif

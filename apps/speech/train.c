@@ -305,77 +305,6 @@ static int build_spec(const char *arch, int frames, int bins, int classes, char 
     return 0;
 }
 
-/* Chooses the detector's settings on a stream built from ds (validation
- * speakers when there are any), stores them in the model and saves it. */
-static cx_status tune_detector(cx_model *m, const cx_feat_config *fc, const cx_speech_dataset *ds,
-                               const char *out, uint64_t seed, cx_error *err)
-{
-    int *keys = malloc(sizeof(int) * (size_t)ds->n), *dis = malloc(sizeof(int) * (size_t)ds->n);
-    int nk = 0, nd = 0;
-    if (!keys || !dis) {
-        free(keys);
-        free(dis);
-        return cx_fail(err, CX_ERR_NOMEM, "out of memory");
-    }
-    for (int i = 0; i < ds->n; i++) {
-        if (!ds->items[i].samples) continue;
-        if (ds->items[i].label < ds->nwords)
-            keys[nk++] = i;
-        else
-            dis[nd++] = i;
-    }
-    cx_speech_stream_opts so;
-    cx_speech_stream_opts_init(&so);
-    so.seed = seed;
-    so.distractors = dis;
-    so.ndistractors = nd;
-    so.distractor_prob = nd ? 0.5f : 0.0f;
-    float *samples = NULL;
-    size_t length = 0;
-    cx_speech_event *ev = NULL;
-    int nev = 0;
-    cx_status st = cx_speech_stream_build(ds, keys, nk, &so, &samples, &length, &ev, &nev, err);
-    cx_detect_truth *truth = st ? NULL : malloc(sizeof *truth * (size_t)(nev ? nev : 1));
-    if (!st && !truth) st = cx_fail(err, CX_ERR_NOMEM, "out of memory");
-    int nt = 0;
-    double keyword_s = 0;
-    for (int i = 0; !st && i < nev; i++) {
-        if (!ev[i].keyword) continue;
-        truth[nt].word = ds->class_names[ev[i].label];
-        truth[nt].start = (double)ev[i].start / ds->sample_rate;
-        truth[nt].end = (double)ev[i].end / ds->sample_rate;
-        keyword_s += truth[nt].end - truth[nt].start;
-        nt++;
-    }
-    cx_detect_tune_result tr;
-    if (!st) {
-        double other_hours = ((double)length / ds->sample_rate - keyword_s) / 3600.0;
-        st = cx_detect_tune(m, fc, NULL, NULL, samples, length, truth, nt, other_hours, 1.0,
-                            SPEECH_DETECT_TOLERANCE, &tr, err);
-        if (!st) {
-            char buf[CX_DETECT_CONFIG_STRLEN];
-            st = cx_detect_config_to_string(&tr.config, buf, sizeof buf, err);
-            if (!st) st = cx_model_set_meta(m, CX_DETECT_META_KEY, buf, err);
-            if (!st) st = cx_model_save(m, out, err);
-            if (!st) {
-                printf("detector: %s\n", buf);
-                printf("detector on a %.0f s %s stream: %d of %d words found, %d false alarms "
-                       "(%d in the %.0f s without keywords), median delay %.0f ms\n",
-                       (double)length / ds->sample_rate,
-                       ds->split == CX_SPLIT_VAL ? "validation" : "training", tr.stats.hits, nt,
-                       tr.stats.false_alarms, tr.stats.outside, other_hours * 3600.0,
-                       1000 * tr.stats.median_delay);
-            }
-        }
-    }
-    free(samples);
-    free(ev);
-    free(truth);
-    free(keys);
-    free(dis);
-    return st;
-}
-
 int cmd_train(int argc, char **argv)
 {
     train_opts o;
@@ -480,6 +409,10 @@ int cmd_train(int argc, char **argv)
     if (!o.test_speakers && (st = cx_model_set_meta(m, "train.test_percent", buf, &err))) goto fail;
     snprintf(buf, sizeof buf, "%d", o.val_pct);
     if ((st = cx_model_set_meta(m, "train.val_percent", buf, &err))) goto fail;
+    snprintf(buf, sizeof buf, "%g", (double)o.unknown_ratio);
+    if ((st = cx_model_set_meta(m, "train.unknown_ratio", buf, &err))) goto fail;
+    snprintf(buf, sizeof buf, "%g", (double)o.silence_ratio);
+    if ((st = cx_model_set_meta(m, "train.silence_ratio", buf, &err))) goto fail;
     snprintf(buf, sizeof buf, "%d", train->nspeakers);
     if ((st = cx_model_set_meta(m, "train.speakers", buf, &err))) goto fail;
 
@@ -532,7 +465,7 @@ int cmd_train(int argc, char **argv)
                res.best_epoch);
     /* m now holds the best weights: tune the detector on speakers it did not
      * train on where there are any. */
-    if ((st = tune_detector(m, &fc, val ? val : train, o.out, o.seed, &err))) goto fail;
+    if ((st = speech_tune_detector(m, &fc, val ? val : train, o.out, o.seed, &err))) goto fail;
     printf("model saved to %s\nlearning curve: %s\n", o.out, curve);
     rc = EXIT_OK;
     goto done;

@@ -42,6 +42,12 @@ struct cx_model {
     char **labels;
     int nmeta;
     char **meta_key, **meta_val;
+
+    /* An ensemble has no layers of its own: nmembers models of one input
+     * and one 1-D output shape, and buffers for their mean probability. */
+    int nmembers;
+    cx_model **members;
+    float *ens_out, *ens_prob; /* max_batch x K each */
 };
 
 static int is_activation(const char *tok)
@@ -102,6 +108,11 @@ static cx_status build_canonical_spec(cx_model *m, cx_error *err)
 
 cx_status cx_model_alloc_params(cx_model *m, cx_error *err)
 {
+    for (int i = 0; i < m->nmembers; i++) {
+        cx_status st = cx_model_alloc_params(m->members[i], err);
+        if (st) return st;
+    }
+    if (m->nmembers) return CX_OK;
     if (m->w) return CX_OK;
     size_t total = 0;
     for (int i = 0; i < m->nlayers; i++)
@@ -135,11 +146,83 @@ static int find_pool(const cx_model *m)
     return m->nlayers;
 }
 
+static int is_ensemble_spec(const char *spec)
+{
+    while (isspace((unsigned char)*spec)) spec++;
+    return !strncmp(spec, "ensemble", 8) &&
+           (spec[8] == '|' || isspace((unsigned char)spec[8]) || !spec[8]);
+}
+
+/* "ensemble | SPEC | SPEC ...": the members' layouts, which must agree on
+ * the input shape and on one 1-D output shape. */
+static cx_status create_ensemble_layout(cx_model **out, const char *spec, const cx_shape *input,
+                                        cx_error *err)
+{
+    cx_model *m = calloc(1, sizeof *m);
+    char *text = strdup(spec);
+    if (!m || !text || !(m->members = calloc(CX_MODEL_MAX_MEMBERS, sizeof *m->members))) {
+        free(m ? m->members : NULL);
+        free(m);
+        free(text);
+        return cx_fail(err, CX_ERR_NOMEM, "spec: out of memory");
+    }
+    cx_rng_seed(&m->rng, 0);
+    cx_status st = CX_OK;
+    char *save = NULL;
+    char *head = strtok_r(text, "|", &save);
+    char *rest = head ? head + strspn(head, " \t\r\n") + 8 : NULL;
+    if (!rest || rest[strspn(rest, " \t\r\n")])
+        st = cx_fail(err, CX_ERR_ARG, "spec: 'ensemble' must be followed by '| SPEC | SPEC ...'");
+    for (char *seg = strtok_r(NULL, "|", &save); seg && !st; seg = strtok_r(NULL, "|", &save)) {
+        if (m->nmembers == CX_MODEL_MAX_MEMBERS) {
+            st = cx_fail(err, CX_ERR_ARG, "spec: an ensemble has at most %d members",
+                         CX_MODEL_MAX_MEMBERS);
+            break;
+        }
+        if (is_ensemble_spec(seg)) {
+            st = cx_fail(err, CX_ERR_ARG, "spec: an ensemble member cannot be an ensemble");
+            break;
+        }
+        cx_error e2;
+        cx_model *mem = NULL;
+        if ((st = cx_model_create_layout(&mem, seg, input, &e2))) {
+            const char *why = strncmp(e2.msg, "spec: ", 6) ? e2.msg : e2.msg + 6;
+            cx_fail(err, st, "spec: ensemble member %d: %s", m->nmembers + 1, why);
+            break;
+        }
+        m->members[m->nmembers++] = mem;
+        const cx_shape *o = cx_model_output_shape(mem), *o0 = cx_model_output_shape(m->members[0]);
+        if (o->ndim != 1)
+            st = cx_fail(err, CX_ERR_SHAPE, "spec: ensemble member %d does not end in class scores "
+                         "(a 1-D output)", m->nmembers);
+        else if (!cx_shape_equal(&mem->input, &m->members[0]->input) || !cx_shape_equal(o, o0))
+            st = cx_fail(err, CX_ERR_SHAPE, "spec: ensemble member %d has other input or output "
+                         "shapes than member 1", m->nmembers);
+    }
+    free(text);
+    if (!st && m->nmembers < 2)
+        st = cx_fail(err, CX_ERR_ARG, "spec: an ensemble needs at least 2 members");
+    size_t cap = 16;
+    for (int i = 0; !st && i < m->nmembers; i++) cap += strlen(m->members[i]->spec) + 3;
+    if (!st && !(m->spec = malloc(cap))) st = cx_fail(err, CX_ERR_NOMEM, "spec: out of memory");
+    if (st) {
+        cx_model_free(m);
+        return st;
+    }
+    size_t used = (size_t)snprintf(m->spec, cap, "ensemble");
+    for (int i = 0; i < m->nmembers; i++)
+        used += (size_t)snprintf(m->spec + used, cap - used, " | %s", m->members[i]->spec);
+    m->input = m->members[0]->input;
+    *out = m;
+    return CX_OK;
+}
+
 cx_status cx_model_create_layout(cx_model **out, const char *spec, const cx_shape *input,
                                  cx_error *err)
 {
     *out = NULL;
     if (!spec) return cx_fail(err, CX_ERR_ARG, "spec: empty");
+    if (is_ensemble_spec(spec)) return create_ensemble_layout(out, spec, input, err);
     cx_model *m = calloc(1, sizeof *m);
     char *text = strdup(spec);
     if (!m || !text || !(m->layers = calloc(MAX_LAYERS, sizeof *m->layers))) {
@@ -231,6 +314,10 @@ cx_status cx_model_create(cx_model **out, const char *spec, const cx_shape *inpu
 void cx_model_free(cx_model *m)
 {
     if (!m) return;
+    for (int i = 0; i < m->nmembers; i++) cx_model_free(m->members[i]);
+    free(m->members);
+    cx_free_floats(m->ens_out);
+    cx_free_floats(m->ens_prob);
     for (int i = 0; i < m->nlayers; i++) cx_layer_destroy(m->layers[i]);
     if (m->act)
         for (int i = 0; i < m->nlayers; i++) cx_free_floats(m->act[i]);
@@ -286,6 +373,7 @@ static void init_param(cx_param *p, cx_rng *rng)
 
 void cx_model_init(cx_model *m, uint64_t seed)
 {
+    for (int i = 0; i < m->nmembers; i++) cx_model_init(m->members[i], seed + (uint64_t)i);
     cx_rng rng;
     cx_rng_seed(&rng, seed);
     for (int i = 0; i < m->nlayers; i++)
@@ -295,13 +383,17 @@ void cx_model_init(cx_model *m, uint64_t seed)
 
 const char *cx_model_spec(const cx_model *m) { return m->spec; }
 const cx_shape *cx_model_input_shape(const cx_model *m) { return &m->input; }
-const cx_shape *cx_model_output_shape(const cx_model *m) { return &m->layers[m->nlayers - 1]->out; }
+const cx_shape *cx_model_output_shape(const cx_model *m)
+{
+    return m->nmembers ? cx_model_output_shape(m->members[0]) : &m->layers[m->nlayers - 1]->out;
+}
 int cx_model_num_layers(const cx_model *m) { return m->nlayers; }
 cx_layer *cx_model_layer(cx_model *m, int i) { return i >= 0 && i < m->nlayers ? m->layers[i] : NULL; }
 
 size_t cx_model_num_params(const cx_model *m)
 {
     size_t n = 0;
+    for (int i = 0; i < m->nmembers; i++) n += cx_model_num_params(m->members[i]);
     for (int i = 0; i < m->nlayers; i++)
         for (int j = 0; j < m->layers[i]->nparams; j++)
             if (m->layers[i]->params[j].trainable) n += m->layers[i]->params[j].size;
@@ -311,6 +403,7 @@ size_t cx_model_num_params(const cx_model *m)
 int cx_model_num_tensors(const cx_model *m)
 {
     int n = 0;
+    for (int i = 0; i < m->nmembers; i++) n += cx_model_num_tensors(m->members[i]);
     for (int i = 0; i < m->nlayers; i++) n += m->layers[i]->nparams;
     return n;
 }
@@ -327,14 +420,40 @@ static int tensor_index(const cx_model *m, int k, int *layer)
     return -1;
 }
 
+/* For an ensemble: the member holding tensor k, and k within it. */
+static int member_index(const cx_model *m, int *k)
+{
+    for (int i = 0; i < m->nmembers; i++) {
+        int n = cx_model_num_tensors(m->members[i]);
+        if (*k >= 0 && *k < n) return i;
+        *k -= n;
+    }
+    return -1;
+}
+
 cx_param *cx_model_tensor(cx_model *m, int k)
 {
+    if (m->nmembers) {
+        int i = member_index(m, &k);
+        return i < 0 ? NULL : cx_model_tensor(m->members[i], k);
+    }
     int layer, j = tensor_index(m, k, &layer);
     return j < 0 ? NULL : &m->layers[layer]->params[j];
 }
 
 const char *cx_model_tensor_name(const cx_model *m, int k, char *buf, size_t len)
 {
+    if (m->nmembers) {
+        int i = member_index(m, &k);
+        if (i < 0) {
+            snprintf(buf, len, "?");
+            return buf;
+        }
+        int used = snprintf(buf, len, "m%d.", i);
+        if (used > 0 && (size_t)used < len)
+            cx_model_tensor_name(m->members[i], k, buf + used, len - (size_t)used);
+        return buf;
+    }
     int layer, j = tensor_index(m, k, &layer);
     if (j < 0)
         snprintf(buf, len, "?");
@@ -355,7 +474,11 @@ float *cx_model_grad_block(cx_model *m, size_t *n)
     return m->g;
 }
 
-void cx_model_set_training(cx_model *m, int training) { m->training = training != 0; }
+void cx_model_set_training(cx_model *m, int training)
+{
+    m->training = training != 0;
+    for (int i = 0; i < m->nmembers; i++) cx_model_set_training(m->members[i], training);
+}
 int cx_model_training(const cx_model *m) { return m->training; }
 cx_rng *cx_model_rng(cx_model *m) { return &m->rng; }
 int cx_model_max_batch(const cx_model *m) { return m->max_batch; }
@@ -364,6 +487,21 @@ cx_status cx_model_reserve(cx_model *m, int max_batch, cx_error *err)
 {
     if (max_batch <= 0) return cx_fail(err, CX_ERR_ARG, "model: batch size must be positive");
     if (max_batch <= m->max_batch) return CX_OK;
+    if (m->nmembers) {
+        for (int i = 0; i < m->nmembers; i++) {
+            cx_status st = cx_model_reserve(m->members[i], max_batch, err);
+            if (st) return st;
+        }
+        size_t k = cx_shape_size(cx_model_output_shape(m));
+        cx_free_floats(m->ens_out);
+        cx_free_floats(m->ens_prob);
+        m->ens_out = cx_alloc_floats(k * (size_t)max_batch);
+        m->ens_prob = cx_alloc_floats(k * (size_t)max_batch);
+        if (!m->ens_out || !m->ens_prob)
+            return cx_fail(err, CX_ERR_NOMEM, "model: out of memory for activations");
+        m->max_batch = max_batch;
+        return CX_OK;
+    }
     size_t in_size = cx_shape_size(&m->input);
     size_t biggest = in_size, work = 0;
     for (int i = 0; i < m->nlayers; i++) {
@@ -409,9 +547,32 @@ cx_status cx_model_reserve(cx_model *m, int max_batch, cx_error *err)
     return CX_OK;
 }
 
+/* Ensemble forward. x: (n, input), each member's scores z: (n, K);
+ * out = log(mean over members of softmax(z)), (n, K), so that a softmax of
+ * out is the members' mean probability. */
+static const float *ensemble_forward(cx_model *m, int n, const float *x)
+{
+    int k = (int)cx_shape_size(cx_model_output_shape(m));
+    size_t nk = (size_t)n * (size_t)k;
+    memset(m->ens_out, 0, nk * sizeof(float));
+    for (int i = 0; i < m->nmembers; i++) {
+        const float *z = cx_model_forward(m->members[i], n, x);
+        if (!z) return NULL;
+        cx_softmax(z, n, k, m->ens_prob);
+        for (size_t j = 0; j < nk; j++) m->ens_out[j] += m->ens_prob[j];
+    }
+    const float scale = 1.0f / (float)m->nmembers;
+    for (size_t j = 0; j < nk; j++) {
+        float p = m->ens_out[j] * scale;
+        m->ens_out[j] = logf(p > 1e-30f ? p : 1e-30f);
+    }
+    return m->ens_out;
+}
+
 const float *cx_model_forward(cx_model *m, int n, const float *x)
 {
     if (n <= 0 || n > m->max_batch) return NULL;
+    if (m->nmembers) return ensemble_forward(m, n, x);
     cx_run r = {m->training, &m->rng, m->work};
     const float *cur = x;
     for (int i = 0; i < m->nlayers; i++) {
@@ -424,7 +585,10 @@ const float *cx_model_forward(cx_model *m, int n, const float *x)
     return cur;
 }
 
-void cx_model_zero_grad(cx_model *m) { memset(m->g, 0, m->nw * sizeof(float)); }
+void cx_model_zero_grad(cx_model *m)
+{
+    if (m->nw) memset(m->g, 0, m->nw * sizeof(float));
+}
 
 void cx_model_backward(cx_model *m, int n, const float *dy)
 {
@@ -449,6 +613,9 @@ const float *cx_model_input_grad(const cx_model *m)
 
 cx_status cx_model_stream_reset(cx_model *m, cx_error *err)
 {
+    if (m->nmembers)
+        return cx_fail(err, CX_ERR_STATE, "model: an ensemble runs on whole windows, not one "
+                                          "frame at a time");
     if (m->input.ndim != 2)
         return cx_fail(err, CX_ERR_STATE, "model: streaming needs a (time, features) input");
     for (int i = 0; i < m->pool_at; i++)
@@ -569,6 +736,47 @@ cx_status cx_model_copy_weights(cx_model *dst, const cx_model *src, cx_error *er
 {
     if (dst->nw != src->nw || strcmp(dst->spec, src->spec) != 0)
         return cx_fail(err, CX_ERR_SHAPE, "model: cannot copy weights between different architectures");
-    memcpy(dst->w, src->w, src->nw * sizeof(float));
+    for (int i = 0; i < src->nmembers; i++) {
+        cx_status st = cx_model_copy_weights(dst->members[i], src->members[i], err);
+        if (st) return st;
+    }
+    if (src->nw) memcpy(dst->w, src->w, src->nw * sizeof(float));
+    return CX_OK;
+}
+
+int cx_model_num_members(const cx_model *m) { return m->nmembers; }
+
+cx_model *cx_model_member(cx_model *m, int i)
+{
+    return i >= 0 && i < m->nmembers ? m->members[i] : NULL;
+}
+
+cx_status cx_model_ensemble(cx_model **out, cx_model *const *members, int n, cx_error *err)
+{
+    *out = NULL;
+    if (n < 2 || n > CX_MODEL_MAX_MEMBERS || !members)
+        return cx_fail(err, CX_ERR_ARG, "model: an ensemble has 2 to %d members",
+                       CX_MODEL_MAX_MEMBERS);
+    size_t cap = 16;
+    for (int i = 0; i < n; i++) {
+        if (!members[i]) return cx_fail(err, CX_ERR_ARG, "model: ensemble member %d is missing", i + 1);
+        if (members[i]->nmembers)
+            return cx_fail(err, CX_ERR_ARG, "model: ensemble member %d is itself an ensemble", i + 1);
+        cap += strlen(members[i]->spec) + 3;
+    }
+    char *spec = malloc(cap);
+    if (!spec) return cx_fail(err, CX_ERR_NOMEM, "model: out of memory");
+    size_t used = (size_t)snprintf(spec, cap, "ensemble");
+    for (int i = 0; i < n; i++)
+        used += (size_t)snprintf(spec + used, cap - used, " | %s", members[i]->spec);
+    cx_model *m = NULL;
+    cx_status st = cx_model_create(&m, spec, NULL, err);
+    free(spec);
+    for (int i = 0; !st && i < n; i++) st = cx_model_copy_weights(m->members[i], members[i], err);
+    if (st) {
+        cx_model_free(m);
+        return st;
+    }
+    *out = m;
     return CX_OK;
 }

@@ -44,6 +44,10 @@ cx_status cx_optim_parse(const char *name, cx_optim_config *cfg, cx_error *err)
 
 cx_status cx_optim_create(cx_optim **out, cx_model *m, const cx_optim_config *cfg, cx_error *err)
 {
+    if (cx_model_num_members(m))
+        return cx_fail(err, CX_ERR_ARG,
+                       "optimizer: an ensemble is not trained as a whole; train its members "
+                       "one by one and combine them");
     cx_optim *o = calloc(1, sizeof *o);
     if (!o) return cx_fail(err, CX_ERR_NOMEM, "optimizer: out of memory");
     o->m = m;

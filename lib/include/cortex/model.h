@@ -25,6 +25,14 @@
  * dense flattens whatever it is given. A bad spec gives an error naming the
  * offending token.
  *
+ * Ensembles: "ensemble | SPEC | SPEC ..." is 2 to CX_MODEL_MAX_MEMBERS
+ * member models with the same input and the same 1-D output (class scores).
+ * Its forward is the log of the mean of the members' softmax
+ * probabilities, so a softmax of its output is their mean probability; it
+ * has no backward, cannot be trained as a whole (train the members, then
+ * cx_model_ensemble) and does not stream. Its tensors are named
+ * "m<member>.<layer>.<param>".
+ *
  * Lifecycle: cx_model_create -> cx_model_init (weights from a seed) ->
  * cx_model_reserve (activations for a batch size) -> forward / backward.
  * All parameters live in one allocation; cx_model_free releases everything.
@@ -123,6 +131,15 @@ const char *cx_model_meta_key(const cx_model *m, int i);
 
 /* Copies all parameter values (not metadata) from src; shapes must match. */
 cx_status cx_model_copy_weights(cx_model *dst, const cx_model *src, cx_error *err);
+
+#define CX_MODEL_MAX_MEMBERS 16
+
+/* A new ensemble of copies of members[0..n) (their weights; labels and
+ * metadata are the caller's to set). The members stay the caller's. */
+cx_status cx_model_ensemble(cx_model **out, cx_model *const *members, int n, cx_error *err);
+/* 0 for a plain model; member i (NULL if out of range). */
+int cx_model_num_members(const cx_model *m);
+cx_model *cx_model_member(cx_model *m, int i);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,219 @@
+/* cortex-speech combine: several speech models trained for the same words
+ * and features become one ensemble model (the mean of their probabilities). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "speech_model.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: cortex-speech combine --out MODEL [--data DATA] MEMBER MEMBER...\n"
+            "\n"
+            "Combines speech models trained for the same words with the same features\n"
+            "(e.g. one recipe run with different --seed) into one ensemble model that\n"
+            "classifies with the mean of their probabilities. An ensemble is usually\n"
+            "more accurate on voices none of them heard than its members are; it costs\n"
+            "the members' CPU time added up. Every command takes the combined MODEL\n"
+            "like any other model.\n"
+            "\n"
+            "With --data the detector's settings are tuned for the ensemble, on a stream\n"
+            "built from DATA the way the first member's training built its own (its\n"
+            "validation speakers, else its training speakers); without it the first\n"
+            "member's settings are kept.\n"
+            "\n"
+            "  --out MODEL            model file to write (required)\n"
+            "  --data DATA            the word folders to tune the detector on\n"
+            "  --unknown-ratio X      _unknown_ examples per keyword class size in the\n"
+            "                         stream (default: as the first member was trained)\n"
+            "  --silence-ratio X      the same for _silence_\n"
+            "  --seed N               the stream's random seed (default 1)\n"
+            "  --threads N            CPU threads (default: all cores)\n"
+            "  -h, --help             this help\n"
+            "\n"
+            "example:\n"
+            "  cortex-speech train --data DATA --out a.safetensors --seed 1 ...\n"
+            "  cortex-speech train --data DATA --out b.safetensors --seed 2 ...\n"
+            "  cortex-speech combine --data DATA --out ab.safetensors a.safetensors b.safetensors\n");
+}
+
+/* A ratio from the option, else the member's training record, else 1. */
+static float ratio(float opt, const cx_model *m, const char *key)
+{
+    if (opt >= 0) return opt;
+    const char *v = cx_model_get_meta(m, key);
+    char *end = NULL;
+    double d = v ? strtod(v, &end) : 1.0;
+    return v && (*end || !(d >= 0 && d <= 100)) ? 1.0f : (float)d;
+}
+
+/* The stream the detector is tuned on: DATA split as the first member's
+ * training split it (the same words, test and validation speakers). */
+static cx_status tuning_data(cx_speech_dataset **out, const char *data, const speech_model *s,
+                             float unknown_ratio, float silence_ratio, cx_error *err)
+{
+    const char **words = NULL;
+    char **test = NULL;
+    int nts = 0, nwords = speech_model_words(s, &words);
+    if (nwords < 0) return cx_fail(err, CX_ERR_NOMEM, "out of memory");
+    cx_speech_opts so;
+    cx_speech_opts_init(&so);
+    so.sample_rate = s->feat.sample_rate;
+    so.words = words;
+    so.nwords = nwords;
+    so.unknown_ratio = ratio(unknown_ratio, s->m, "train.unknown_ratio");
+    so.silence_ratio = ratio(silence_ratio, s->m, "train.silence_ratio");
+    const char *ts = cx_model_get_meta(s->m, "train.test_speakers");
+    const char *tp = cx_model_get_meta(s->m, "train.test_percent");
+    const char *vp = cx_model_get_meta(s->m, "train.val_percent");
+    if (ts) {
+        test = speech_split_list(ts, &nts);
+        so.test_speakers = (const char *const *)test;
+        so.ntest_speakers = nts;
+    } else if (tp) {
+        so.test_percent = atoi(tp);
+    }
+    if (vp) so.val_percent = atoi(vp);
+    cx_status st = CX_ERR_ARG;
+    if (so.val_percent > 0) {
+        so.split = CX_SPLIT_VAL;
+        st = cx_speech_load(out, data, &so, err);
+    }
+    if (st) {
+        so.split = CX_SPLIT_TRAIN;
+        st = cx_speech_load(out, data, &so, err);
+    }
+    if (!st && (*out)->nclasses != cx_model_num_labels(s->m)) {
+        st = cx_fail(err, CX_ERR_ARG, "%s: %d classes, the models have %d labels", data,
+                     (*out)->nclasses, cx_model_num_labels(s->m));
+        cx_speech_free(*out);
+        *out = NULL;
+    }
+    free(words);
+    speech_free_list(test);
+    return st;
+}
+
+int cmd_combine(int argc, char **argv)
+{
+    enum { O_UR = 256, O_SR, O_SEED, O_THREADS };
+    static const struct option opts[] = {
+        {"out", required_argument, 0, 'o'},           {"data", required_argument, 0, 'd'},
+        {"unknown-ratio", required_argument, 0, O_UR}, {"silence-ratio", required_argument, 0, O_SR},
+        {"seed", required_argument, 0, O_SEED},       {"threads", required_argument, 0, O_THREADS},
+        {"help", no_argument, 0, 'h'},                {0, 0, 0, 0}};
+    const char *out = NULL, *data = NULL;
+    float ur = -1.0f, sr = -1.0f;
+    unsigned long long seed = 1;
+    int threads = 0, c, bad = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:d:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': out = optarg; break;
+        case 'd': data = optarg; break;
+        case O_UR: bad = cli_float(PROG, "--unknown-ratio", optarg, 0, 100, &ur); break;
+        case O_SR: bad = cli_float(PROG, "--silence-ratio", optarg, 0, 100, &sr); break;
+        case O_SEED: bad = cli_u64(PROG, "--seed", optarg, &seed); break;
+        case O_THREADS: bad = cli_int(PROG, "--threads", optarg, 0, 256, &threads); break;
+        case 'h': usage(stdout); return EXIT_OK;
+        default: bad = 1;
+        }
+        if (bad) {
+            fprintf(stderr, "Try 'cortex-speech combine --help'.\n");
+            return EXIT_USAGE;
+        }
+    }
+    int n = argc - optind;
+    if (!out || n < 2 || n > CX_MODEL_MAX_MEMBERS) {
+        cli_error(PROG, "combine: --out and 2 to %d member models are required",
+                  CX_MODEL_MAX_MEMBERS);
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    cx_set_threads(threads);
+    int rc = EXIT_ERROR, opened = 0;
+    speech_model *s = calloc((size_t)n, sizeof *s);
+    cx_model **members = calloc((size_t)n, sizeof *members), *e = NULL;
+    cx_speech_dataset *ds = NULL;
+    cx_error err;
+    cx_status st = CX_OK;
+    if (!s || !members) {
+        st = cx_fail(&err, CX_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    for (; opened < n; opened++) {
+        const char *path = argv[optind + opened];
+        if (speech_model_open(&s[opened], path)) goto done;
+        members[opened] = s[opened].m;
+        if (cx_model_num_members(s[opened].m)) {
+            st = cx_fail(&err, CX_ERR_ARG, "%s is already an ensemble: combine its members instead",
+                         path);
+            goto fail;
+        }
+        const speech_model *a = &s[0], *b = &s[opened];
+        const char *fa = cx_model_get_meta(a->m, SPEECH_META_FEATURES);
+        const char *fb = cx_model_get_meta(b->m, SPEECH_META_FEATURES);
+        if (strcmp(fa, fb) || a->window != b->window) {
+            st = cx_fail(&err, CX_ERR_ARG, "%s: its features or window differ from %s's (%s, %d "
+                         "samples vs %s, %d samples)", path, argv[optind], fb, b->window, fa,
+                         a->window);
+            goto fail;
+        }
+        int same = cx_model_num_labels(a->m) == cx_model_num_labels(b->m);
+        for (int i = 0; same && i < cx_model_num_labels(a->m); i++)
+            same = !strcmp(cx_model_label(a->m, i), cx_model_label(b->m, i));
+        if (!same) {
+            st = cx_fail(&err, CX_ERR_ARG, "%s: its words differ from %s's", path, argv[optind]);
+            goto fail;
+        }
+    }
+    if ((st = cx_model_ensemble(&e, members, n, &err))) goto fail;
+    const cx_model *first = s[0].m;
+    const char *labels[256];
+    int k = cx_model_num_labels(first);
+    if (k > 256) {
+        st = cx_fail(&err, CX_ERR_ARG, "%s: more than 256 words", argv[optind]);
+        goto fail;
+    }
+    for (int i = 0; i < k; i++) labels[i] = cx_model_label(first, i);
+    if ((st = cx_model_set_labels(e, k, labels, &err))) goto fail;
+    for (int i = 0; i < cx_model_num_meta(first); i++) {
+        const char *key = cx_model_meta_key(first, i);
+        if ((st = cx_model_set_meta(e, key, cx_model_get_meta(first, key), &err))) goto fail;
+    }
+    char list[4096];
+    size_t used = 0;
+    for (int i = 0; i < n; i++) {
+        const char *sd = cx_model_get_meta(s[i].m, "train.seed");
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s%s (seed %s)", i ? ", " : "",
+                                 argv[optind + i], sd ? sd : "?");
+        if (used >= sizeof list) break;
+    }
+    if ((st = cx_model_set_meta(e, "train.members", list, &err))) goto fail;
+    printf("ensemble of %d: %zu parameters\n", n, cx_model_num_params(e));
+    fflush(stdout);
+    if (data) {
+        printf("tuning the detector on a stream from %s\n", data);
+        fflush(stdout);
+        if ((st = tuning_data(&ds, data, &s[0], ur, sr, &err))) goto fail;
+        if ((st = speech_tune_detector(e, &s[0].feat, ds, out, seed, &err))) goto fail;
+    } else {
+        printf("detector: kept from %s (give --data to tune it for the ensemble)\n", argv[optind]);
+        if ((st = cx_model_save(e, out, &err))) goto fail;
+    }
+    printf("model saved to %s\n", out);
+    rc = EXIT_OK;
+    goto done;
+fail:
+    cli_error(PROG, "%s", err.msg);
+done:
+    for (int i = 0; i < opened && s; i++) speech_model_close(&s[i]);
+    if (s && opened < n) speech_model_close(&s[opened]);
+    cx_model_free(e);
+    cx_speech_free(ds);
+    free(s);
+    free(members);
+    return rc;
+}
