@@ -89,6 +89,7 @@ static void detect_usage(FILE *f)
                "\n"
                "  --model MODEL          the model file\n"
                "  --json                 one JSON object per line: word, time, confidence\n" DETECT_OPTION_HELP
+               "  --threads N            CPU threads for the model (default 1, as 'listen')\n"
                "  -h, --help             this help\n");
 }
 
@@ -96,11 +97,12 @@ int cmd_detect(int argc, char **argv)
 {
     static const struct option opts[] = {{"model", required_argument, 0, 'm'},
                                          {"json", no_argument, 0, 'j'},
+                                         {"threads", required_argument, 0, 'T'},
                                          {"help", no_argument, 0, 'h'},
                                          DETECT_OPTIONS,
                                          {0, 0, 0, 0}};
     const char *model = NULL;
-    int json = 0, c;
+    int json = 0, c, threads = 1;
     detect_overrides ov;
     overrides_init(&ov);
     optind = 1;
@@ -111,6 +113,9 @@ int cmd_detect(int argc, char **argv)
         switch (c) {
         case 'm': model = optarg; break;
         case 'j': json = 1; break;
+        case 'T':
+            if (cli_int(PROG, "--threads", optarg, 1, 256, &threads)) return EXIT_USAGE;
+            break;
         case 'h': detect_usage(stdout); return EXIT_OK;
         default: detect_usage(stderr); return EXIT_USAGE;
         }
@@ -121,6 +126,7 @@ int cmd_detect(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *file = argv[optind];
+    cx_set_threads(threads);
     speech_model s;
     if (speech_model_open(&s, model)) return EXIT_ERROR;
     cx_error err;

@@ -29,6 +29,9 @@ static void listen_usage(FILE *f)
             "  --exec CMD             run CMD (with /bin/sh) for each detection; it gets\n"
             "                         CORTEX_WORD, CORTEX_CONFIDENCE and CORTEX_TIME\n"
             "  --seconds N            stop after N seconds (default: until Ctrl-C)\n"
+            "  --threads N            CPU threads for the model (default 1: one window at a\n"
+            "                         time is too small a job to share, and idle helper\n"
+            "                         threads spin: with 2 the shipped model took a whole core)\n"
             "  --threshold X, --average-ms N, --min-count N, --suppress-ms N, --every N\n"
             "                         override the detector settings stored in MODEL\n"
             "  -h, --help             this help\n"
@@ -62,12 +65,13 @@ static double cpu_seconds(void)
 
 int cmd_listen(int argc, char **argv)
 {
-    enum { O_DEVICE = 256, O_JSON, O_EXEC, O_SECONDS };
+    enum { O_DEVICE = 256, O_JSON, O_EXEC, O_SECONDS, O_THREADS };
     static const struct option opts[] = {{"model", required_argument, 0, 'm'},
                                          {"device", required_argument, 0, O_DEVICE},
                                          {"json", no_argument, 0, O_JSON},
                                          {"exec", required_argument, 0, O_EXEC},
                                          {"seconds", required_argument, 0, O_SECONDS},
+                                         {"threads", required_argument, 0, O_THREADS},
                                          {"threshold", required_argument, 0, 't'},
                                          {"average-ms", required_argument, 0, 'a'},
                                          {"min-count", required_argument, 0, 'c'},
@@ -76,7 +80,7 @@ int cmd_listen(int argc, char **argv)
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *model = NULL, *device = NULL, *exec_cmd = NULL;
-    int json = 0, c;
+    int json = 0, c, threads = 1;
     float seconds = 0;
     cx_detect_config over = {0, -1, -1, -1, -1, -1};
     optind = 1;
@@ -88,6 +92,7 @@ int cmd_listen(int argc, char **argv)
         case O_JSON: json = 1; break;
         case O_EXEC: exec_cmd = optarg; break;
         case O_SECONDS: bad = cli_float(PROG, "--seconds", optarg, 0.1, 1e7, &seconds); break;
+        case O_THREADS: bad = cli_int(PROG, "--threads", optarg, 1, 256, &threads); break;
         case 't': bad = cli_float(PROG, "--threshold", optarg, 0, 1, &over.threshold); break;
         case 'a': bad = cli_int(PROG, "--average-ms", optarg, 0, 60000, &over.average_ms); break;
         case 'c': bad = cli_int(PROG, "--min-count", optarg, 1, 10000, &over.min_count); break;
@@ -106,6 +111,7 @@ int cmd_listen(int argc, char **argv)
         listen_usage(stderr);
         return EXIT_USAGE;
     }
+    cx_set_threads(threads);
     speech_model s;
     if (speech_model_open(&s, model)) return EXIT_ERROR;
     cx_detect_config dc = s.detect;
