@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The recipe of the shipped spoken-digit model (models/digits.safetensors):
-#   models/train_digits.sh [OUT] [DATA] [TEST_SPEAKERS] [EPOCHS]
+#   models/train_digits.sh [OUT] [DATA] [TEST_SPEAKERS] [EPOCHS] [SEEDS]
 # DATA is a folder made by datasets/prepare_fsdd.sh plus
 # datasets/make_extra.sh --keywords "zero ... nine" (FSDD's ten digits, the
 # digits spoken by ~90 synthetic voices, espeak-ng's other words as
@@ -9,26 +9,48 @@
 # its public repository. TEST_SPEAKERS are held out of training entirely
 # (default: george and one espeak voice), so the model card can state
 # accuracy on a speaker the model never heard.
+# The model is an ensemble: one network per seed in SEEDS (default "1 2"),
+# each trained with the same command, then combined (cortex-speech combine),
+# which also tunes the detector for the ensemble. MEMBERS=DIR keeps the
+# member models (DIR/seed<N>.safetensors, with checkpoints and learning
+# curves); a member already there is not trained again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-models/digits.safetensors}
 data=${2:-}
 test_speakers=${3:-george,espeak-en-us}
 epochs=${4:-60}
+seeds=${5:-1 2}
 build=${BUILD:-build}
 [ -x "$build/cortex-speech" ] || scripts/setup.sh >/dev/null
 digits="zero one two three four five six seven eight nine"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 if [ -z "$data" ]; then
-  data=$(mktemp -d)
-  trap 'rm -rf "$data"' EXIT
+  data=$tmp/data
   datasets/prepare_fsdd.sh "$data" >/dev/null
   datasets/make_extra.sh "$data" --rate 8000 --keywords "$digits" >/dev/null 2>&1
 fi
+members_dir=${MEMBERS:-$tmp/members}
+mkdir -p "$members_dir"
 start=$(date +%s)
-"$build"/cortex-speech train --data "$data" --out "$out" \
-  --words "${digits// /,}" \
-  --rate 8000 --window 1.0 --mels 20 --test-speakers "$test_speakers" --val-percent 0 --arch crnn \
-  --partial 0.15 --unknown-ratio 3 \
-  --epochs "$epochs" --batch 64 --lr 0.003 --seed 1 --threads 2
+members=()
+for seed in $seeds; do
+  m=$members_dir/seed$seed.safetensors
+  members+=("$m")
+  if [ -s "$m" ]; then echo "member seed $seed: $m exists, kept"; continue; fi
+  echo "== member seed $seed"
+  "$build"/cortex-speech train --data "$data" --out "$m" \
+    --words "${digits// /,}" \
+    --rate 8000 --window 1.0 --mels 20 --test-speakers "$test_speakers" --val-percent 0 --arch crnn \
+    --partial 0.15 --unknown-ratio 3 \
+    --epochs "$epochs" --batch 64 --lr 0.003 --seed "$seed" --threads 2
+done
+if [ "${#members[@]}" -gt 1 ]; then
+  echo "== ensemble of ${#members[@]}"
+  "$build"/cortex-speech combine --data "$data" --out "$out" --unknown-ratio 3 --threads 2 "${members[@]}"
+else
+  cp "${members[0]}" "$out"
+fi
 echo "training time: $(( $(date +%s) - start )) s on $(nproc) cores"
 "$build"/cortex-speech eval --model "$out" --data "$data"

@@ -187,8 +187,9 @@ int cmd_combine(int argc, char **argv)
     size_t used = 0;
     for (int i = 0; i < n; i++) {
         const char *sd = cx_model_get_meta(s[i].m, "train.seed");
+        const char *base = strrchr(argv[optind + i], '/');
         used += (size_t)snprintf(list + used, sizeof list - used, "%s%s (seed %s)", i ? ", " : "",
-                                 argv[optind + i], sd ? sd : "?");
+                                 base ? base + 1 : argv[optind + i], sd ? sd : "?");
         if (used >= sizeof list) break;
     }
     if ((st = cx_model_set_meta(e, "train.members", list, &err))) goto fail;
