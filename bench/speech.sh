@@ -7,8 +7,8 @@
 #   bench/speech.sh [FSDD_COPY] [EPOCHS]
 # FSDD_COPY defaults to ../shared/datasets/fsdd (see datasets/prepare_fsdd.sh).
 # KEEP=DIR keeps the five models (DIR/m_<speaker>.safetensors) and training
-# logs; m_george is the shipped model's recipe (models/train_digits.sh: two
-# networks per rotation, so about 25 minutes a rotation on 2 cores).
+# logs; m_george is the shipped model's recipe (models/train_digits.sh: three
+# networks per rotation, so about 35 minutes a rotation on 2 cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=${1:-../shared/datasets/fsdd}

@@ -9,7 +9,7 @@
 # its public repository. TEST_SPEAKERS are held out of training entirely
 # (default: george and one espeak voice), so the model card can state
 # accuracy on a speaker the model never heard.
-# The model is an ensemble: one network per seed in SEEDS (default "1 2"),
+# The model is an ensemble: one network per seed in SEEDS (default "1 2 3"),
 # each trained with the same command, then combined (cortex-speech combine),
 # which also tunes the detector for the ensemble. MEMBERS=DIR keeps the
 # member models (DIR/seed<N>.safetensors, with checkpoints and learning
@@ -20,7 +20,7 @@ out=${1:-models/digits.safetensors}
 data=${2:-}
 test_speakers=${3:-george,espeak-en-us}
 epochs=${4:-60}
-seeds=${5:-1 2}
+seeds=${5:-1 2 3}
 build=${BUILD:-build}
 [ -x "$build/cortex-speech" ] || scripts/setup.sh >/dev/null
 digits="zero one two three four five six seven eight nine"
