@@ -56,26 +56,13 @@ static cx_status tuning_data(cx_speech_dataset **out, const char *data, const sp
 {
     const char **words = NULL;
     char **test = NULL;
-    int nts = 0, nwords = speech_model_words(s, &words);
-    if (nwords < 0) return cx_fail(err, CX_ERR_NOMEM, "out of memory");
     cx_speech_opts so;
-    cx_speech_opts_init(&so);
-    so.sample_rate = s->feat.sample_rate;
-    so.words = words;
-    so.nwords = nwords;
+    if (speech_data_opts(s, NULL, &so, &words, &test)) {
+        free(words);
+        return cx_fail(err, CX_ERR_NOMEM, "out of memory");
+    }
     so.unknown_ratio = ratio(unknown_ratio, s->m, "train.unknown_ratio");
     so.silence_ratio = ratio(silence_ratio, s->m, "train.silence_ratio");
-    const char *ts = cx_model_get_meta(s->m, "train.test_speakers");
-    const char *tp = cx_model_get_meta(s->m, "train.test_percent");
-    const char *vp = cx_model_get_meta(s->m, "train.val_percent");
-    if (ts) {
-        test = speech_split_list(ts, &nts);
-        so.test_speakers = (const char *const *)test;
-        so.ntest_speakers = nts;
-    } else if (tp) {
-        so.test_percent = atoi(tp);
-    }
-    if (vp) so.val_percent = atoi(vp);
     cx_status st = CX_ERR_ARG;
     if (so.val_percent > 0) {
         so.split = CX_SPLIT_VAL;

@@ -111,7 +111,7 @@ int cmd_eval(int argc, char **argv)
     cx_set_threads(threads);
     speech_model s;
     if (speech_model_open(&s, model)) return EXIT_ERROR;
-    int rc = EXIT_ERROR, nts = 0, *pred = NULL, *truth = NULL;
+    int rc = EXIT_ERROR, *pred = NULL, *truth = NULL;
     const char **words = NULL;
     char **test_speakers = NULL;
     cx_speech_dataset *ds = NULL;
@@ -119,32 +119,13 @@ int cmd_eval(int argc, char **argv)
     cx_confusion cm = {0};
     cx_error err;
     cx_status st;
-    int nwords = speech_model_words(&s, &words);
-    if (nwords < 0) {
+    cx_speech_opts so;
+    if (speech_data_opts(&s, ts, &so, &words, &test_speakers)) {
         st = cx_fail(&err, CX_ERR_NOMEM, "out of memory");
         goto fail;
     }
-    cx_speech_opts so;
-    cx_speech_opts_init(&so);
-    so.sample_rate = s.feat.sample_rate;
-    so.words = words;
-    so.nwords = nwords;
-    so.split = split;
-    int has_unknown = 0;
-    for (int i = 0; i < cx_model_num_labels(s.m); i++)
-        has_unknown |= !strcmp(cx_model_label(s.m, i), CX_SPEECH_UNKNOWN);
-    if (!has_unknown) so.unknown_ratio = 0;
     if (!ts) ts = cx_model_get_meta(s.m, "train.test_speakers");
-    if (ts) {
-        test_speakers = speech_split_list(ts, &nts);
-        so.test_speakers = (const char *const *)test_speakers;
-        so.ntest_speakers = nts;
-    } else {
-        const char *tp = cx_model_get_meta(s.m, "train.test_percent");
-        if (tp) so.test_percent = atoi(tp);
-    }
-    const char *vp = cx_model_get_meta(s.m, "train.val_percent");
-    if (vp) so.val_percent = atoi(vp);
+    so.split = split;
     if ((st = cx_speech_load(&ds, data, &so, &err))) goto fail;
     if (!json) {
         for (int i = 0; i < ds->nwarnings && i < 20; i++)

@@ -83,6 +83,35 @@ int speech_model_words(const speech_model *s, const char ***words)
     return n;
 }
 
+int speech_data_opts(const speech_model *s, const char *test_speakers, cx_speech_opts *so,
+                     const char ***words, char ***test)
+{
+    *test = NULL;
+    int nwords = speech_model_words(s, words);
+    if (nwords < 0) return -1;
+    cx_speech_opts_init(so);
+    so->sample_rate = s->feat.sample_rate;
+    so->words = *words;
+    so->nwords = nwords;
+    int has_unknown = 0;
+    for (int i = 0; i < cx_model_num_labels(s->m); i++)
+        has_unknown |= !strcmp(cx_model_label(s->m, i), CX_SPEECH_UNKNOWN);
+    if (!has_unknown) so->unknown_ratio = 0;
+    const char *ts = test_speakers ? test_speakers : cx_model_get_meta(s->m, "train.test_speakers");
+    if (ts) {
+        int nts = 0;
+        if (!(*test = speech_split_list(ts, &nts))) return -1;
+        so->test_speakers = (const char *const *)*test;
+        so->ntest_speakers = nts;
+    } else {
+        const char *tp = cx_model_get_meta(s->m, "train.test_percent");
+        if (tp) so->test_percent = atoi(tp);
+    }
+    const char *vp = cx_model_get_meta(s->m, "train.val_percent");
+    if (vp) so->val_percent = atoi(vp);
+    return 0;
+}
+
 cx_status speech_classify_clip(speech_model *s, const float *clip, size_t n, float *window,
                                float *feat, float *probs, cx_error *err)
 {

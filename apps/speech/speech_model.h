@@ -35,6 +35,15 @@ void speech_model_close(speech_model *s);
  * loading: *words is malloc'ed (pointers into the model's labels). */
 int speech_model_words(const speech_model *s, const char ***words);
 
+/* Dataset options that split DATA as the model's training did: its rate and
+ * words (no _unknown_ class if it has no such label), the test speakers
+ * (test_speakers if non-NULL, else train.test_speakers, else
+ * train.test_percent) and train.val_percent. *words and *test are
+ * malloc'ed lists to free (free, speech_free_list) once the data is loaded.
+ * Returns -1 when out of memory. */
+int speech_data_opts(const speech_model *s, const char *test_speakers, cx_speech_opts *so,
+                     const char ***words, char ***test);
+
 /* Renders one clip centred in a window (zero padded or centre cropped, as
  * training does without augmentation) and classifies it; probs gets K. */
 cx_status speech_classify_clip(speech_model *s, const float *clip, size_t n, float *window,

@@ -153,6 +153,20 @@ static int is_ensemble_spec(const char *spec)
            (spec[8] == '|' || isspace((unsigned char)spec[8]) || !spec[8]);
 }
 
+/* "ensemble | SPEC | SPEC ..." of the members' canonical specs (malloc'ed;
+ * NULL when out of memory). */
+static char *ensemble_spec(cx_model *const *members, int n)
+{
+    size_t cap = 16;
+    for (int i = 0; i < n; i++) cap += strlen(members[i]->spec) + 3;
+    char *spec = malloc(cap);
+    if (!spec) return NULL;
+    size_t used = (size_t)snprintf(spec, cap, "ensemble");
+    for (int i = 0; i < n; i++)
+        used += (size_t)snprintf(spec + used, cap - used, " | %s", members[i]->spec);
+    return spec;
+}
+
 /* "ensemble | SPEC | SPEC ...": the members' layouts, which must agree on
  * the input shape and on one 1-D output shape. */
 static cx_status create_ensemble_layout(cx_model **out, const char *spec, const cx_shape *input,
@@ -202,16 +216,12 @@ static cx_status create_ensemble_layout(cx_model **out, const char *spec, const 
     free(text);
     if (!st && m->nmembers < 2)
         st = cx_fail(err, CX_ERR_ARG, "spec: an ensemble needs at least 2 members");
-    size_t cap = 16;
-    for (int i = 0; !st && i < m->nmembers; i++) cap += strlen(m->members[i]->spec) + 3;
-    if (!st && !(m->spec = malloc(cap))) st = cx_fail(err, CX_ERR_NOMEM, "spec: out of memory");
+    if (!st && !(m->spec = ensemble_spec(m->members, m->nmembers)))
+        st = cx_fail(err, CX_ERR_NOMEM, "spec: out of memory");
     if (st) {
         cx_model_free(m);
         return st;
     }
-    size_t used = (size_t)snprintf(m->spec, cap, "ensemble");
-    for (int i = 0; i < m->nmembers; i++)
-        used += (size_t)snprintf(m->spec + used, cap - used, " | %s", m->members[i]->spec);
     m->input = m->members[0]->input;
     *out = m;
     return CX_OK;
@@ -757,18 +767,13 @@ cx_status cx_model_ensemble(cx_model **out, cx_model *const *members, int n, cx_
     if (n < 2 || n > CX_MODEL_MAX_MEMBERS || !members)
         return cx_fail(err, CX_ERR_ARG, "model: an ensemble has 2 to %d members",
                        CX_MODEL_MAX_MEMBERS);
-    size_t cap = 16;
     for (int i = 0; i < n; i++) {
         if (!members[i]) return cx_fail(err, CX_ERR_ARG, "model: ensemble member %d is missing", i + 1);
         if (members[i]->nmembers)
             return cx_fail(err, CX_ERR_ARG, "model: ensemble member %d is itself an ensemble", i + 1);
-        cap += strlen(members[i]->spec) + 3;
     }
-    char *spec = malloc(cap);
+    char *spec = ensemble_spec(members, n);
     if (!spec) return cx_fail(err, CX_ERR_NOMEM, "model: out of memory");
-    size_t used = (size_t)snprintf(spec, cap, "ensemble");
-    for (int i = 0; i < n; i++)
-        used += (size_t)snprintf(spec + used, cap - used, " | %s", members[i]->spec);
     cx_model *m = NULL;
     cx_status st = cx_model_create(&m, spec, NULL, err);
     free(spec);
