@@ -9,8 +9,10 @@
  * keywords found, false detections, median delay from the end of a word to
  * its detection. Then runs the detector over BACKGROUND_MINUTES (default
  * 60) of audio without any keyword (noise, silence and the other words) and
- * counts false detections per hour. WAV_OUT, if given, receives the first
- * stream (the demo's bundled recording is made this way). */
+ * counts false detections per hour, and which word fired on which other
+ * word (a detection within a second of the end of another word's clip is
+ * put down to that word). WAV_OUT, if given, receives the first stream (the
+ * demo's bundled recording is made this way). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +46,48 @@ static int run(cx_detector *d, const float *x, size_t n, int rate, cx_detection 
         }
     }
     return count;
+}
+
+/* Background false detections, counted by "fired word <- other word". */
+typedef struct {
+    char what[160];
+    int n;
+} tally;
+
+static void count_false(tally *t, int *nt, int cap, const cx_detection *det, int ndet,
+                        const cx_speech_dataset *ds, const cx_speech_event *ev, int nev, int rate)
+{
+    for (int i = 0; i < ndet; i++) {
+        double s = det[i].time * rate;
+        const char *under = "noise or silence";
+        for (int j = 0; j < nev; j++)
+            if ((double)ev[j].start <= s && s < (double)ev[j].end + rate)
+                under = ds->items[ev[j].item].path;
+        char what[160];
+        const char *base = strrchr(under, '/');
+        /* The other word is the folder name: the path's second-to-last part. */
+        if (base && base > under) {
+            const char *dir = base - 1;
+            while (dir > under && dir[-1] != '/') dir--;
+            snprintf(what, sizeof what, "%s <- %.*s", det[i].word, (int)(base - dir), dir);
+        } else {
+            snprintf(what, sizeof what, "%s <- %s", det[i].word, under);
+        }
+        int k = 0;
+        while (k < *nt && strcmp(t[k].what, what)) k++;
+        if (k == *nt) {
+            if (*nt == cap) continue;
+            snprintf(t[k].what, sizeof t[k].what, "%s", what);
+            t[k].n = 0;
+            (*nt)++;
+        }
+        t[k].n++;
+    }
+}
+
+static int by_count(const void *a, const void *b)
+{
+    return ((const tally *)b)->n - ((const tally *)a)->n;
 }
 
 int main(int argc, char **argv)
@@ -144,7 +188,8 @@ int main(int argc, char **argv)
     /* Background only: noise, silence and other words, no keyword. */
     if (bg_minutes > 0) {
         double total = 0;
-        int fas = 0, round = 0;
+        int fas = 0, round = 0, ntally = 0;
+        tally tl[32];
         while (total < bg_minutes * 60) {
             cx_speech_stream_opts b = o;
             b.seed = seed * 1000 + (uint64_t)round++;
@@ -163,7 +208,9 @@ int main(int argc, char **argv)
             if (cx_speech_stream_build(ds, items, ni, &b, &y, &ny, &bev, &nb, &err)) break;
             cx_detector_reset(d);
             cx_detection *bd;
-            fas += run(d, y, ny, fc.sample_rate, &bd);
+            int nbd = run(d, y, ny, fc.sample_rate, &bd);
+            fas += nbd;
+            count_false(tl, &ntally, 32, bd, nbd, ds, bev, nb, fc.sample_rate);
             total += (double)ny / fc.sample_rate;
             free(bd);
             free(y);
@@ -173,7 +220,13 @@ int main(int argc, char **argv)
             printf("background: %.1f min without keywords (other words, noise, silence): %d false "
                    "detections = %.2f per hour\n",
                    total / 60, fas, fas / (total / 3600));
-        else
+        if (ntally) {
+            qsort(tl, (size_t)ntally, sizeof *tl, by_count);
+            printf("  fired on (word <- what was said):");
+            for (int i = 0; i < ntally && i < 8; i++) printf("%s %s %d", i ? "," : "", tl[i].what, tl[i].n);
+            printf("\n");
+        }
+        if (total <= 0)
             printf("background: no other words in DATA to build a keyword-free stream\n");
     }
     cx_detector_free(d);
