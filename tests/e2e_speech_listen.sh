@@ -21,10 +21,11 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0"
 export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$src/tests/supp/lsan_audio.supp:print_suppressions=0"
 
 bash "$src/tests/tools/make_sound_words.sh" "$tmp/data"
-# No tnorm layer: it scales a window of digital silence (the quiet lead-in
-# and the stream's first 1.2 s) up to unit variance, and one sanitizer-build
-# model fired "flat" on it in both attempts; without it the model needs more
-# epochs to tell flat from down in every build.
+# No tnorm layer: it divides by the window's standard deviation, so a window
+# of near or exact digital silence (the quiet lead-in and the stream's first
+# 1.2 s) becomes full-scale noise or all zeros, inputs training never shows,
+# and one sanitizer-build model fired "flat" on it in both attempts; without
+# it the model needs more epochs to tell flat from down in every build.
 "$bin" train --data "$tmp/data" --words up,down,flat --rate 8000 --window 0.8 --test-speakers cat \
     --val-percent 0 --arch "conv1d 32 5 relu; gru 32; mean" --batch 16 --lr 0.01 \
     --label-smoothing 0 --threads 2 --epochs 80 --out "$tmp/m.safetensors" > "$tmp/train.log" 2>&1
