@@ -59,20 +59,19 @@ static void count_false(tally *t, int *nt, int cap, const cx_detection *det, int
 {
     for (int i = 0; i < ndet; i++) {
         double s = det[i].time * rate;
-        const char *under = "noise or silence";
-        for (int j = 0; j < nev; j++)
-            if ((double)ev[j].start <= s && s < (double)ev[j].end + rate)
-                under = ds->items[ev[j].item].path;
-        char what[160];
-        const char *base = strrchr(under, '/');
-        /* The other word is the folder name: the path's second-to-last part. */
-        if (base && base > under) {
-            const char *dir = base - 1;
-            while (dir > under && dir[-1] != '/') dir--;
-            snprintf(what, sizeof what, "%s <- %.*s", det[i].word, (int)(base - dir), dir);
-        } else {
-            snprintf(what, sizeof what, "%s <- %s", det[i].word, under);
+        /* The other word is its clip's folder: DATA/<word>/<file>. */
+        const char *word = "noise or silence";
+        int len = (int)strlen(word);
+        for (int j = 0; j < nev; j++) {
+            const char *path = ds->items[ev[j].item].path, *file = strrchr(path, '/');
+            if ((double)ev[j].start > s || s >= (double)ev[j].end + rate || !file || file == path)
+                continue;
+            word = file - 1;
+            while (word > path && word[-1] != '/') word--;
+            len = (int)(file - word);
         }
+        char what[160];
+        snprintf(what, sizeof what, "%s <- %.*s", det[i].word, len, word);
         int k = 0;
         while (k < *nt && strcmp(t[k].what, what)) k++;
         if (k == *nt) {
@@ -216,18 +215,20 @@ int main(int argc, char **argv)
             free(y);
             free(bev);
         }
-        if (total > 0)
+        if (total <= 0) {
+            printf("background: no other words in DATA to build a keyword-free stream\n");
+        } else {
             printf("background: %.1f min without keywords (other words, noise, silence): %d false "
                    "detections = %.2f per hour\n",
                    total / 60, fas, fas / (total / 3600));
-        if (ntally) {
-            qsort(tl, (size_t)ntally, sizeof *tl, by_count);
-            printf("  fired on (word <- what was said):");
-            for (int i = 0; i < ntally && i < 8; i++) printf("%s %s %d", i ? "," : "", tl[i].what, tl[i].n);
-            printf("\n");
+            if (ntally) {
+                qsort(tl, (size_t)ntally, sizeof *tl, by_count);
+                printf("  fired on (word <- what was said):");
+                for (int i = 0; i < ntally && i < 8; i++)
+                    printf("%s %s %d", i ? "," : "", tl[i].what, tl[i].n);
+                printf("\n");
+            }
         }
-        if (total <= 0)
-            printf("background: no other words in DATA to build a keyword-free stream\n");
     }
     cx_detector_free(d);
     free(x);
