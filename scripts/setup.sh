@@ -3,6 +3,7 @@
 # Idempotent and non-interactive; works as root or through sudo.
 #   scripts/setup.sh            install packages and build
 #   scripts/setup.sh --deps     install packages only
+#   scripts/setup.sh --fuzz     also clang's libFuzzer (scripts/fuzz.sh), packages only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,8 @@ PACKAGES=(
   dataset-fashion-mnist
   pulseaudio pulseaudio-utils libasound2-plugins espeak-ng sox flite
 )
+
+[ "${1:-}" = "--fuzz" ] && PACKAGES+=(clang libclang-rt-14-dev)
 
 SUDO=()
 if [ "$(id -u)" -ne 0 ]; then
@@ -34,7 +37,7 @@ else
   echo "setup: all packages present"
 fi
 
-[ "${1:-}" = "--deps" ] && exit 0
+case "${1:-}" in --deps | --fuzz) exit 0 ;; esac
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)"

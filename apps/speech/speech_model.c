@@ -219,12 +219,14 @@ cx_status speech_tune_detector(cx_model *m, const cx_feat_config *fc, const cx_s
             if (!st) st = cx_model_save(m, out, err);
             if (!st) {
                 printf("detector: %s\n", buf);
+                char delay[48] = "none found";
+                if (tr.stats.hits > 0)
+                    snprintf(delay, sizeof delay, "%.0f ms", 1000 * tr.stats.median_delay);
                 printf("detector on a %.0f s %s stream: %d of %d words found, %d false alarms "
-                       "(%d in the %.0f s without keywords), median delay %.0f ms\n",
+                       "(%d in the %.0f s without keywords), median delay %s\n",
                        (double)length / ds->sample_rate,
                        ds->split == CX_SPLIT_VAL ? "validation" : "training", tr.stats.hits, nt,
-                       tr.stats.false_alarms, tr.stats.outside, other_hours * 3600.0,
-                       1000 * tr.stats.median_delay);
+                       tr.stats.false_alarms, tr.stats.outside, other_hours * 3600.0, delay);
             }
         }
     }

@@ -93,7 +93,8 @@ static cx_status idx_read(const char *path, int ndims, const char *what, const u
         if (dims[i] < 1 || dims[i] > lim[i])
             status = cx_fail(err, CX_ERR_FORMAT, "%s: %s %u out of range 1..%u", path, dim_names[i],
                              dims[i], lim[i]);
-        total *= dims[i];
+        else
+            total *= dims[i]; /* at most CX_IDX_MAX_ITEMS * CX_IDX_MAX_SIDE^2: no overflow */
     }
     if (!status && total > IDX_MAX_BYTES)
         status = cx_fail(err, CX_ERR_FORMAT, "%s: declared data of %lld bytes is too large", path,
