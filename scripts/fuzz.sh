@@ -21,6 +21,7 @@ Fuzzes the readers of files users hand Cortex, each TARGET for N seconds:
   fuzz_image   image files (stb_image, conversion, resizing)
   fuzz_idx     IDX files, plain or gzip (Fashion-MNIST)
   fuzz_config  feature and detector settings strings, layer specs
+  fuzz_forward a model that loads, whatever its spec: forward, backward, streaming
 Default: every target, 60 seconds each, 1 job.
 
   --seconds N   time per target (default 60)
@@ -44,7 +45,7 @@ while [ $# -gt 0 ]; do
     *) targets+=("$1"); shift ;;
     esac
 done
-all=(fuzz_model fuzz_audio fuzz_image fuzz_idx fuzz_config)
+all=(fuzz_model fuzz_forward fuzz_audio fuzz_image fuzz_idx fuzz_config)
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 for t in "${targets[@]}"; do
     [ -d "tests/fuzz/corpus/$t" ] || { echo "fuzz.sh: no target '$t' (see --help)" >&2; exit 2; }
