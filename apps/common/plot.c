@@ -233,14 +233,18 @@ static uint32_t colormap(double t)
 cx_status plot_features(const char *path, const char *title, const float *feat, int frames,
                         int bins, double spf, cx_error *err)
 {
-    int px = frames <= 400 ? 3 : (frames <= 1200 ? 1 : 1), py = bins <= 64 ? 6 : 2;
+    int px = frames <= 400 ? 3 : 1, py = bins <= 64 ? 6 : 2;
     int step = frames > 1200 ? (frames + 1199) / 1200 : 1;
     int cols = (frames + step - 1) / step, left = 60, top = 50;
     /* The title is the whole of the file's name: the image widens to fit
      * it, in small letters if it would be more than twice the plot. */
     int width = left + cols * px + 30, tscale = 2;
-    if (canvas_text_width(title, 2) + 20 > 2 * width) tscale = 1;
-    if (canvas_text_width(title, tscale) + 20 > width) width = canvas_text_width(title, tscale) + 20;
+    int tw = canvas_text_width(title, 2) + 20;
+    if (tw > 2 * width) {
+        tscale = 1;
+        tw = canvas_text_width(title, 1) + 20;
+    }
+    if (tw > width) width = tw;
     canvas c;
     if (canvas_init(&c, width, top + bins * py + 60))
         return cx_fail(err, CX_ERR_NOMEM, "plot: out of memory");
