@@ -210,7 +210,8 @@ cx_status speech_tune_detector(cx_model *m, const cx_feat_config *fc, const cx_s
     cx_detect_tune_result tr;
     if (!st) {
         double other_hours = ((double)length / ds->sample_rate - keyword_s) / 3600.0;
-        st = cx_detect_tune(m, fc, NULL, NULL, samples, length, truth, nt, other_hours, 1.0,
+        st = cx_detect_tune(m, fc, NULL, NULL, samples, length, truth, nt, other_hours,
+                            SPEECH_DETECT_MAX_FA_PER_HOUR, SPEECH_DETECT_MAX_DELAY,
                             SPEECH_DETECT_TOLERANCE, &tr, err);
         if (!st) {
             char buf[CX_DETECT_CONFIG_STRLEN];
@@ -227,6 +228,14 @@ cx_status speech_tune_detector(cx_model *m, const cx_feat_config *fc, const cx_s
                        (double)length / ds->sample_rate,
                        ds->split == CX_SPLIT_VAL ? "validation" : "training", tr.stats.hits, nt,
                        tr.stats.false_alarms, tr.stats.outside, other_hours * 3600.0, delay);
+                if (!tr.feasible)
+                    printf("note: no setting kept to %g false alarm per hour of audio without "
+                           "keywords; this one makes the fewest\n",
+                           SPEECH_DETECT_MAX_FA_PER_HOUR);
+                else if (!tr.fast)
+                    printf("note: no setting within %g false alarm per hour has a median delay "
+                           "under %.0f ms; this one finds the most\n",
+                           SPEECH_DETECT_MAX_FA_PER_HOUR, 1000 * SPEECH_DETECT_MAX_DELAY);
             }
         }
     }

@@ -15,6 +15,12 @@
  * its end (seconds). */
 #define SPEECH_DETECT_TOLERANCE 1.0
 
+/* The detector tuning's limits: false detections per hour of audio without
+ * keywords, and the median delay from the end of a word to its detection
+ * (seconds; the targets a live detector is held to). */
+#define SPEECH_DETECT_MAX_FA_PER_HOUR 1.0
+#define SPEECH_DETECT_MAX_DELAY 0.3
+
 /* A loaded speech model with its feature settings and extractor. */
 typedef struct {
     cx_model *m;

@@ -810,12 +810,14 @@ static cx_status check_tune_args(const cx_detect_truth *truth, int n_truth, cons
 cx_status cx_detect_tune(cx_model *m, const cx_feat_config *fc, const cx_detect_config *base,
                          const cx_detect_grid *grid, const float *samples, size_t n,
                          const cx_detect_truth *truth, int n_truth, double background_hours,
-                         double max_fa_per_hour, double tolerance_s, cx_detect_tune_result *res,
-                         cx_error *err)
+                         double max_fa_per_hour, double max_median_delay_s, double tolerance_s,
+                         cx_detect_tune_result *res, cx_error *err)
 {
     if (!m || !fc || !res) return cx_fail(err, CX_ERR_ARG, "detect tune: NULL argument");
     cx_status s = check_tune_args(truth, n_truth, samples, background_hours, max_fa_per_hour,
                                   tolerance_s, err);
+    if (!s && isnan(max_median_delay_s))
+        s = cx_fail(err, CX_ERR_ARG, "detect tune: median delay limit is not a number");
     cx_detect_grid g = {0};
     if (s || (s = resolve_grid(grid, &g, err))) return s;
     cx_detect_config cfg;
@@ -858,8 +860,9 @@ cx_status cx_detect_tune(cx_model *m, const cx_feat_config *fc, const cx_detect_
     }
     cx_detector_push(d, samples, n, NULL, 0);
 
-    candidate best_ok = {0}, best_no = {0};
-    cx_detect_config cfg_ok = cfg, cfg_no = cfg;
+    /* best_fast meets both limits, best_ok the false alarm limit only. */
+    candidate best_fast = {0}, best_ok = {0}, best_no = {0};
+    cx_detect_config cfg_fast = cfg, cfg_ok = cfg, cfg_no = cfg;
     float *avg = d->avg; /* scratch for the class averages */
     int tried = 0;
     for (int ai = 0; ai < g.n_average_ms; ai++) {
@@ -891,6 +894,10 @@ cx_status cx_detect_tune(cx_model *m, const cx_feat_config *fc, const cx_detect_
                      * word while a keyword is spoken counts in the ordering. */
                     if (c.st.outside / background_hours <= max_fa_per_hour) {
                         if (better_feasible(&c, &best_ok)) best_ok = c, cfg_ok = here;
+                        int fast = max_median_delay_s == INFINITY ||
+                                   (c.st.hits > 0 && c.st.median_delay <= max_median_delay_s);
+                        if (fast && better_feasible(&c, &best_fast))
+                            best_fast = c, cfg_fast = here;
                     } else if (better_infeasible(&c, &best_no)) {
                         best_no = c, cfg_no = here;
                     }
@@ -906,6 +913,9 @@ cx_status cx_detect_tune(cx_model *m, const cx_feat_config *fc, const cx_detect_
     }
     memset(res, 0, sizeof *res);
     res->feasible = best_ok.valid;
+    res->fast = best_fast.valid;
+    if (best_fast.valid)
+        best_ok = best_fast, cfg_ok = cfg_fast;
     res->config = best_ok.valid ? cfg_ok : cfg_no;
     res->stats = best_ok.valid ? best_ok.st : best_no.st;
     res->fa_per_hour = res->stats.outside / background_hours;

@@ -186,6 +186,7 @@ typedef struct cx_detect_tune_result {
     cx_detect_stats stats;   /* its score on the validation stream */
     double fa_per_hour;      /* stats.outside / background_hours */
     int feasible;            /* 1 if it meets max_fa_per_hour */
+    int fast;                /* 1 if it also meets max_median_delay_s */
     int candidates;          /* settings tried */
     int64_t evaluations;     /* model evaluations run (once over the stream) */
 } cx_detect_tune_result;
@@ -206,6 +207,15 @@ typedef struct cx_detect_tune_result {
  * words. If no point meets the limit, the one with the fewest
  * background false alarms (then the most hits) is returned with
  * feasible = 0.
+ * max_median_delay_s also limits the median delay of the hits: among
+ * the points within the false alarm limit, only those that find a word with
+ * a median delay of at most max_median_delay_s are taken (fast = 1); if
+ * none does, the best point within the false alarm limit is returned with
+ * fast = 0. INFINITY sets no delay limit (fast = feasible). A
+ * delay can be negative: a word can fire before it ends. Without the limit the
+ * ordering above prefers a few more words found to a quicker answer, and
+ * averaging over 500 ms instead of 250 ms can find a few more words on the
+ * validation stream at the cost of about 150 ms.
  *
  * The model runs over the stream once, exactly as a detector would run it
  * live; each grid point then only replays the averaging and the decisions
@@ -214,8 +224,8 @@ typedef struct cx_detect_tune_result {
 cx_status cx_detect_tune(cx_model *m, const cx_feat_config *fc, const cx_detect_config *base,
                          const cx_detect_grid *grid, const float *samples, size_t n,
                          const cx_detect_truth *truth, int n_truth, double background_hours,
-                         double max_fa_per_hour, double tolerance_s, cx_detect_tune_result *res,
-                         cx_error *err);
+                         double max_fa_per_hour, double max_median_delay_s, double tolerance_s,
+                         cx_detect_tune_result *res, cx_error *err);
 
 #ifdef __cplusplus
 }
