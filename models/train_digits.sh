@@ -17,7 +17,9 @@
 # that member in it the detector tuning chose lower thresholds (0.7-0.8
 # instead of 0.8-0.9 over five held-out speakers), while the others, trained
 # on whole words only, recognize more digits (models/README.md has the
-# measurements). MEMBERS=DIR keeps the member models
+# measurements). Every network trains with --eq-db 15 (a random smooth
+# colouring of the mel bands per example, as another microphone would give:
+# FSDD's speakers each recorded with their own). MEMBERS=DIR keeps the member models
 # (DIR/seed<N>.safetensors, with checkpoints and learning curves); a member
 # already there is not trained again.
 set -euo pipefail
@@ -52,7 +54,7 @@ for seed in $seeds; do
   "$build"/cortex-speech train --data "$data" --out "$m" \
     --words "${digits// /,}" \
     --rate 8000 --window 1.0 --mels 20 --test-speakers "$test_speakers" --val-percent 0 --arch crnn \
-    "${extra[@]}" \
+    --eq-db 15 "${extra[@]}" \
     --epochs "$epochs" --batch 64 --lr 0.003 --seed "$seed" --threads 2
 done
 if [ "${#members[@]}" -gt 1 ]; then
