@@ -107,6 +107,16 @@ check "an ensemble of one model twice classifies as the model" cmp "$tmp/c1" "$t
 check "... and detects as the model" bash -c "test -s '$tmp/d1' && cmp '$tmp/d1' '$tmp/d2'"
 expect_code 0 "combine --data (two different models)" "$bin" combine --data "$d" --out "$tmp/mu.safetensors" "$tmp/m.safetensors" "$tmp/u.safetensors"
 check "combine tuned the detector for the ensemble" grep -q "^detector:" "$tmp/out"
+# a tight median delay limit: the chosen setting meets it, or the tuning says none does
+expect_code 0 "combine --max-delay-ms 1" "$bin" combine --data "$d" --max-delay-ms 1 --out "$tmp/mu1.safetensors" "$tmp/m.safetensors" "$tmp/u.safetensors"
+check "... the setting's median delay is at most 1 ms, or it says why not" $py -c "
+import re, sys
+out = open('$tmp/out').read()
+m = re.search(r'median delay (-?[0-9]+) ms', out)
+sys.exit(not ((m and int(m.group(1)) <= 1) or 'median delay of at most 1 ms (--max-delay-ms)' in out))"
+expect_code 0 "combine --max-delay-ms 0 (no limit)" "$bin" combine --data "$d" --max-delay-ms 0 --max-false-per-hour 5 --out "$tmp/mu0.safetensors" "$tmp/m.safetensors" "$tmp/u.safetensors"
+expect_code 2 "combine --max-delay-ms -1" "$bin" combine --data "$d" --max-delay-ms -1 --out "$tmp/x.safetensors" "$tmp/m.safetensors" "$tmp/u.safetensors"
+expect_code 2 "train --max-false-per-hour -1" "$bin" train --data "$d" --out "$tmp/x.safetensors" --max-false-per-hour -1
 expect_code 0 "eval an ensemble" "$bin" eval --model "$tmp/mu.safetensors" --data "$d" --json
 expect_code 2 "combine one model" "$bin" combine --out "$tmp/x.safetensors" "$tmp/m.safetensors"
 expect_code 2 "combine without --out" "$bin" combine "$tmp/m.safetensors" "$tmp/u.safetensors"

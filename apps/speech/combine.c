@@ -30,6 +30,7 @@ static void usage(FILE *f)
             "                         stream (default: as the first member was trained)\n"
             "  --silence-ratio X      the same for _silence_\n"
             "  --seed N               the stream's random seed (default 1)\n"
+            SPEECH_TUNE_LIMITS_HELP
             "  --threads N            CPU threads (default: all cores)\n"
             "  -h, --help             this help\n"
             "\n"
@@ -85,16 +86,20 @@ static cx_status tuning_data(cx_speech_dataset **out, const char *data, const sp
 
 int cmd_combine(int argc, char **argv)
 {
-    enum { O_UR = 256, O_SR, O_SEED, O_THREADS };
+    enum { O_UR = 256, O_SR, O_SEED, O_THREADS, O_MAXFA, O_MAXDELAY };
     static const struct option opts[] = {
         {"out", required_argument, 0, 'o'},           {"data", required_argument, 0, 'd'},
         {"unknown-ratio", required_argument, 0, O_UR}, {"silence-ratio", required_argument, 0, O_SR},
         {"seed", required_argument, 0, O_SEED},       {"threads", required_argument, 0, O_THREADS},
+        {"max-false-per-hour", required_argument, 0, O_MAXFA},
+        {"max-delay-ms", required_argument, 0, O_MAXDELAY},
         {"help", no_argument, 0, 'h'},                {0, 0, 0, 0}};
     const char *out = NULL, *data = NULL;
     float ur = -1.0f, sr = -1.0f;
     unsigned long long seed = 1;
     int threads = 0, c, bad = 0;
+    speech_tune_limits limits;
+    speech_tune_limits_default(&limits);
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:d:h", opts, NULL)) != -1) {
         switch (c) {
@@ -104,6 +109,8 @@ int cmd_combine(int argc, char **argv)
         case O_SR: bad = cli_float(PROG, "--silence-ratio", optarg, 0, 100, &sr); break;
         case O_SEED: bad = cli_u64(PROG, "--seed", optarg, &seed); break;
         case O_THREADS: bad = cli_int(PROG, "--threads", optarg, 0, 256, &threads); break;
+        case O_MAXFA: bad = speech_tune_limits_parse(&limits, 'f', optarg); break;
+        case O_MAXDELAY: bad = speech_tune_limits_parse(&limits, 'd', optarg); break;
         case 'h': usage(stdout); return EXIT_OK;
         default: bad = 1;
         }
@@ -186,7 +193,7 @@ int cmd_combine(int argc, char **argv)
         printf("tuning the detector on a stream from %s\n", data);
         fflush(stdout);
         if ((st = tuning_data(&ds, data, &s[0], ur, sr, &err))) goto fail;
-        if ((st = speech_tune_detector(e, &s[0].feat, ds, out, seed, &err))) goto fail;
+        if ((st = speech_tune_detector(e, &s[0].feat, ds, out, seed, &limits, &err))) goto fail;
     } else {
         printf("detector: kept from %s (give --data to tune it for the ensemble)\n", argv[optind]);
         if ((st = cx_model_save(e, out, &err))) goto fail;

@@ -21,6 +21,26 @@
 #define SPEECH_DETECT_MAX_FA_PER_HOUR 1.0
 #define SPEECH_DETECT_MAX_DELAY 0.3
 
+/* The tuning's limits as train and combine take them (--max-false-per-hour,
+ * --max-delay-ms; max_delay_s INFINITY: none). */
+typedef struct {
+    double fa_per_hour, max_delay_s;
+} speech_tune_limits;
+
+/* The defaults above. */
+void speech_tune_limits_default(speech_tune_limits *l);
+
+/* Parses --max-false-per-hour (which 'f') or --max-delay-ms (which 'd')
+ * into l; prints the error and returns -1 if the value is bad. */
+int speech_tune_limits_parse(speech_tune_limits *l, char which, const char *v);
+
+/* The two options' lines for --help. */
+#define SPEECH_TUNE_LIMITS_HELP                                                                    \
+    "  --max-false-per-hour X the detector tuning's limit on false detections per\n"               \
+    "                         hour of audio without keywords (default 1)\n"                        \
+    "  --max-delay-ms N       and on the median delay from a word's end to its\n"                  \
+    "                         detection (default 300; 0 = no limit)\n"
+
 /* A loaded speech model with its feature settings and extractor. */
 typedef struct {
     cx_model *m;
@@ -59,7 +79,8 @@ cx_status speech_classify_clip(speech_model *s, const float *clip, size_t n, flo
  * speakers when there are any), stores them in m, saves it to out and
  * prints the result. */
 cx_status speech_tune_detector(cx_model *m, const cx_feat_config *fc, const cx_speech_dataset *ds,
-                               const char *out, uint64_t seed, cx_error *err);
+                               const char *out, uint64_t seed, const speech_tune_limits *lim,
+                               cx_error *err);
 
 /* Splits "a,b,c" into a NULL-terminated malloc'ed array of malloc'ed
  * strings; *n gets the count. */

@@ -91,6 +91,8 @@ static void usage(FILE *f)
             "                         start or the end of its word and is labelled _unknown_,\n"
             "                         as a live detector sees words enter and leave its\n"
             "                         window (needs other words in DATA; default 0 = off)\n"
+            "live detection:\n"
+            SPEECH_TUNE_LIMITS_HELP
             "  -h, --help             this help\n"
             "\n"
             "presets:\n");
@@ -104,6 +106,7 @@ typedef struct {
     float window, lr, weight_decay, smoothing, unknown_ratio, silence_ratio;
     unsigned long long seed;
     cx_speech_augment aug;
+    speech_tune_limits limits;
 } train_opts;
 
 static int parse_range(const char *opt, const char *v, float lo, float hi, float *a, float *b)
@@ -118,7 +121,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
 {
     enum { O_WORDS = 256, O_TS, O_TP, O_VP, O_UR, O_SR, O_RATE, O_WIN, O_MELS, O_MFCC, O_OPT,
            O_SCHED, O_WD, O_LS, O_THREADS, O_RESUME, O_STOP, O_NOAUG, O_SHIFT, O_SPEED, O_GAIN,
-           O_NP, O_SNR, O_MASKS, O_EQ, O_FLOOR, O_WARP, O_PARTIAL };
+           O_NP, O_SNR, O_MASKS, O_EQ, O_FLOOR, O_WARP, O_PARTIAL, O_MAXFA, O_MAXDELAY };
     static const struct option opts[] = {
         {"data", required_argument, 0, 'd'},        {"out", required_argument, 0, 'o'},
         {"arch", required_argument, 0, 'a'},        {"epochs", required_argument, 0, 'e'},
@@ -143,9 +146,12 @@ static int parse_args(int argc, char **argv, train_opts *o)
         {"partial", required_argument, 0, O_PARTIAL},
         {"warp", required_argument, 0, O_WARP},
         {"log-floor", required_argument, 0, O_FLOOR},
+        {"max-false-per-hour", required_argument, 0, O_MAXFA},
+        {"max-delay-ms", required_argument, 0, O_MAXDELAY},
         {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->arch = "gru";
+    speech_tune_limits_default(&o->limits);
     o->optimizer = "adamw";
     o->schedule = "onecycle";
     o->rate = 16000;
@@ -205,6 +211,8 @@ static int parse_args(int argc, char **argv, train_opts *o)
         case O_FLOOR: bad = cli_float(PROG, "--log-floor", optarg, 1e-12f, 1.0f, &o->log_floor); break;
         case O_WARP: bad = cli_float(PROG, "--warp", optarg, 0, 0.5f, &o->aug.warp); break;
         case O_EQ: bad = cli_float(PROG, "--eq-db", optarg, 0, 40, &o->aug.eq_db); break;
+        case O_MAXFA: bad = speech_tune_limits_parse(&o->limits, 'f', optarg); break;
+        case O_MAXDELAY: bad = speech_tune_limits_parse(&o->limits, 'd', optarg); break;
         case O_PARTIAL:
             bad = cli_float(PROG, "--partial", optarg, 0, 1, &o->aug.partial_prob);
             break;
@@ -467,7 +475,8 @@ int cmd_train(int argc, char **argv)
                res.best_epoch);
     /* m now holds the best weights: tune the detector on speakers it did not
      * train on where there are any. */
-    if ((st = speech_tune_detector(m, &fc, val ? val : train, o.out, o.seed, &err))) goto fail;
+    if ((st = speech_tune_detector(m, &fc, val ? val : train, o.out, o.seed, &o.limits,
+                                   &err))) goto fail;
     printf("model saved to %s\nlearning curve: %s\n", o.out, curve);
     rc = EXIT_OK;
     goto done;
