@@ -98,8 +98,7 @@ int cmd_combine(int argc, char **argv)
     float ur = -1.0f, sr = -1.0f;
     unsigned long long seed = 1;
     int threads = 0, c, bad = 0;
-    speech_tune_limits limits;
-    speech_tune_limits_default(&limits);
+    speech_tune_limits limits = SPEECH_TUNE_LIMITS_DEFAULT;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:d:h", opts, NULL)) != -1) {
         switch (c) {
@@ -109,8 +108,12 @@ int cmd_combine(int argc, char **argv)
         case O_SR: bad = cli_float(PROG, "--silence-ratio", optarg, 0, 100, &sr); break;
         case O_SEED: bad = cli_u64(PROG, "--seed", optarg, &seed); break;
         case O_THREADS: bad = cli_int(PROG, "--threads", optarg, 0, 256, &threads); break;
-        case O_MAXFA: bad = speech_tune_limits_parse(&limits, 'f', optarg); break;
-        case O_MAXDELAY: bad = speech_tune_limits_parse(&limits, 'd', optarg); break;
+        case O_MAXFA:
+            bad = cli_float(PROG, "--max-false-per-hour", optarg, 0, 3600, &limits.fa_per_hour);
+            break;
+        case O_MAXDELAY:
+            bad = cli_int(PROG, "--max-delay-ms", optarg, 0, 10000, &limits.max_delay_ms);
+            break;
         case 'h': usage(stdout); return EXIT_OK;
         default: bad = 1;
         }

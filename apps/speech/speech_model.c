@@ -168,32 +168,10 @@ void speech_free_list(char **v)
 
 /* Chooses the detector's settings on a stream built from ds (validation
  * speakers when there are any), stores them in the model and saves it. */
-void speech_tune_limits_default(speech_tune_limits *l)
-{
-    l->fa_per_hour = SPEECH_DETECT_MAX_FA_PER_HOUR;
-    l->max_delay_s = SPEECH_DETECT_MAX_DELAY;
-}
-
-int speech_tune_limits_parse(speech_tune_limits *l, char which, const char *v)
-{
-    float x;
-    if (which == 'f') {
-        if (cli_float(PROG, "--max-false-per-hour", v, 0, 3600, &x)) return -1;
-        l->fa_per_hour = x;
-        return 0;
-    }
-    int ms;
-    if (cli_int(PROG, "--max-delay-ms", v, 0, 10000, &ms)) return -1;
-    l->max_delay_s = ms ? ms / 1000.0 : INFINITY;
-    return 0;
-}
-
 cx_status speech_tune_detector(cx_model *m, const cx_feat_config *fc, const cx_speech_dataset *ds,
                                const char *out, uint64_t seed, const speech_tune_limits *lim,
                                cx_error *err)
 {
-    speech_tune_limits dflt;
-    if (!lim) speech_tune_limits_default(&dflt), lim = &dflt;
     int *keys = malloc(sizeof(int) * (size_t)ds->n), *dis = malloc(sizeof(int) * (size_t)ds->n);
     int nk = 0, nd = 0;
     if (!keys || !dis) {
@@ -234,9 +212,9 @@ cx_status speech_tune_detector(cx_model *m, const cx_feat_config *fc, const cx_s
     cx_detect_tune_result tr;
     if (!st) {
         double other_hours = ((double)length / ds->sample_rate - keyword_s) / 3600.0;
+        double max_delay_s = lim->max_delay_ms ? lim->max_delay_ms / 1000.0 : INFINITY;
         st = cx_detect_tune(m, fc, NULL, NULL, samples, length, truth, nt, other_hours,
-                            lim->fa_per_hour, lim->max_delay_s, SPEECH_DETECT_TOLERANCE, &tr,
-                            err);
+                            lim->fa_per_hour, max_delay_s, SPEECH_DETECT_TOLERANCE, &tr, err);
         if (!st) {
             char buf[CX_DETECT_CONFIG_STRLEN];
             st = cx_detect_config_to_string(&tr.config, buf, sizeof buf, err);
@@ -255,11 +233,11 @@ cx_status speech_tune_detector(cx_model *m, const cx_feat_config *fc, const cx_s
                 if (!tr.feasible)
                     printf("note: no setting kept to %g false alarms per hour of audio without "
                            "keywords (--max-false-per-hour); this one makes the fewest\n",
-                           lim->fa_per_hour);
+                           (double)lim->fa_per_hour);
                 else if (!tr.fast)
                     printf("note: no setting within %g false alarms per hour has a median delay "
-                           "of at most %.0f ms (--max-delay-ms); this one finds the most\n",
-                           lim->fa_per_hour, 1000 * lim->max_delay_s);
+                           "of at most %d ms (--max-delay-ms); this one finds the most\n",
+                           (double)lim->fa_per_hour, lim->max_delay_ms);
             }
         }
     }

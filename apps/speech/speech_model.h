@@ -15,24 +15,16 @@
  * its end (seconds). */
 #define SPEECH_DETECT_TOLERANCE 1.0
 
-/* The detector tuning's limits: false detections per hour of audio without
- * keywords, and the median delay from the end of a word to its detection
- * (seconds; the targets a live detector is held to). */
-#define SPEECH_DETECT_MAX_FA_PER_HOUR 1.0
-#define SPEECH_DETECT_MAX_DELAY 0.3
-
-/* The tuning's limits as train and combine take them (--max-false-per-hour,
- * --max-delay-ms; max_delay_s INFINITY: none). */
+/* The detector tuning's limits, as train and combine take them: false
+ * detections per hour of audio without keywords (--max-false-per-hour) and
+ * the median delay from the end of a word to its detection (--max-delay-ms;
+ * 0: no limit). The defaults are the targets a live detector is held to. */
 typedef struct {
-    double fa_per_hour, max_delay_s;
+    float fa_per_hour;
+    int max_delay_ms;
 } speech_tune_limits;
 
-/* The defaults above. */
-void speech_tune_limits_default(speech_tune_limits *l);
-
-/* Parses --max-false-per-hour (which 'f') or --max-delay-ms (which 'd')
- * into l; prints the error and returns -1 if the value is bad. */
-int speech_tune_limits_parse(speech_tune_limits *l, char which, const char *v);
+#define SPEECH_TUNE_LIMITS_DEFAULT {1.0f, 300}
 
 /* The two options' lines for --help. */
 #define SPEECH_TUNE_LIMITS_HELP                                                                    \

@@ -150,8 +150,8 @@ static int parse_args(int argc, char **argv, train_opts *o)
         {"max-delay-ms", required_argument, 0, O_MAXDELAY},
         {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
+    o->limits = (speech_tune_limits)SPEECH_TUNE_LIMITS_DEFAULT;
     o->arch = "gru";
-    speech_tune_limits_default(&o->limits);
     o->optimizer = "adamw";
     o->schedule = "onecycle";
     o->rate = 16000;
@@ -211,8 +211,12 @@ static int parse_args(int argc, char **argv, train_opts *o)
         case O_FLOOR: bad = cli_float(PROG, "--log-floor", optarg, 1e-12f, 1.0f, &o->log_floor); break;
         case O_WARP: bad = cli_float(PROG, "--warp", optarg, 0, 0.5f, &o->aug.warp); break;
         case O_EQ: bad = cli_float(PROG, "--eq-db", optarg, 0, 40, &o->aug.eq_db); break;
-        case O_MAXFA: bad = speech_tune_limits_parse(&o->limits, 'f', optarg); break;
-        case O_MAXDELAY: bad = speech_tune_limits_parse(&o->limits, 'd', optarg); break;
+        case O_MAXFA:
+            bad = cli_float(PROG, "--max-false-per-hour", optarg, 0, 3600, &o->limits.fa_per_hour);
+            break;
+        case O_MAXDELAY:
+            bad = cli_int(PROG, "--max-delay-ms", optarg, 0, 10000, &o->limits.max_delay_ms);
+            break;
         case O_PARTIAL:
             bad = cli_float(PROG, "--partial", optarg, 0, 1, &o->aug.partial_prob);
             break;

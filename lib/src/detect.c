@@ -794,7 +794,8 @@ static int replay(const cx_detector *d, const tune_ws *w, size_t n_evals, float 
 }
 
 static cx_status check_tune_args(const cx_detect_truth *truth, int n_truth, const float *samples,
-                                 double hours, double max_fa, double tol, cx_error *err)
+                                 double hours, double max_fa, double max_delay, double tol,
+                                 cx_error *err)
 {
     if (!samples) return cx_fail(err, CX_ERR_ARG, "detect tune: no samples");
     if (!isfinite(hours) || hours <= 0)
@@ -802,6 +803,8 @@ static cx_status check_tune_args(const cx_detect_truth *truth, int n_truth, cons
     if (!isfinite(max_fa) || max_fa < 0)
         return cx_fail(err, CX_ERR_ARG, "detect tune: false alarms per hour %g, expected >= 0",
                        max_fa);
+    if (isnan(max_delay))
+        return cx_fail(err, CX_ERR_ARG, "detect tune: median delay limit is not a number");
     if (!isfinite(tol) || tol < 0)
         return cx_fail(err, CX_ERR_ARG, "detect tune: tolerance %g s, expected >= 0", tol);
     return check_truth(truth, n_truth, err);
@@ -815,9 +818,7 @@ cx_status cx_detect_tune(cx_model *m, const cx_feat_config *fc, const cx_detect_
 {
     if (!m || !fc || !res) return cx_fail(err, CX_ERR_ARG, "detect tune: NULL argument");
     cx_status s = check_tune_args(truth, n_truth, samples, background_hours, max_fa_per_hour,
-                                  tolerance_s, err);
-    if (!s && isnan(max_median_delay_s))
-        s = cx_fail(err, CX_ERR_ARG, "detect tune: median delay limit is not a number");
+                                  max_median_delay_s, tolerance_s, err);
     cx_detect_grid g = {0};
     if (s || (s = resolve_grid(grid, &g, err))) return s;
     cx_detect_config cfg;
