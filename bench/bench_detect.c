@@ -21,16 +21,6 @@
 
 #include "cortex/cortex.h"
 
-static char **split(const char *s, int *n)
-{
-    char **v = calloc(strlen(s) + 2, sizeof *v);
-    char *copy = strdup(s), *save = NULL;
-    *n = 0;
-    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) v[(*n)++] = strdup(t);
-    free(copy);
-    return v;
-}
-
 static int run(cx_detector *d, const float *x, size_t n, int rate, cx_detection **out)
 {
     int cap = 1024, count = 0;
@@ -99,30 +89,17 @@ int main(int argc, char **argv)
     double bg_minutes = argc > 5 ? atof(argv[5]) : 60.0;
     const char *wav = argc > 6 ? argv[6] : NULL;
     cx_error err;
-    cx_model *m;
-    cx_feat_config fc;
-    cx_detect_config dc;
-    if (cx_model_load(&m, argv[1], &err) ||
-        cx_feat_config_parse(&fc, cx_model_get_meta(m, "speech.features") ?: "", &err) ||
-        cx_detect_config_from_model(m, &dc, &err)) {
+    cx_speech_model *sm;
+    if (cx_speech_model_load(&sm, argv[1], &err)) {
         fprintf(stderr, "bench_detect: %s\n", err.msg);
         return 1;
     }
-    int k = cx_model_num_labels(m), nwords = 0, has_unknown = 0;
-    const char **words = malloc(sizeof(char *) * (size_t)k);
-    for (int i = 0; i < k; i++) {
-        const char *l = cx_model_label(m, i);
-        if (!strcmp(l, CX_SPEECH_UNKNOWN)) has_unknown = 1;
-        else if (strcmp(l, CX_SPEECH_SILENCE)) words[nwords++] = l;
-    }
+    const cx_feat_config fc = *cx_speech_model_features(sm);
     int nsp;
-    char **speakers = split(argv[3], &nsp);
+    char **speakers = cx_strlist_split(argv[3], &nsp);
     cx_speech_opts so;
-    cx_speech_opts_init(&so);
-    so.sample_rate = fc.sample_rate;
-    so.words = words;
-    so.nwords = nwords;
-    so.unknown_ratio = has_unknown ? 1000.0f : 0; /* every other word (the most allowed): distractors */
+    cx_speech_model_data_opts(sm, &so);
+    if (so.unknown_ratio > 0) so.unknown_ratio = 1000.0f; /* every other word (the most allowed): distractors */
     so.test_speakers = (const char *const *)speakers;
     so.ntest_speakers = nsp;
     so.split = CX_SPLIT_TEST;
@@ -131,40 +108,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_detect: %s\n", err.msg);
         return 1;
     }
-    int *keys = malloc(sizeof(int) * (size_t)ds->n), *dis = malloc(sizeof(int) * (size_t)ds->n);
-    int nk = 0, nd = 0;
-    for (int i = 0; i < ds->n; i++) {
-        if (!ds->items[i].samples) continue;
-        if (ds->items[i].label < ds->nwords) keys[nk++] = i;
-        else dis[nd++] = i;
-    }
-    cx_speech_stream_opts o;
-    cx_speech_stream_opts_init(&o);
-    o.seed = seed;
-    o.distractors = dis;
-    o.ndistractors = nd;
-    o.distractor_prob = nd ? 0.5f : 0.0f;
-    float *x;
-    size_t n;
-    cx_speech_event *ev;
-    int nev;
-    if (cx_speech_stream_build(ds, keys, nk, &o, &x, &n, &ev, &nev, &err)) {
+    cx_speech_keyword_stream ks;
+    if (cx_speech_keyword_stream_build(&ks, ds, seed, &err)) {
         fprintf(stderr, "bench_detect: %s\n", err.msg);
         return 1;
     }
+    const float *x = ks.samples;
+    size_t n = ks.length;
+    int nt = ks.ntruth, nev = ks.nevents, nd = ks.nothers;
     if (wav && cx_audio_save_wav(wav, x, n, fc.sample_rate, &err)) {
         fprintf(stderr, "bench_detect: %s\n", err.msg);
         return 1;
     }
-    cx_detect_truth *truth = malloc(sizeof *truth * (size_t)nev);
-    int nt = 0;
-    for (int i = 0; i < nev; i++)
-        if (ev[i].keyword)
-            truth[nt++] = (cx_detect_truth){ds->class_names[ev[i].label],
-                                            (double)ev[i].start / fc.sample_rate,
-                                            (double)ev[i].end / fc.sample_rate};
     cx_detector *d;
-    if (cx_detector_create(&d, m, &fc, &dc, &err)) {
+    if (cx_speech_model_detector(sm, NULL, &d, &err)) {
         fprintf(stderr, "bench_detect: %s\n", err.msg);
         return 1;
     }
@@ -173,7 +130,7 @@ int main(int argc, char **argv)
     int ndet = run(d, x, n, fc.sample_rate, &det);
     double cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
     cx_detect_stats st;
-    cx_detect_score(det, ndet, truth, nt, 1.0, &st, NULL, &err);
+    cx_detect_score(det, ndet, ks.truth, nt, CX_DETECT_TOLERANCE_S, &st, NULL, &err);
     double secs = (double)n / fc.sample_rate;
     printf("stream: %.0f s, %d keywords of speakers %s, %d other words\n", secs, nt, argv[3],
            nev - nt);
@@ -190,7 +147,7 @@ int main(int argc, char **argv)
         int fas = 0, round = 0, ntally = 0;
         tally tl[32];
         while (total < bg_minutes * 60) {
-            cx_speech_stream_opts b = o;
+            cx_speech_stream_opts b = ks.opts;
             b.seed = seed * 1000 + (uint64_t)round++;
             b.distractor_prob = nd ? 1.0f : 0.0f;
             b.gap_min = 1.0f;
@@ -201,7 +158,7 @@ int main(int argc, char **argv)
             int nb;
             /* One "keyword" is needed by the builder: use a distractor item
              * list instead and count every detection as false. */
-            const int *items = nd ? dis : keys;
+            const int *items = nd ? ks.others : ks.keywords;
             int ni = nd ? nd : 0;
             if (!ni) break;
             if (cx_speech_stream_build(ds, items, ni, &b, &y, &ny, &bev, &nb, &err)) break;
@@ -231,10 +188,9 @@ int main(int argc, char **argv)
         }
     }
     cx_detector_free(d);
-    free(x);
-    free(ev);
-    free(truth);
+    cx_speech_keyword_stream_free(&ks);
+    cx_strlist_free(speakers);
     cx_speech_free(ds);
-    cx_model_free(m);
+    cx_speech_model_free(sm);
     return 0;
 }

@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -115,4 +116,76 @@ void cli_progress_done(void)
 {
     if (progress_shown && isatty(STDERR_FILENO)) fprintf(stderr, "\r\033[K");
     progress_shown = 0;
+}
+
+int cli_split(const char *prog, const char *val, cx_split *out)
+{
+    static const cx_split all[] = {CX_SPLIT_ALL, CX_SPLIT_TRAIN, CX_SPLIT_VAL, CX_SPLIT_TEST};
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(val, cx_split_name(all[i]))) {
+            *out = all[i];
+            return 0;
+        }
+    cli_error(prog, "--split: '%s' is not test, val, train or all", val);
+    return -1;
+}
+
+static void main_usage(FILE *f, const char *prog, const char *about, const cli_command *cmds,
+                       int ncmds, int name_width)
+{
+    fprintf(f, "usage: %s COMMAND [OPTIONS]\n\n", prog);
+    fprintf(f, about, CX_VERSION_STRING);
+    fprintf(f, "\n\ncommands:\n");
+    for (int i = 0; i < ncmds; i++) fprintf(f, "  %-*s %s\n", name_width, cmds[i].name, cmds[i].summary);
+    fprintf(f, "\n'%s COMMAND --help' documents each command.\n"
+               "Exit codes: 0 ok, 1 error, 2 usage error.\n",
+            prog);
+}
+
+int cli_main(const char *prog, const char *about, const cli_command *cmds, int ncmds,
+             int name_width, int argc, char **argv)
+{
+    if (argc < 2) {
+        main_usage(stderr, prog, about, cmds, ncmds, name_width);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        main_usage(stdout, prog, about, cmds, ncmds, name_width);
+        return EXIT_OK;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("%s %s\n", prog, CX_VERSION_STRING);
+        return EXIT_OK;
+    }
+    for (int i = 0; i < ncmds; i++)
+        if (!strcmp(cmd, cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);
+    cli_error(prog, "unknown command '%s' (see %s --help)", cmd, prog);
+    return EXIT_USAGE;
+}
+
+int cli_model_only(int argc, char **argv, void (*usage)(FILE *), const char **path)
+{
+    static const struct option opts[] = {
+        {"model", required_argument, 0, 'm'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    int c;
+    *path = NULL;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "m:h", opts, NULL)) != -1) {
+        if (c == 'm') {
+            *path = optarg;
+        } else if (c == 'h') {
+            usage(stdout);
+            return EXIT_OK;
+        } else {
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (!*path && optind < argc) *path = argv[optind++];
+    if (!*path || optind < argc) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    return -1;
 }

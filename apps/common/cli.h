@@ -29,6 +29,28 @@ void cli_progress_done(void);
 /* "1h02m", "3m05s", "12s" */
 const char *cli_duration(double seconds, char *buf, size_t len);
 
+/* A split name, "all", "train", "val" or "test"; prints a usage error naming
+ * the option and returns -1 on anything else. */
+int cli_split(const char *prog, const char *val, cx_split *out);
+
+/* A command of an application: its name, its function (called with argv[0]
+ * the command's name) and a line for the application's --help. */
+typedef struct cli_command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+} cli_command;
+
+/* The whole main() of an application: usage (about is a printf format taking
+ * the version; names padded to name_width), --help, --version, dispatch. */
+int cli_main(const char *prog, const char *about, const cli_command *cmds, int ncmds,
+             int name_width, int argc, char **argv);
+
+/* Parses the arguments of a command that takes just a model:
+ * "--model MODEL" or "MODEL", and -h / --help. Returns -1 with *path set to
+ * go on, else the exit code (help shown, or a usage error). */
+int cli_model_only(int argc, char **argv, void (*usage)(FILE *), const char **path);
+
 /* Prints "PROG: message" to stderr. */
 void cli_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

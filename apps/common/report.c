@@ -2,6 +2,9 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "plot.h"
 
 cJSON *report_confusion_json(const cx_model *m, const cx_confusion *cm)
 {
@@ -36,4 +39,48 @@ void report_print_json(cJSON *o)
     if (s) printf("%s\n", s);
     free(s);
     cJSON_Delete(o);
+}
+
+void report_print_text(const cx_model *m, const cx_confusion *cm, const report_style *st)
+{
+    int w = st->class_width;
+    printf("%-*s %9s %9s", w, st->class_head, "precision", "recall");
+    if (st->f1) printf(" %9s", "f1");
+    printf(" %8s\n", st->support_head);
+    for (int t = 0; t < cm->k; t++) {
+        printf("%-*.*s %9.4f %9.4f", w, w, cx_model_label(m, t), cx_confusion_precision(cm, t),
+               cx_confusion_recall(cm, t));
+        if (st->f1) printf(" %9.4f", cx_confusion_f1(cm, t));
+        printf(" %8ld\n", cx_confusion_support(cm, t));
+    }
+    int rw = st->row_width, cw = st->cell_width;
+    printf("\nconfusion matrix (%s)\n%*s", st->axes, rw, "");
+    for (int p = 0; p < cm->k; p++) printf(" %*.*s", cw, cw, cx_model_label(m, p));
+    printf("\n");
+    for (int t = 0; t < cm->k; t++) {
+        printf("%-*.*s", rw, rw, cx_model_label(m, t));
+        for (int p = 0; p < cm->k; p++) printf(" %*ld", cw, cx_confusion_at(cm, t, p));
+        printf("\n");
+    }
+}
+
+cx_status report_confusion_png(const cx_model *m, const cx_confusion *cm, const char *path,
+                               cx_error *err)
+{
+    const char **labels = malloc(sizeof(char *) * (size_t)(cm->k ? cm->k : 1));
+    if (!labels) return cx_fail(err, CX_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < cm->k; i++) labels[i] = cx_model_label(m, i);
+    cx_status st = plot_confusion(path, cm, labels, err);
+    free(labels);
+    return st;
+}
+
+void report_print_record(const cx_model *m, int key_width, const char *also)
+{
+    printf("training:\n");
+    for (int i = 0; i < cx_model_num_meta(m); i++) {
+        const char *k = cx_model_meta_key(m, i);
+        if (!strncmp(k, "train.", 6) || (also && !strcmp(k, also)))
+            printf("  %-*s %s\n", key_width, k, cx_model_get_meta(m, k));
+    }
 }

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "speech_model.h"
+#include "speech.h"
 
 static void usage(FILE *f)
 {
@@ -40,30 +40,19 @@ static void usage(FILE *f)
             "  cortex-speech combine --data DATA --out ab.safetensors a.safetensors b.safetensors\n");
 }
 
-/* A ratio from the option, else the member's training record, else 1. */
-static float ratio(float opt, const cx_model *m, const char *key)
-{
-    if (opt >= 0) return opt;
-    const char *v = cx_model_get_meta(m, key);
-    char *end = NULL;
-    double d = v ? strtod(v, &end) : 1.0;
-    return v && (*end || !(d >= 0 && d <= 100)) ? 1.0f : (float)d;
-}
-
 /* The stream the detector is tuned on: DATA split as the first member's
  * training split it (the same words, test and validation speakers). */
-static cx_status tuning_data(cx_speech_dataset **out, const char *data, const speech_model *s,
+static cx_status tuning_data(cx_speech_dataset **out, const char *data, const cx_speech_model *s,
                              float unknown_ratio, float silence_ratio, cx_error *err)
 {
-    const char **words = NULL;
-    char **test = NULL;
     cx_speech_opts so;
-    if (speech_data_opts(s, NULL, &so, &words, &test)) {
-        free(words);
-        return cx_fail(err, CX_ERR_NOMEM, "out of memory");
-    }
-    so.unknown_ratio = ratio(unknown_ratio, s->m, "train.unknown_ratio");
-    so.silence_ratio = ratio(silence_ratio, s->m, "train.silence_ratio");
+    cx_speech_model_data_opts(s, &so);
+    so.unknown_ratio = unknown_ratio >= 0
+                           ? unknown_ratio
+                           : cx_speech_model_ratio(s, CX_SPEECH_META_UNKNOWN_RATIO, 1.0f);
+    so.silence_ratio = silence_ratio >= 0
+                           ? silence_ratio
+                           : cx_speech_model_ratio(s, CX_SPEECH_META_SILENCE_RATIO, 1.0f);
     cx_status st = CX_ERR_ARG;
     if (so.val_percent > 0) {
         so.split = CX_SPLIT_VAL;
@@ -73,14 +62,12 @@ static cx_status tuning_data(cx_speech_dataset **out, const char *data, const sp
         so.split = CX_SPLIT_TRAIN;
         st = cx_speech_load(out, data, &so, err);
     }
-    if (!st && (*out)->nclasses != cx_model_num_labels(s->m)) {
+    if (!st && (*out)->nclasses != cx_speech_model_num_classes(s)) {
         st = cx_fail(err, CX_ERR_ARG, "%s: %d classes, the models have %d labels", data,
-                     (*out)->nclasses, cx_model_num_labels(s->m));
+                     (*out)->nclasses, cx_speech_model_num_classes(s));
         cx_speech_free(*out);
         *out = NULL;
     }
-    free(words);
-    speech_free_list(test);
     return st;
 }
 
@@ -131,7 +118,7 @@ int cmd_combine(int argc, char **argv)
     }
     cx_set_threads(threads);
     int rc = EXIT_ERROR, opened = 0;
-    speech_model *s = calloc((size_t)n, sizeof *s);
+    cx_speech_model **s = calloc((size_t)n, sizeof *s);
     cx_model **members = calloc((size_t)n, sizeof *members), *e = NULL;
     cx_speech_dataset *ds = NULL;
     cx_error err;
@@ -142,32 +129,32 @@ int cmd_combine(int argc, char **argv)
     }
     for (; opened < n; opened++) {
         const char *path = argv[optind + opened];
-        if (speech_model_open(&s[opened], path)) goto done;
-        members[opened] = s[opened].m;
-        if (cx_model_num_members(s[opened].m)) {
+        if (!(s[opened] = speech_open_model(path))) goto done;
+        members[opened] = cx_speech_model_net(s[opened]);
+        if (cx_model_num_members(members[opened])) {
             st = cx_fail(&err, CX_ERR_ARG, "%s is already an ensemble: combine its members instead",
                          path);
             goto fail;
         }
-        const speech_model *a = &s[0], *b = &s[opened];
-        const char *fa = cx_model_get_meta(a->m, SPEECH_META_FEATURES);
-        const char *fb = cx_model_get_meta(b->m, SPEECH_META_FEATURES);
-        if (strcmp(fa, fb) || a->window != b->window) {
+        const cx_model *a = members[0], *b = members[opened];
+        const char *fa = cx_model_get_meta(a, CX_SPEECH_META_FEATURES);
+        const char *fb = cx_model_get_meta(b, CX_SPEECH_META_FEATURES);
+        int wa = cx_speech_model_window(s[0]), wb = cx_speech_model_window(s[opened]);
+        if (strcmp(fa, fb) || wa != wb) {
             st = cx_fail(&err, CX_ERR_ARG, "%s: its features or window differ from %s's (%s, %d "
-                         "samples vs %s, %d samples)", path, argv[optind], fb, b->window, fa,
-                         a->window);
+                         "samples vs %s, %d samples)", path, argv[optind], fb, wb, fa, wa);
             goto fail;
         }
-        int same = cx_model_num_labels(a->m) == cx_model_num_labels(b->m);
-        for (int i = 0; same && i < cx_model_num_labels(a->m); i++)
-            same = !strcmp(cx_model_label(a->m, i), cx_model_label(b->m, i));
+        int same = cx_model_num_labels(a) == cx_model_num_labels(b);
+        for (int i = 0; same && i < cx_model_num_labels(a); i++)
+            same = !strcmp(cx_model_label(a, i), cx_model_label(b, i));
         if (!same) {
             st = cx_fail(&err, CX_ERR_ARG, "%s: its words differ from %s's", path, argv[optind]);
             goto fail;
         }
     }
     if ((st = cx_model_ensemble(&e, members, n, &err))) goto fail;
-    const cx_model *first = s[0].m;
+    const cx_model *first = members[0];
     const char *labels[256];
     int k = cx_model_num_labels(first);
     if (k > 256) {
@@ -183,7 +170,7 @@ int cmd_combine(int argc, char **argv)
     char list[4096];
     size_t used = 0;
     for (int i = 0; i < n; i++) {
-        const char *sd = cx_model_get_meta(s[i].m, "train.seed");
+        const char *sd = cx_model_get_meta(members[i], "train.seed");
         const char *base = strrchr(argv[optind + i], '/');
         used += (size_t)snprintf(list + used, sizeof list - used, "%s%s (seed %s)", i ? ", " : "",
                                  base ? base + 1 : argv[optind + i], sd ? sd : "?");
@@ -195,8 +182,10 @@ int cmd_combine(int argc, char **argv)
     if (data) {
         printf("tuning the detector on a stream from %s\n", data);
         fflush(stdout);
-        if ((st = tuning_data(&ds, data, &s[0], ur, sr, &err))) goto fail;
-        if ((st = speech_tune_detector(e, &s[0].feat, ds, out, seed, &limits, &err))) goto fail;
+        if ((st = tuning_data(&ds, data, s[0], ur, sr, &err))) goto fail;
+        if ((st = speech_tune_and_save(e, cx_speech_model_features(s[0]), ds, out, seed, &limits,
+                                       &err)))
+            goto fail;
     } else {
         printf("detector: kept from %s (give --data to tune it for the ensemble)\n", argv[optind]);
         if ((st = cx_model_save(e, out, &err))) goto fail;
@@ -207,8 +196,7 @@ int cmd_combine(int argc, char **argv)
 fail:
     cli_error(PROG, "%s", err.msg);
 done:
-    for (int i = 0; i < opened && s; i++) speech_model_close(&s[i]);
-    if (s && opened < n) speech_model_close(&s[opened]);
+    for (int i = 0; s && i < n; i++) cx_speech_model_free(s[i]);
     cx_model_free(e);
     cx_speech_free(ds);
     free(s);

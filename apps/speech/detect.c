@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "speech_model.h"
+#include "speech.h"
 
 /* Options shared by detect and listen that override the model's detector
  * settings; a negative value leaves the setting alone. */
@@ -127,31 +127,32 @@ int cmd_detect(int argc, char **argv)
     }
     const char *file = argv[optind];
     cx_set_threads(threads);
-    speech_model s;
-    if (speech_model_open(&s, model)) return EXIT_ERROR;
+    cx_speech_model *s = speech_open_model(model);
+    if (!s) return EXIT_ERROR;
+    int rate = cx_speech_model_features(s)->sample_rate;
     cx_error err;
     float *samples = NULL;
     size_t n = 0;
     cx_detector *d = NULL;
     int rc = EXIT_ERROR;
-    cx_detect_config dc = s.detect;
+    cx_detect_config dc = *cx_speech_model_detect_config(s);
     overrides_apply(&ov, &dc);
-    if (cx_audio_load(file, s.feat.sample_rate, &samples, &n, NULL, &err) ||
-        cx_detector_create(&d, s.m, &s.feat, &dc, &err)) {
+    if (cx_audio_load(file, rate, &samples, &n, NULL, &err) ||
+        cx_speech_model_detector(s, &dc, &d, &err)) {
         cli_error(PROG, "%s", err.msg);
         goto done;
     }
     double t0 = (double)clock() / CLOCKS_PER_SEC;
     cx_detection ev[64];
     long found = 0;
-    size_t chunk = (size_t)s.feat.sample_rate / 10;
+    size_t chunk = (size_t)rate / 10;
     for (size_t at = 0; at < n; at += chunk) {
         size_t len = n - at < chunk ? n - at : chunk;
         int k = cx_detector_push(d, samples + at, len, ev, 64);
         for (int i = 0; i < k && i < 64; i++) speech_print_detection(&ev[i], json, NULL);
         found += k;
     }
-    double cpu = (double)clock() / CLOCKS_PER_SEC - t0, secs = (double)n / s.feat.sample_rate;
+    double cpu = (double)clock() / CLOCKS_PER_SEC - t0, secs = (double)n / rate;
     if (!json)
         fprintf(stderr,
                 "%s: %ld detections in %.1f s of audio; %lld model evaluations; %.3f s of CPU "
@@ -162,6 +163,6 @@ int cmd_detect(int argc, char **argv)
 done:
     cx_detector_free(d);
     free(samples);
-    speech_model_close(&s);
+    cx_speech_model_free(s);
     return rc;
 }

@@ -7,9 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "plot.h"
 #include "report.h"
-#include "speech_model.h"
+#include "speech.h"
 
 static void eval_usage(FILE *f)
 {
@@ -31,43 +30,8 @@ static void eval_usage(FILE *f)
                "  -h, --help             this help\n");
 }
 
-static int parse_split(const char *s, cx_split *out)
-{
-    static const char *names[] = {"all", "train", "val", "test"};
-    for (int i = 0; i < 4; i++)
-        if (!strcmp(s, names[i])) {
-            *out = (cx_split)i;
-            return 0;
-        }
-    cli_error(PROG, "--split: '%s' is not test, val, train or all", s);
-    return -1;
-}
-
-static void print_json(const cx_model *m, const cx_confusion *cm, double keyword_acc)
-{
-    cJSON *o = report_confusion_json(m, cm);
-    if (o) cJSON_AddNumberToObject(o, "keyword_accuracy", keyword_acc);
-    report_print_json(o);
-}
-
-static void print_report(const cx_model *m, const cx_confusion *cm, double keyword_acc,
-                         const char *what)
-{
-    printf("%s: accuracy %.2f%% (%ld clips); keywords alone %.2f%%\n\n", what,
-           100 * cx_confusion_accuracy(cm), cm->n, 100 * keyword_acc);
-    printf("%-14s %9s %9s %8s\n", "word", "precision", "recall", "clips");
-    for (int t = 0; t < cm->k; t++)
-        printf("%-14.14s %9.4f %9.4f %8ld\n", cx_model_label(m, t), cx_confusion_precision(cm, t),
-               cx_confusion_recall(cm, t), cx_confusion_support(cm, t));
-    printf("\nconfusion matrix (rows: spoken word, columns: recognized)\n%9s", "");
-    for (int p = 0; p < cm->k; p++) printf(" %5.5s", cx_model_label(m, p));
-    printf("\n");
-    for (int t = 0; t < cm->k; t++) {
-        printf("%-9.9s", cx_model_label(m, t));
-        for (int p = 0; p < cm->k; p++) printf(" %5ld", cx_confusion_at(cm, t, p));
-        printf("\n");
-    }
-}
+static const report_style style = {"word", 14, 0, "clips",
+                                   "rows: spoken word, columns: recognized", 9, 5};
 
 int cmd_eval(int argc, char **argv)
 {
@@ -90,7 +54,7 @@ int cmd_eval(int argc, char **argv)
         switch (c) {
         case 'm': model = optarg; break;
         case 'd': data = optarg; break;
-        case O_SPLIT: bad = parse_split(optarg, &split); break;
+        case O_SPLIT: bad = cli_split(PROG, optarg, &split); break;
         case O_TS: ts = optarg; break;
         case O_JSON: json = 1; break;
         case O_PNG: png = optarg; break;
@@ -109,10 +73,10 @@ int cmd_eval(int argc, char **argv)
         return EXIT_USAGE;
     }
     cx_set_threads(threads);
-    speech_model s;
-    if (speech_model_open(&s, model)) return EXIT_ERROR;
+    cx_speech_model *s = speech_open_model(model);
+    if (!s) return EXIT_ERROR;
+    cx_model *m = cx_speech_model_net(s);
     int rc = EXIT_ERROR, *pred = NULL, *truth = NULL;
-    const char **words = NULL;
     char **test_speakers = NULL;
     cx_speech_dataset *ds = NULL;
     cx_speech_source *src = NULL;
@@ -120,26 +84,32 @@ int cmd_eval(int argc, char **argv)
     cx_error err;
     cx_status st;
     cx_speech_opts so;
-    if (speech_data_opts(&s, ts, &so, &words, &test_speakers)) {
-        st = cx_fail(&err, CX_ERR_NOMEM, "out of memory");
-        goto fail;
+    cx_speech_model_data_opts(s, &so);
+    if (ts) {
+        int nts = 0;
+        if (!(test_speakers = cx_strlist_split(ts, &nts))) {
+            st = cx_fail(&err, CX_ERR_NOMEM, "out of memory");
+            goto fail;
+        }
+        so.test_speakers = (const char *const *)test_speakers;
+        so.ntest_speakers = nts;
     }
-    if (!ts) ts = cx_model_get_meta(s.m, "train.test_speakers");
+    if (!ts) ts = cx_speech_model_test_speakers(s);
     so.split = split;
     if ((st = cx_speech_load(&ds, data, &so, &err))) goto fail;
     if (!json) {
         for (int i = 0; i < ds->nwarnings && i < 20; i++)
             fprintf(stderr, "%s: warning: %s\n", PROG, ds->warnings[i]);
     }
-    if (ds->nclasses != cx_model_num_labels(s.m)) {
+    if (ds->nclasses != cx_model_num_labels(m)) {
         st = cx_fail(&err, CX_ERR_ARG, "%s: %d classes, the model has %d labels", data,
-                     ds->nclasses, cx_model_num_labels(s.m));
+                     ds->nclasses, cx_model_num_labels(m));
         goto fail;
     }
     for (int i = 0; i < ds->nclasses; i++)
-        if (strcmp(ds->class_names[i], cx_model_label(s.m, i))) {
+        if (strcmp(ds->class_names[i], cx_model_label(m, i))) {
             st = cx_fail(&err, CX_ERR_ARG, "%s: class '%s' is not the model's label '%s'", data,
-                         ds->class_names[i], cx_model_label(s.m, i));
+                         ds->class_names[i], cx_model_label(m, i));
             goto fail;
         }
     pred = malloc(sizeof(int) * (size_t)ds->n);
@@ -148,10 +118,12 @@ int cmd_eval(int argc, char **argv)
         st = cx_fail(&err, CX_ERR_NOMEM, "out of memory");
         goto fail;
     }
-    if ((st = cx_speech_source_create(&src, ds, s.fx, s.window, NULL, &err))) goto fail;
+    if ((st = cx_speech_source_create(&src, ds, cx_speech_model_extractor(s),
+                                      cx_speech_model_window(s), NULL, &err)))
+        goto fail;
     cx_train_source tsrc = cx_speech_train_source(src);
     float loss, acc;
-    if ((st = cx_evaluate(s.m, &tsrc, 64, pred, truth, &loss, &acc, &err))) goto fail;
+    if ((st = cx_evaluate(m, &tsrc, 64, pred, truth, &loss, &acc, &err))) goto fail;
     if ((st = cx_confusion_init(&cm, ds->nclasses, &err))) goto fail;
     cx_confusion_add(&cm, truth, pred, ds->n);
     long kw = 0, kw_right = 0;
@@ -162,21 +134,16 @@ int cmd_eval(int argc, char **argv)
         }
     double keyword_acc = kw ? (double)kw_right / kw : 0.0;
     if (json) {
-        print_json(s.m, &cm, keyword_acc);
+        cJSON *o = report_confusion_json(m, &cm);
+        if (o) cJSON_AddNumberToObject(o, "keyword_accuracy", keyword_acc);
+        report_print_json(o);
     } else {
-        char what[4200];
-        snprintf(what, sizeof what, "%s (%s speakers%s%s)", data, cx_split_name(split),
-                 ts ? ": " : "", ts ? ts : "");
-        print_report(s.m, &cm, keyword_acc, what);
+        printf("%s (%s speakers%s%s): accuracy %.2f%% (%ld clips); keywords alone %.2f%%\n\n",
+               data, cx_split_name(split), ts ? ": " : "", ts ? ts : "",
+               100 * cx_confusion_accuracy(&cm), cm.n, 100 * keyword_acc);
+        report_print_text(m, &cm, &style);
     }
-    if (png) {
-        const char **labels = malloc(sizeof(char *) * (size_t)cm.k);
-        if (!labels) goto fail;
-        for (int i = 0; i < cm.k; i++) labels[i] = cx_model_label(s.m, i);
-        st = plot_confusion(png, &cm, labels, &err);
-        free(labels);
-        if (st) goto fail;
-    }
+    if (png && (st = report_confusion_png(m, &cm, png, &err))) goto fail;
     rc = EXIT_OK;
     goto done;
 fail:
@@ -187,9 +154,8 @@ done:
     cx_speech_free(ds);
     free(pred);
     free(truth);
-    free(words);
-    speech_free_list(test_speakers);
-    speech_model_close(&s);
+    cx_strlist_free(test_speakers);
+    cx_speech_model_free(s);
     return rc;
 }
 
@@ -228,22 +194,18 @@ int cmd_classify(int argc, char **argv)
         classify_usage(stderr);
         return EXIT_USAGE;
     }
-    speech_model s;
-    if (speech_model_open(&s, model)) return EXIT_ERROR;
-    int k = cx_model_num_labels(s.m), failed = 0, broken = 0;
-    float *window = malloc(sizeof(float) * (size_t)s.window);
-    float *feat = malloc(sizeof(float) * (size_t)s.frames * s.bins);
+    cx_speech_model *s = speech_open_model(model);
+    if (!s) return EXIT_ERROR;
+    int k = cx_speech_model_num_classes(s), failed = 0, broken = 0;
     float *probs = malloc(sizeof(float) * (size_t)k);
-    if (!window || !feat || !probs) {
+    if (!probs) {
         cli_error(PROG, "out of memory");
         failed = broken = 1;
     }
     for (int i = optind; i < argc && !broken; i++) {
         cx_error err;
-        float *clip = NULL;
-        size_t n = 0;
-        if (cx_audio_load(argv[i], s.feat.sample_rate, &clip, &n, NULL, &err) ||
-            speech_classify_clip(&s, clip, n, window, feat, probs, &err)) {
+        int best = 0;
+        if (cx_speech_model_classify_file(s, argv[i], probs, &best, &err)) {
             cli_error(PROG, "%s", err.msg);
             if (json) {
                 cJSON *o = cJSON_CreateObject();
@@ -254,31 +216,24 @@ int cmd_classify(int argc, char **argv)
                 free(t);
                 cJSON_Delete(o);
             }
-            free(clip);
             failed = 1;
             continue;
         }
-        int best = 0;
-        for (int j = 1; j < k; j++)
-            if (probs[j] > probs[best]) best = j;
         if (json) {
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "file", argv[i]);
-            cJSON_AddStringToObject(o, "label", cx_model_label(s.m, best));
+            cJSON_AddStringToObject(o, "label", cx_speech_model_label(s, best));
             cJSON_AddNumberToObject(o, "probability", probs[best]);
             char *t = cJSON_PrintUnformatted(o);
             if (t) printf("%s\n", t);
             free(t);
             cJSON_Delete(o);
         } else {
-            printf("%s: %s %.3f\n", argv[i], cx_model_label(s.m, best), (double)probs[best]);
+            printf("%s: %s %.3f\n", argv[i], cx_speech_model_label(s, best), (double)probs[best]);
         }
         fflush(stdout);
-        free(clip);
     }
-    free(window);
-    free(feat);
     free(probs);
-    speech_model_close(&s);
+    cx_speech_model_free(s);
     return failed ? EXIT_ERROR : EXIT_OK;
 }

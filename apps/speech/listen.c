@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "mic.h"
-#include "speech_model.h"
+#include "speech.h"
 
 static void listen_usage(FILE *f)
 {
@@ -112,9 +112,10 @@ int cmd_listen(int argc, char **argv)
         return EXIT_USAGE;
     }
     cx_set_threads(threads);
-    speech_model s;
-    if (speech_model_open(&s, model)) return EXIT_ERROR;
-    cx_detect_config dc = s.detect;
+    cx_speech_model *s = speech_open_model(model);
+    if (!s) return EXIT_ERROR;
+    int rate = cx_speech_model_features(s)->sample_rate;
+    cx_detect_config dc = *cx_speech_model_detect_config(s);
     if (over.threshold >= 0) dc.threshold = over.threshold;
     if (over.average_ms >= 0) dc.average_ms = over.average_ms;
     if (over.min_count >= 0) dc.min_count = over.min_count;
@@ -125,13 +126,13 @@ int cmd_listen(int argc, char **argv)
     mic *in = NULL;
     float *buf = NULL;
     int rc = EXIT_ERROR, inited = 0;
-    if (cx_detector_create(&d, s.m, &s.feat, &dc, &err) || mic_init(&err)) goto fail;
+    if (cx_speech_model_detector(s, &dc, &d, &err) || mic_init(&err)) goto fail;
     inited = 1;
     cli_install_stop_handler();
     if (exec_cmd) signal(SIGCHLD, SIG_IGN); /* no zombies from --exec */
-    mic_config mc = {device, s.feat.sample_rate, 0, &cli_stop};
+    mic_config mc = {device, rate, 0, &cli_stop};
     if (!(in = mic_open(&mc, &err))) goto fail;
-    size_t block = (size_t)s.feat.sample_rate / 20; /* 50 ms */
+    size_t block = (size_t)rate / 20; /* 50 ms */
     if (!(buf = malloc(sizeof(float) * block))) {
         cx_fail(&err, CX_ERR_NOMEM, "out of memory");
         goto fail;
@@ -146,8 +147,8 @@ int cmd_listen(int argc, char **argv)
         if (st) goto fail;
         if (blocks++ == 0)
             fprintf(stderr, "%s: listening on %s at %d Hz for: %d words (Ctrl-C to stop)\n", PROG,
-                    dev && dev->name ? dev->name : "the default input", s.feat.sample_rate,
-                    s.nwords);
+                    dev && dev->name ? dev->name : "the default input", rate,
+                    cx_speech_model_num_words(s));
         int k = cx_detector_push(d, buf, block, ev, 16);
         for (int i = 0; i < k && i < 16; i++) {
             char stamp[32];
@@ -159,7 +160,7 @@ int cmd_listen(int argc, char **argv)
             if (exec_cmd) run_exec(exec_cmd, &ev[i]);
         }
         found += k;
-        if (seconds > 0 && (double)blocks * block >= (double)seconds * s.feat.sample_rate) break;
+        if (seconds > 0 && (double)blocks * block >= (double)seconds * rate) break;
     }
     double wall = cx_now() - started, cpu = cpu_seconds() - cpu0;
     fprintf(stderr,
@@ -176,6 +177,6 @@ done:
     mic_close(in);
     if (inited) mic_terminate();
     cx_detector_free(d);
-    speech_model_close(&s);
+    cx_speech_model_free(s);
     return rc;
 }

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "plot.h"
-#include "speech_model.h"
+#include "speech.h"
 
 static void usage(FILE *f)
 {
@@ -48,11 +48,11 @@ int cmd_spectrogram(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *file = argv[optind];
-    speech_model s = {0};
+    cx_speech_model *s = NULL;
     cx_feat_config fc;
     if (model) {
-        if (speech_model_open(&s, model)) return EXIT_ERROR;
-        fc = s.feat;
+        if (!(s = speech_open_model(model))) return EXIT_ERROR;
+        fc = *cx_speech_model_features(s);
     } else {
         cx_feat_config_default(&fc, rate);
     }
@@ -89,6 +89,6 @@ done:
     free(x);
     free(feat);
     cx_melspec_free(fx);
-    if (model) speech_model_close(&s);
+    cx_speech_model_free(s);
     return rc;
 }

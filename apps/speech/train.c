@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "plot.h"
-#include "speech_model.h"
+#include "speech.h"
+#include "train_run.h"
 
 /* Named architectures: the input line and the final "dense CLASSES" are
  * added. */
@@ -117,6 +117,7 @@ static int parse_range(const char *opt, const char *v, float lo, float hi, float
     return -1;
 }
 
+/* 0: go on; 1: --help was shown; -1: a usage error was reported. */
 static int parse_args(int argc, char **argv, train_opts *o)
 {
     enum { O_WORDS = 256, O_TS, O_TP, O_VP, O_UR, O_SR, O_RATE, O_WIN, O_MELS, O_MFCC, O_OPT,
@@ -236,7 +237,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
             }
             break;
         }
-        case 'h': usage(stdout); exit(EXIT_OK);
+        case 'h': usage(stdout); return 1;
         default: bad = 1;
         }
         if (bad) return -1;
@@ -255,28 +256,6 @@ static int parse_args(int argc, char **argv, train_opts *o)
         return -1;
     }
     return 0;
-}
-
-static long g_batches_left = -1;
-static int g_epochs;
-
-static void on_progress(void *user, const cx_train_progress *p)
-{
-    cli_progress(user, p);
-    if (g_batches_left > 0 && --g_batches_left == 0) cli_stop = 1;
-}
-
-static void on_epoch(void *user, const cx_epoch_report *r)
-{
-    (void)user;
-    cli_progress_done();
-    char dur[32];
-    printf("epoch %3d/%d  loss %.4f  train %.2f%%", r->epoch, g_epochs, (double)r->train_loss,
-           100.0 * r->train_acc);
-    if (r->val_acc >= 0) printf("  val %.2f%% (loss %.4f)", 100.0 * r->val_acc, (double)r->val_loss);
-    printf("  %.0f clips/s  %s%s\n", r->samples_per_sec, cli_duration(r->seconds, dur, sizeof dur),
-           r->improved ? "  saved" : "");
-    fflush(stdout);
 }
 
 static int load_progress(void *user, int done, int total)
@@ -322,7 +301,9 @@ static int build_spec(const char *arch, int frames, int bins, int classes, char 
 int cmd_train(int argc, char **argv)
 {
     train_opts o;
-    if (parse_args(argc, argv, &o)) {
+    int parsed = parse_args(argc, argv, &o);
+    if (parsed > 0) return EXIT_OK;
+    if (parsed < 0) {
         fprintf(stderr, "Try 'cortex-speech train --help'.\n");
         return EXIT_USAGE;
     }
@@ -339,8 +320,9 @@ int cmd_train(int argc, char **argv)
     cli_install_stop_handler();
 
     int rc = EXIT_ERROR, nwords = 0, nts = 0;
-    char **words = o.words ? speech_split_list(o.words, &nwords) : NULL;
-    char **test_speakers = o.test_speakers ? speech_split_list(o.test_speakers, &nts) : NULL;
+    char **words = o.words ? cx_strlist_split(o.words, &nwords) : NULL;
+    char **test_speakers = o.test_speakers ? cx_strlist_split(o.test_speakers, &nts) : NULL;
+    train_run run = {.prog = PROG, .out = o.out, .rate_unit = "clips/s", .stop_after = o.stop_after};
     cx_speech_dataset *train = NULL, *val = NULL;
     cx_speech_source *tsrc = NULL, *vsrc = NULL;
     cx_melspec *fx = NULL;
@@ -399,11 +381,9 @@ int cmd_train(int argc, char **argv)
     cx_model_init(m, o.seed);
     char fs[CX_FEAT_CONFIG_STRLEN], buf[512];
     if ((st = cx_feat_config_to_string(&fc, fs, sizeof fs, &err))) goto fail;
-    snprintf(buf, sizeof buf, "%d", window);
     if ((st = cx_model_set_labels(m, train->nclasses, (const char *const *)train->class_names,
                                   &err)) ||
-        (st = cx_model_set_meta(m, SPEECH_META_FEATURES, fs, &err)) ||
-        (st = cx_model_set_meta(m, SPEECH_META_WINDOW, buf, &err)) ||
+        (st = cx_speech_model_set_features(m, &fc, window, &err)) ||
         (st = cx_model_set_meta(m, "train.data", o.data, &err)))
         goto fail;
     snprintf(buf, sizeof buf, "%s lr=%g wd=%g schedule=%s batch=%d smoothing=%g", o.optimizer,
@@ -417,16 +397,7 @@ int cmd_train(int argc, char **argv)
              (double)o.aug.snr_max, o.aug.time_masks, o.aug.freq_masks, (double)o.aug.eq_db,
              (double)o.aug.warp, (double)o.aug.partial_prob);
     if ((st = cx_model_set_meta(m, "train.augment", buf, &err))) goto fail;
-    if (o.test_speakers && (st = cx_model_set_meta(m, "train.test_speakers", o.test_speakers, &err)))
-        goto fail;
-    snprintf(buf, sizeof buf, "%d", o.test_pct);
-    if (!o.test_speakers && (st = cx_model_set_meta(m, "train.test_percent", buf, &err))) goto fail;
-    snprintf(buf, sizeof buf, "%d", o.val_pct);
-    if ((st = cx_model_set_meta(m, "train.val_percent", buf, &err))) goto fail;
-    snprintf(buf, sizeof buf, "%g", (double)o.unknown_ratio);
-    if ((st = cx_model_set_meta(m, "train.unknown_ratio", buf, &err))) goto fail;
-    snprintf(buf, sizeof buf, "%g", (double)o.silence_ratio);
-    if ((st = cx_model_set_meta(m, "train.silence_ratio", buf, &err))) goto fail;
+    if ((st = cx_speech_model_set_split(m, &so, o.test_speakers, &err))) goto fail;
     snprintf(buf, sizeof buf, "%d", train->nspeakers);
     if ((st = cx_model_set_meta(m, "train.speakers", buf, &err))) goto fail;
 
@@ -438,9 +409,6 @@ int cmd_train(int argc, char **argv)
     if (val && (st = cx_speech_source_create(&vsrc, val, fx, window, NULL, &err))) goto fail;
     cx_train_source ts = cx_speech_train_source(tsrc);
     cx_train_source vs = vsrc ? cx_speech_train_source(vsrc) : (cx_train_source){0};
-    char ckpt[4096], curve[4096];
-    snprintf(ckpt, sizeof ckpt, "%s.ckpt", o.out);
-    snprintf(curve, sizeof curve, "%s.curve.png", o.out);
     cx_train_config cfg = cx_train_defaults();
     cfg.epochs = o.epochs;
     cfg.batch = o.batch;
@@ -449,51 +417,33 @@ int cmd_train(int argc, char **argv)
     cfg.optim = ocfg;
     cfg.label_smoothing = o.smoothing;
     cfg.seed = o.seed;
-    cfg.out_path = o.out;
-    cfg.checkpoint_path = ckpt;
     cfg.resume = o.resume;
-    cfg.stop = &cli_stop;
-    cfg.on_progress = on_progress;
-    cfg.on_epoch = on_epoch;
-    if (o.stop_after) g_batches_left = o.stop_after;
-    g_epochs = o.epochs;
-    static cx_train_result res;
-    if (o.resume && access(ckpt, R_OK) != 0) {
-        st = cx_fail(&err, CX_ERR_IO, "--resume: no checkpoint %s to continue from", ckpt);
-        goto fail;
-    }
-    st = cx_train(m, &ts, vsrc ? &vs : NULL, &cfg, &res, &err);
-    cli_progress_done();
-    if (res.nhistory) {
-        cx_error perr;
-        if (plot_learning_curve(curve, o.out, res.history, res.nhistory, &perr))
-            cli_error(PROG, "warning: %s", perr.msg);
-    }
-    if (st == CX_ERR_INTERRUPTED) {
-        cli_error(PROG, "interrupted; checkpoint saved to %s (continue with --resume)", ckpt);
-        goto done;
-    }
+    if ((st = train_run_prepare(&run, &cfg, &err))) goto fail;
+    st = train_run_go(&run, m, &ts, vsrc ? &vs : NULL, &cfg, &err);
+    if (st == CX_ERR_INTERRUPTED) goto done;
     if (st) goto fail;
+    cx_train_result res = run.res;
     if (vsrc)
         printf("best validation accuracy %.2f%% at epoch %d\n", 100.0 * res.best_val_acc,
                res.best_epoch);
     /* m now holds the best weights: tune the detector on speakers it did not
      * train on where there are any. */
-    if ((st = speech_tune_detector(m, &fc, val ? val : train, o.out, o.seed, &o.limits,
-                                   &err))) goto fail;
-    printf("model saved to %s\nlearning curve: %s\n", o.out, curve);
+    if ((st = speech_tune_and_save(m, &fc, val ? val : train, o.out, o.seed, &o.limits, &err)))
+        goto fail;
+    printf("model saved to %s\nlearning curve: %s\n", o.out, run.curve);
     rc = EXIT_OK;
     goto done;
 fail:
     cli_error(PROG, "%s", err.msg);
 done:
+    train_run_done(&run);
     cx_speech_source_free(tsrc);
     cx_speech_source_free(vsrc);
     cx_melspec_free(fx);
     cx_model_free(m);
     cx_speech_free(train);
     cx_speech_free(val);
-    speech_free_list(words);
-    speech_free_list(test_speakers);
+    cx_strlist_free(words);
+    cx_strlist_free(test_speakers);
     return rc;
 }

@@ -14,40 +14,27 @@
 #include "vision.h"
 
 typedef struct {
-    cx_model *m;
-    vision_prep prep;
-    float *x;     /* one preprocessed image */
-    float *probs; /* one row of probabilities */
-    int *order;
-    int top;
+    cx_vision_model *v;
+    cx_prediction *top;
+    int ntop;
     int json;
 } classifier;
 
 static int classifier_open(classifier *c, const char *path, int top, int json)
 {
     memset(c, 0, sizeof *c);
-    c->m = vision_open_model(path, &c->prep);
-    if (!c->m) return -1;
-    cx_error err;
-    if (cx_model_reserve(c->m, 1, &err)) {
-        cli_error(PROG, "%s", err.msg);
-        return -1;
-    }
-    int k = cx_model_num_labels(c->m);
-    c->x = malloc(sizeof(float) * (size_t)c->prep.channels * c->prep.height * c->prep.width);
-    c->probs = malloc(sizeof(float) * (size_t)k);
-    c->order = malloc(sizeof(int) * (size_t)k);
-    c->top = top < k ? top : k;
+    if (!(c->v = vision_open_model(path))) return -1;
+    int k = cx_vision_model_num_labels(c->v);
+    c->ntop = top < k ? top : k;
     c->json = json;
-    return c->x && c->probs && c->order ? 0 : -1;
+    c->top = malloc(sizeof *c->top * (size_t)(c->ntop ? c->ntop : 1));
+    return c->top ? 0 : -1;
 }
 
 static void classifier_close(classifier *c)
 {
-    cx_model_free(c->m);
-    free(c->x);
-    free(c->probs);
-    free(c->order);
+    cx_vision_model_free(c->v);
+    free(c->top);
 }
 
 static void print_error_line(const classifier *c, const char *file, const char *msg)
@@ -65,36 +52,25 @@ static void print_error_line(const classifier *c, const char *file, const char *
 }
 
 /* Classifies one file and prints its line; returns 0 or -1. */
-static int classify_one(classifier *c, const char *file, double *ms)
+static int classify_one(classifier *c, const char *file)
 {
     cx_error err;
     double t0 = cx_now();
-    if (vision_load_image(file, &c->prep, c->x, &err)) {
+    int n = cx_vision_model_classify_file(c->v, file, c->top, c->ntop, &err);
+    if (n < 0) {
         print_error_line(c, file, err.msg);
         return -1;
     }
-    const float *z = cx_model_forward(c->m, 1, c->x);
-    int k = cx_model_num_labels(c->m);
-    cx_softmax(z, 1, k, c->probs);
-    for (int i = 0; i < k; i++) c->order[i] = i;
-    for (int i = 0; i < c->top; i++) /* partial selection sort: k is small */
-        for (int j = i + 1; j < k; j++)
-            if (c->probs[c->order[j]] > c->probs[c->order[i]]) {
-                int t = c->order[i];
-                c->order[i] = c->order[j];
-                c->order[j] = t;
-            }
     double el = (cx_now() - t0) * 1000.0;
-    if (ms) *ms = el;
     if (c->json) {
         cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "top");
         cJSON_AddStringToObject(o, "file", file);
-        cJSON_AddStringToObject(o, "label", cx_model_label(c->m, c->order[0]));
-        cJSON_AddNumberToObject(o, "probability", c->probs[c->order[0]]);
-        for (int i = 0; i < c->top; i++) {
+        cJSON_AddStringToObject(o, "label", c->top[0].name);
+        cJSON_AddNumberToObject(o, "probability", c->top[0].probability);
+        for (int i = 0; i < n; i++) {
             cJSON *e = cJSON_CreateObject();
-            cJSON_AddStringToObject(e, "label", cx_model_label(c->m, c->order[i]));
-            cJSON_AddNumberToObject(e, "probability", c->probs[c->order[i]]);
+            cJSON_AddStringToObject(e, "label", c->top[i].name);
+            cJSON_AddNumberToObject(e, "probability", c->top[i].probability);
             cJSON_AddItemToArray(arr, e);
         }
         cJSON_AddNumberToObject(o, "ms", el);
@@ -104,9 +80,8 @@ static int classify_one(classifier *c, const char *file, double *ms)
         cJSON_Delete(o);
     } else {
         printf("%s:", file);
-        for (int i = 0; i < c->top; i++)
-            printf("%s %s %.3f", i ? "," : "", cx_model_label(c->m, c->order[i]),
-                   (double)c->probs[c->order[i]]);
+        for (int i = 0; i < n; i++)
+            printf("%s %s %.3f", i ? "," : "", c->top[i].name, (double)c->top[i].probability);
         printf("\n");
     }
     fflush(stdout);
@@ -164,13 +139,13 @@ int cmd_classify(int argc, char **argv)
     int failed = 0;
     for (int i = optind; i < argc; i++) {
         if (strcmp(argv[i], "-") != 0) {
-            failed |= classify_one(&cl, argv[i], NULL) != 0;
+            failed |= classify_one(&cl, argv[i]) != 0;
             continue;
         }
         char line[PATH_MAX + 2];
         while (fgets(line, sizeof line, stdin)) {
             line[strcspn(line, "\r\n")] = 0;
-            if (line[0]) failed |= classify_one(&cl, line, NULL) != 0;
+            if (line[0]) failed |= classify_one(&cl, line) != 0;
         }
     }
     classifier_close(&cl);
@@ -257,7 +232,7 @@ int cmd_watch(int argc, char **argv)
         for (int i = 0; i < n; i++) {
             if (wanted(names[i])) {
                 snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-                classify_one(&cl, path, NULL);
+                classify_one(&cl, path);
             }
             free(names[i]);
         }
@@ -277,7 +252,7 @@ int cmd_watch(int argc, char **argv)
             q += sizeof *ev + ev->len;
             if (!ev->len || (ev->mask & IN_ISDIR) || !wanted(ev->name)) continue;
             snprintf(path, sizeof path, "%s/%s", dir, ev->name);
-            classify_one(&cl, path, NULL);
+            classify_one(&cl, path);
             seen++;
         }
     }

@@ -5,9 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plot.h"
 #include "report.h"
-#include "vision_data.h"
+#include "vision.h"
 
 static void usage(FILE *f)
 {
@@ -30,18 +29,6 @@ static void usage(FILE *f)
                "  -h, --help           this help\n");
 }
 
-static int parse_split(const char *s, cx_split *out)
-{
-    static const char *names[] = {"all", "train", "val", "test"};
-    for (int i = 0; i < 4; i++)
-        if (!strcmp(s, names[i])) {
-            *out = (cx_split)i;
-            return 0;
-        }
-    cli_error(PROG, "--split: '%s' is not test, val, train or all", s);
-    return -1;
-}
-
 /* Maps each dataset class to the model's label index; -1 if the model has
  * no such label. Returns the number of unknown classes. */
 static int map_classes(const cx_model *m, const cx_dataset *ds, int *map)
@@ -56,28 +43,8 @@ static int map_classes(const cx_model *m, const cx_dataset *ds, int *map)
     return unknown;
 }
 
-static void print_json(const cx_model *m, const cx_confusion *cm)
-{
-    report_print_json(report_confusion_json(m, cm));
-}
-
-static void print_report(const cx_model *m, const cx_confusion *cm, const char *what)
-{
-    printf("%s: accuracy %.2f%% (%ld images)\n\n", what, 100 * cx_confusion_accuracy(cm), cm->n);
-    printf("%-20s %9s %9s %9s %8s\n", "class", "precision", "recall", "f1", "support");
-    for (int t = 0; t < cm->k; t++)
-        printf("%-20.20s %9.4f %9.4f %9.4f %8ld\n", cx_model_label(m, t),
-               cx_confusion_precision(cm, t), cx_confusion_recall(cm, t), cx_confusion_f1(cm, t),
-               cx_confusion_support(cm, t));
-    printf("\nconfusion matrix (rows: true class, columns: predicted)\n%8s", "");
-    for (int p = 0; p < cm->k; p++) printf(" %6.6s", cx_model_label(m, p));
-    printf("\n");
-    for (int t = 0; t < cm->k; t++) {
-        printf("%-8.8s", cx_model_label(m, t));
-        for (int p = 0; p < cm->k; p++) printf(" %6ld", cx_confusion_at(cm, t, p));
-        printf("\n");
-    }
-}
+static const report_style style = {"class", 20, 1, "support",
+                                   "rows: true class, columns: predicted", 8, 6};
 
 int cmd_eval(int argc, char **argv)
 {
@@ -101,7 +68,7 @@ int cmd_eval(int argc, char **argv)
         case 'm': model = optarg; break;
         case 'd': data = optarg; break;
         case O_SPLIT:
-            bad = parse_split(optarg, &split);
+            bad = cli_split(PROG, optarg, &split);
             split_set = 1;
             break;
         case O_JSON: json = 1; break;
@@ -122,9 +89,10 @@ int cmd_eval(int argc, char **argv)
         return EXIT_USAGE;
     }
     cx_set_threads(threads);
-    vision_prep prep;
-    cx_model *m = vision_open_model(model, &prep);
-    if (!m) return EXIT_ERROR;
+    cx_vision_model *v = vision_open_model(model);
+    if (!v) return EXIT_ERROR;
+    cx_model *m = cx_vision_model_net(v);
+    cx_vision_prep prep = *cx_vision_model_prep(v);
 
     /* The default split: the test set where there is one; the held-out part
      * of a flat folder the model was trained on; else everything. */
@@ -132,7 +100,8 @@ int cmd_eval(int argc, char **argv)
     const char *trained_on = cx_model_get_meta(m, "train.data");
     const char *vs = cx_model_get_meta(m, "train.val_split");
     if (vs) val_fraction = strtof(vs, NULL);
-    if (!split_set) split = vision_is_mnist(data) ? CX_SPLIT_TEST : CX_SPLIT_ALL;
+    int mnist = cx_mnist_dir_detect(data);
+    if (!split_set) split = mnist ? CX_SPLIT_TEST : CX_SPLIT_ALL;
     cx_error err;
     cx_dataset *ds = NULL;
     int rc = EXIT_ERROR;
@@ -140,7 +109,7 @@ int cmd_eval(int argc, char **argv)
     cx_confusion cm = {0};
     cx_status st = vision_open_data(&ds, data, split, prep.channels, prep.height, prep.width,
                                     val_fraction, &err);
-    if (!st && !split_set && !vision_is_mnist(data)) {
+    if (!st && !split_set && !mnist) {
         if (ds->presplit) {
             cx_dataset_free(ds);
             split = CX_SPLIT_TEST;
@@ -178,27 +147,22 @@ int cmd_eval(int argc, char **argv)
             }
         goto fail;
     }
-    vision_source src = {ds, prep.mean, prep.std, {0}, NULL};
-    cx_train_source ts = {&src, ds->n, vision_source_get};
+    cx_dataset_source src = {ds, prep.mean, prep.std, {0}};
+    cx_train_source ts = cx_dataset_train_source(&src);
     float loss, acc;
     if ((st = cx_evaluate(m, &ts, batch, pred, truth, &loss, &acc, &err))) goto fail;
     if ((st = cx_confusion_init(&cm, cx_model_num_labels(m), &err))) goto fail;
     for (int i = 0; i < ds->n; i++) truth[i] = map[truth[i]];
     cx_confusion_add(&cm, truth, pred, ds->n);
     if (json) {
-        print_json(m, &cm);
+        report_print_json(report_confusion_json(m, &cm));
     } else {
-        char what[4200];
-        snprintf(what, sizeof what, "%s (%s)", data, cx_split_name(split));
-        print_report(m, &cm, what);
+        printf("%s (%s): accuracy %.2f%% (%ld images)\n\n", data, cx_split_name(split),
+               100 * cx_confusion_accuracy(&cm), cm.n);
+        report_print_text(m, &cm, &style);
     }
     if (png) {
-        const char **labels = malloc(sizeof(char *) * (size_t)cm.k);
-        if (!labels) goto fail;
-        for (int i = 0; i < cm.k; i++) labels[i] = cx_model_label(m, i);
-        st = plot_confusion(png, &cm, labels, &err);
-        free(labels);
-        if (st) goto fail;
+        if ((st = report_confusion_png(m, &cm, png, &err))) goto fail;
         if (!json) printf("\nconfusion matrix drawn to %s\n", png);
     }
     rc = EXIT_OK;
@@ -211,6 +175,6 @@ done:
     free(pred);
     free(truth);
     cx_dataset_free(ds);
-    cx_model_free(m);
+    cx_vision_model_free(v);
     return rc;
 }

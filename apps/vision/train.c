@@ -6,8 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "plot.h"
-#include "vision_data.h"
+#include "train_run.h"
+#include "vision.h"
 
 /* Named architectures; the final "dense CLASSES" is appended. */
 static const struct {
@@ -94,15 +94,6 @@ typedef struct {
     int stop_after;
 } train_opts;
 
-static long g_batches_left = -1;
-
-/* Progress on the terminal, and the --stop-after countdown. */
-static void on_progress(void *user, const cx_train_progress *p)
-{
-    cli_progress(user, p);
-    if (g_batches_left > 0 && --g_batches_left == 0) cli_stop = 1;
-}
-
 static int parse_size(const char *s, int *h, int *w)
 {
     char extra;
@@ -116,6 +107,7 @@ static int parse_size(const char *s, int *h, int *w)
     return -1;
 }
 
+/* 0: go on; 1: --help was shown; -1: a usage error was reported. */
 static int parse_args(int argc, char **argv, train_opts *o)
 {
     enum { O_VAL = 256, O_CH, O_SIZE, O_OPT, O_SCHED, O_WD, O_LS, O_THREADS, O_CROP, O_FLIP,
@@ -177,7 +169,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
         case O_ERASE: bad = cli_float(PROG, "--erase", optarg, 0, 1, &o->aug.erase_prob); break;
         case O_RESUME: o->resume = 1; break;
         case O_STOP: bad = cli_int(PROG, "--stop-after", optarg, 1, 1 << 30, &o->stop_after); break;
-        case 'h': usage(stdout); exit(EXIT_OK);
+        case 'h': usage(stdout); return 1;
         default: bad = 1;
         }
         if (bad) return -1;
@@ -234,37 +226,6 @@ static int build_spec(train_opts *o, int nclasses, char *spec, size_t len)
     return 0;
 }
 
-typedef struct {
-    const char *curve_path;
-    const char *title;
-    cx_train_result *res;
-    int epochs;
-} epoch_ctx;
-
-static epoch_ctx g_epoch;
-
-static void on_epoch(void *user, const cx_epoch_report *r)
-{
-    (void)user;
-    cli_progress_done();
-    char dur[32];
-    printf("epoch %3d/%d  loss %.4f  train %.2f%%", r->epoch, g_epoch.epochs,
-           (double)r->train_loss, 100.0 * r->train_acc);
-    if (r->val_acc >= 0) printf("  val %.2f%% (loss %.4f)", 100.0 * r->val_acc, (double)r->val_loss);
-    printf("  %.0f img/s  %s%s\n", r->samples_per_sec, cli_duration(r->seconds, dur, sizeof dur),
-           r->improved ? "  saved" : "");
-    fflush(stdout);
-}
-
-/* The learning curve so far: the trainer's history plus this epoch. */
-static void write_curve(const cx_train_result *res)
-{
-    cx_error err;
-    if (res->nhistory && plot_learning_curve(g_epoch.curve_path, g_epoch.title, res->history,
-                                             res->nhistory, &err))
-        cli_error(PROG, "warning: %s", err.msg);
-}
-
 static void describe_data(const char *what, const cx_dataset *ds)
 {
     int *counts = calloc((size_t)ds->nclasses, sizeof *counts);
@@ -282,7 +243,9 @@ static void describe_data(const char *what, const cx_dataset *ds)
 int cmd_train(int argc, char **argv)
 {
     train_opts o;
-    if (parse_args(argc, argv, &o)) {
+    int parsed = parse_args(argc, argv, &o);
+    if (parsed > 0) return EXIT_OK;
+    if (parsed < 0) {
         fprintf(stderr, "Try 'cortex-vision train --help'.\n");
         return EXIT_USAGE;
     }
@@ -304,7 +267,7 @@ int cmd_train(int argc, char **argv)
             int preset_ch = 0;
             for (int i = 0; arch && i < NPRESETS; i++)
                 if (!strcmp(arch, presets[i].name)) preset_ch = presets[i].channels;
-            o.channels = preset_ch ? preset_ch : vision_guess_channels(o.data);
+            o.channels = preset_ch ? preset_ch : cx_dataset_guess_channels(o.data);
         }
         if (!o.arch) o.arch = o.channels == 3 ? "rgb32" : "small28";
     }
@@ -321,7 +284,8 @@ int cmd_train(int argc, char **argv)
     int rc = EXIT_ERROR;
     cx_model *m = NULL;
     float mean[3], sd[3];
-    int mnist = vision_is_mnist(o.data);
+    int mnist = cx_mnist_dir_detect(o.data);
+    train_run run = {.prog = PROG, .out = o.out, .rate_unit = "img/s", .stop_after = o.stop_after};
     cli_install_stop_handler();
     cx_status st = vision_open_data(&train, o.data, CX_SPLIT_TRAIN, o.channels, o.height, o.width,
                                     o.val_split, &err);
@@ -329,7 +293,6 @@ int cmd_train(int argc, char **argv)
     vision_report_warnings(train, 20);
     /* Validation: DATA/val/, else a held-out part of the training data (the
      * test set is never used to choose the model). */
-    int *tr_idx = NULL, *va_idx = NULL, ntr = 0, nva = 0;
     int own_val = 0;
     if (!mnist && train->presplit) {
         char vdir[4096];
@@ -342,32 +305,10 @@ int cmd_train(int argc, char **argv)
                                    o.val_split, &err)))
             goto fail;
     } else if ((mnist || train->presplit) && o.val_split > 0) {
-        tr_idx = malloc(sizeof(int) * (size_t)train->n);
-        va_idx = malloc(sizeof(int) * (size_t)train->n);
-        if (!tr_idx || !va_idx) {
-            st = cx_fail(&err, CX_ERR_NOMEM, "out of memory");
-            goto fail;
-        }
-        for (int i = 0; i < train->n; i++) {
-            char name[4096];
-            cx_dataset_item_name(train, i, name, sizeof name);
-            if ((double)(cx_hash_string(name) % 10000) < o.val_split * 10000.0)
-                va_idx[nva++] = i;
-            else
-                tr_idx[ntr++] = i;
-        }
-        cx_dataset *a = NULL, *b = NULL;
-        st = cx_dataset_subset(&a, train, tr_idx, ntr, &err);
-        if (!st) st = cx_dataset_subset(&b, train, va_idx, nva, &err);
-        free(tr_idx);
-        free(va_idx);
-        if (st) {
-            cx_dataset_free(a);
-            goto fail;
-        }
+        cx_dataset *a = NULL;
+        if ((st = cx_dataset_holdout(train, o.val_split, &a, &val, &err))) goto fail;
         cx_dataset_free(train);
         train = a;
-        val = b;
     } else if (!train->presplit && o.val_split > 0) {
         if ((st = vision_open_data(&val, o.data, CX_SPLIT_VAL, o.channels, o.height, o.width,
                                    o.val_split, &err))) {
@@ -383,10 +324,10 @@ int cmd_train(int argc, char **argv)
     if ((st = cx_model_create(&m, spec, NULL, &err))) goto fail;
     cx_model_init(m, o.seed);
     if ((st = cx_dataset_mean_std(train, mean, sd, &err))) goto fail;
-    vision_prep prep = {o.channels, o.height, o.width, {0}, {0}};
+    cx_vision_prep prep = {o.channels, o.height, o.width, {0}, {0}};
     memcpy(prep.mean, mean, sizeof(float) * (size_t)o.channels);
     memcpy(prep.std, sd, sizeof(float) * (size_t)o.channels);
-    if ((st = vision_prep_store(m, &prep, &err)) ||
+    if ((st = cx_vision_prep_store(m, &prep, &err)) ||
         (st = cx_model_set_labels(m, train->nclasses, (const char *const *)train->class_names,
                                   &err)) ||
         (st = cx_model_set_meta(m, "train.data", o.data, &err)))
@@ -407,13 +348,8 @@ int cmd_train(int argc, char **argv)
            cx_model_num_params(m), cx_get_threads());
     fflush(stdout);
 
-    vision_source tsrc = {train, mean, sd, o.aug, NULL};
-    vision_source vsrc = {val, mean, sd, o.aug, NULL};
-    cx_train_source ts = {&tsrc, train->n, vision_source_get};
-    cx_train_source vs = {&vsrc, val ? val->n : 0, vision_source_get};
-    char ckpt[4096], curve[4096];
-    snprintf(ckpt, sizeof ckpt, "%s.ckpt", o.out);
-    snprintf(curve, sizeof curve, "%s.curve.png", o.out);
+    cx_dataset_source tsrc = {train, mean, sd, o.aug}, vsrc = {val, mean, sd, o.aug};
+    cx_train_source ts = cx_dataset_train_source(&tsrc), vs = cx_dataset_train_source(&vsrc);
     cx_train_config cfg = cx_train_defaults();
     cfg.epochs = o.epochs;
     cfg.batch = o.batch;
@@ -422,51 +358,27 @@ int cmd_train(int argc, char **argv)
     cfg.optim = ocfg;
     cfg.label_smoothing = o.smoothing;
     cfg.seed = o.seed;
-    cfg.out_path = o.out;
-    cfg.checkpoint_path = ckpt;
     cfg.resume = o.resume;
-    cfg.stop = &cli_stop;
-    cfg.on_progress = on_progress;
-    if (o.stop_after) g_batches_left = o.stop_after;
-    cfg.on_epoch = on_epoch;
-    static cx_train_result res;
-    g_epoch = (epoch_ctx){curve, o.out, &res, o.epochs};
-    if (o.resume && access(ckpt, R_OK) != 0) {
-        st = cx_fail(&err, CX_ERR_IO, "--resume: no checkpoint %s to continue from", ckpt);
-        goto fail;
-    }
-    st = cx_train(m, &ts, val ? &vs : NULL, &cfg, &res, &err);
-    cli_progress_done();
-    write_curve(&res);
-    if (st == CX_ERR_INTERRUPTED) {
-        cli_error(PROG, "interrupted; checkpoint saved to %s (continue with --resume)", ckpt);
-        goto done;
-    }
+    if ((st = train_run_prepare(&run, &cfg, &err))) goto fail;
+    st = train_run_go(&run, m, &ts, val ? &vs : NULL, &cfg, &err);
+    if (st == CX_ERR_INTERRUPTED) goto done;
     if (st) goto fail;
+    cx_train_result res = run.res;
     if (res.best_val_acc >= 0 && val)
         printf("best validation accuracy %.2f%% at epoch %d; model saved to %s\n",
                100.0 * res.best_val_acc, res.best_epoch, o.out);
     else
         printf("model saved to %s\n", o.out);
-    printf("learning curve: %s\n", curve);
+    printf("learning curve: %s\n", run.curve);
     rc = EXIT_OK;
     goto done;
 fail:
     cli_error(PROG, "%s", err.msg);
 fail_quiet:
 done:
+    train_run_done(&run);
     cx_model_free(m);
     cx_dataset_free(train);
     cx_dataset_free(val);
     return rc;
-}
-
-cx_status vision_source_get(void *ctx, const int *idx, int n, int augment, cx_rng *rng, float *x,
-                            int *labels, cx_error *err)
-{
-    vision_source *s = ctx;
-    cx_status st = cx_dataset_get_batch(s->ds, idx, n, s->mean, s->std, x, labels, err);
-    if (!st && augment)
-        cx_augment_batch(&s->aug, x, n, s->ds->c, s->ds->h, s->ds->w, rng);
-    return st;
 }

@@ -1,29 +1,20 @@
-/* cortex-vision internals shared by its commands. */
-#ifndef CORTEX_VISION_H
-#define CORTEX_VISION_H
+/* cortex-vision internals shared by its commands. What a model file means
+ * (preprocessing, classification) is the library's (cortex/vision.h). */
+#ifndef CORTEX_VISION_APP_H
+#define CORTEX_VISION_APP_H
 
 #include "cli.h"
 #include "cortex/cortex.h"
 
 #define PROG "cortex-vision"
 
-/* How an image becomes the model's input; stored in the model file. */
-typedef struct {
-    int channels, height, width;
-    float mean[3], std[3]; /* per channel, on pixel values scaled to [0, 1] */
-} vision_prep;
-
-/* Writes prep into / reads it from the model's metadata ("vision.*"). */
-cx_status vision_prep_store(cx_model *m, const vision_prep *p, cx_error *err);
-cx_status vision_prep_load(const cx_model *m, const char *path, vision_prep *p, cx_error *err);
-
-/* Loads a model file and its preprocessing; prints the error and returns
- * NULL on failure. */
-cx_model *vision_open_model(const char *path, vision_prep *prep);
-
-/* Decodes an image file into the model's input: resized, channel-converted
- * and normalized, CHW floats (channels * height * width). */
-cx_status vision_load_image(const char *path, const vision_prep *p, float *out, cx_error *err);
+/* Opens DATA (cx_dataset_open) with a progress line on a terminal. */
+cx_status vision_open_data(cx_dataset **out, const char *path, cx_split split, int channels,
+                           int height, int width, float val_fraction, cx_error *err);
+/* Prints the dataset's warnings (at most max_lines) and its skip summary. */
+void vision_report_warnings(const cx_dataset *ds, int max_lines);
+/* Opens a model file; prints the error and returns NULL on failure. */
+cx_vision_model *vision_open_model(const char *path);
 
 /* The entries of a folder, sorted by name (names are malloc'ed); -1 on error. */
 int vision_list_dir(const char *dir, char ***names);

@@ -5,6 +5,8 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -102,6 +104,39 @@ uint64_t cx_hash_string(const char *s)
         h *= 1099511628211ULL;
     }
     return h;
+}
+
+char **cx_strlist_split(const char *s, int *n)
+{
+    int count = 0;
+    if (n) *n = 0;
+    if (!s) s = "";
+    size_t cap = 1;
+    for (const char *p = s; *p; p++) cap += *p == ',';
+    char **v = calloc(cap + 1, sizeof *v);
+    if (!v) return NULL;
+    for (const char *p = s;;) {
+        size_t len = strcspn(p, ",");
+        if (len) {
+            if (!(v[count] = malloc(len + 1))) {
+                cx_strlist_free(v);
+                return NULL;
+            }
+            memcpy(v[count], p, len);
+            v[count++][len] = '\0';
+        }
+        if (!p[len]) break;
+        p += len + 1;
+    }
+    if (n) *n = count;
+    return v;
+}
+
+void cx_strlist_free(char **v)
+{
+    if (!v) return;
+    for (char **p = v; *p; p++) free(*p);
+    free(v);
 }
 
 static int g_threads;

@@ -407,3 +407,49 @@ cx_status cx_image_load(const char *path, int channels, int height, int width, u
     free(buf);
     return st;
 }
+
+cx_status cx_image_convert(const uint8_t *hwc, int in_width, int in_height, int in_channels,
+                           int channels, int height, int width, uint8_t *out_chw, cx_error *err)
+{
+    const char *name = "pixels";
+    cx_status st = check_args(name, channels, height, width, err);
+    if (st) return st;
+    if (!hwc || !out_chw) return cx_fail(err, CX_ERR_ARG, "%s: NULL buffer", name);
+    if (in_channels < 1 || in_channels > 4)
+        return cx_fail(err, CX_ERR_ARG, "%s: %d channels (1 to 4: gray, gray+alpha, RGB, RGBA)",
+                       name, in_channels);
+    if (in_width < 1 || in_height < 1 || too_big((uint32_t)in_width, (uint32_t)in_height))
+        return cx_fail(err, CX_ERR_ARG, "%s: size %dx%d is outside 1x1 .. the limits (%d a side, "
+                       "%lld pixels)", name, in_width, in_height, CX_IMAGE_MAX_SIDE,
+                       (long long)CX_IMAGE_MAX_PIXELS);
+    size_t npix = (size_t)in_width * in_height, n = (size_t)channels * height * width;
+    /* RGBA first, as the decoders give it, so one routine applies the channel rules. */
+    uint8_t *px = malloc(4 * npix), *scratch = malloc(n);
+    if (!px || !scratch) {
+        free(px);
+        free(scratch);
+        return cx_fail(err, CX_ERR_NOMEM, "%s: out of memory for %dx%d pixels", name, in_width,
+                       in_height);
+    }
+    for (size_t i = 0; i < npix; i++) {
+        const uint8_t *s = hwc + i * (size_t)in_channels;
+        uint8_t *d = px + 4 * i;
+        if (in_channels <= 2) {
+            d[0] = d[1] = d[2] = s[0];
+            d[3] = in_channels == 2 ? s[1] : 255;
+        } else {
+            d[0] = s[0], d[1] = s[1], d[2] = s[2];
+            d[3] = in_channels == 4 ? s[3] : 255;
+        }
+    }
+    rgba_convert(px, npix, channels);
+    const uint8_t *src = px;
+    if (in_width != width || in_height != height) {
+        st = cx_resize_u8(px, in_width, in_height, channels, scratch, width, height, name, err);
+        src = scratch;
+    }
+    if (!st) hwc_to_chw(src, channels, height, width, out_chw);
+    free(px);
+    free(scratch);
+    return st;
+}

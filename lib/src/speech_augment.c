@@ -291,7 +291,7 @@ static cx_status render(cx_speech_source *s, int item, int augment, cx_rng *rng,
         act1 /= f;
         if (act1 > L) act1 = L;
     }
-    int off = (W - L) / 2;
+    int off = (int)cx_speech_center_offset((size_t)W, (size_t)L);
     int shift = (int)((double)a->shift_ms * ds->sample_rate / 1000.0);
     if (part != WHOLE) {
         /* r of the voiced part [act0, act1) inside: the window ends at
@@ -305,9 +305,9 @@ static cx_status render(cx_speech_source *s, int item, int augment, cx_rng *rng,
         if (a1 - a0 > W) lo = W - a1, hi = -a0;
         off = off < lo ? lo : off > hi ? hi : off;
     }
-    int i0 = off > 0 ? off : 0, i1 = off + L < W ? off + L : W;
-    memset(window, 0, sizeof(float) * (size_t)W);
-    if (i1 > i0) memcpy(window + i0, clip + (i0 - off), sizeof(float) * (size_t)(i1 - i0));
+    size_t first, end;
+    cx_speech_place(clip, (size_t)L, off, window, (size_t)W, &first, &end);
+    int i0 = (int)first, i1 = (int)end;
     if (augment && a->gain_db > 0.0f) {
         float g = db_to_gain(uniform(rng, -a->gain_db, a->gain_db));
         for (int i = i0; i < i1; i++)
@@ -324,6 +324,23 @@ static cx_status render(cx_speech_source *s, int item, int augment, cx_rng *rng,
             noise_add(ds, p, window, W, (float)sqrt(pc / pn * pow(10.0, -snr / 10.0)));
     }
     return CX_OK;
+}
+
+long cx_speech_center_offset(size_t window, size_t n)
+{
+    return ((long)window - (long)n) / 2;
+}
+
+void cx_speech_place(const float *clip, size_t n, long off, float *window, size_t W, size_t *first,
+                     size_t *end)
+{
+    /* The clip covers window samples [off, off + n), clipped to [0, W). */
+    long i0 = off > 0 ? off : 0, i1 = off + (long)n < (long)W ? off + (long)n : (long)W;
+    memset(window, 0, sizeof(float) * W);
+    if (i1 > i0) memcpy(window + i0, clip + (i0 - off), sizeof(float) * (size_t)(i1 - i0));
+    else i1 = i0 = 0;
+    if (first) *first = (size_t)i0;
+    if (end) *end = (size_t)i1;
 }
 
 cx_status cx_speech_render(cx_speech_source *s, int item, int augment, cx_rng *rng, float *window,

@@ -184,3 +184,62 @@ cx_status cx_speech_stream_build(const cx_speech_dataset *ds, const int *items, 
     *nevents = ne;
     return CX_OK;
 }
+
+void cx_speech_keyword_stream_free(cx_speech_keyword_stream *ks)
+{
+    if (!ks) return;
+    free(ks->samples);
+    free(ks->events);
+    free(ks->truth);
+    free(ks->keywords);
+    free(ks->others);
+    memset(ks, 0, sizeof *ks);
+}
+
+cx_status cx_speech_keyword_stream_build(cx_speech_keyword_stream *ks, const cx_speech_dataset *ds,
+                                         uint64_t seed, cx_error *err)
+{
+    if (!ks) return cx_fail(err, CX_ERR_ARG, "keyword stream: NULL stream");
+    memset(ks, 0, sizeof *ks);
+    if (!ds) return cx_fail(err, CX_ERR_ARG, "keyword stream: NULL dataset");
+    size_t n = ds->n > 0 ? (size_t)ds->n : 1;
+    ks->keywords = malloc(sizeof(int) * n);
+    ks->others = malloc(sizeof(int) * n);
+    if (!ks->keywords || !ks->others) {
+        cx_speech_keyword_stream_free(ks);
+        return cx_fail(err, CX_ERR_NOMEM, "keyword stream: out of memory");
+    }
+    for (int i = 0; i < ds->n; i++) {
+        if (!ds->items[i].samples) continue;
+        if (ds->items[i].label < ds->nwords)
+            ks->keywords[ks->nkeywords++] = i;
+        else
+            ks->others[ks->nothers++] = i;
+    }
+    cx_speech_stream_opts_init(&ks->opts);
+    ks->opts.seed = seed;
+    ks->opts.distractors = ks->others;
+    ks->opts.ndistractors = ks->nothers;
+    ks->opts.distractor_prob = ks->nothers ? 0.5f : 0.0f;
+    ks->sample_rate = ds->sample_rate;
+    cx_status st = cx_speech_stream_build(ds, ks->keywords, ks->nkeywords, &ks->opts, &ks->samples,
+                                          &ks->length, &ks->events, &ks->nevents, err);
+    if (!st && !(ks->truth = malloc(sizeof *ks->truth * (size_t)(ks->nevents ? ks->nevents : 1))))
+        st = cx_fail(err, CX_ERR_NOMEM, "keyword stream: out of memory");
+    if (st) {
+        cx_speech_keyword_stream_free(ks);
+        return st;
+    }
+    for (int i = 0; i < ks->nevents; i++) {
+        const cx_speech_event *e = &ks->events[i];
+        if (!e->keyword) continue;
+        cx_detect_truth *t = &ks->truth[ks->ntruth++];
+        t->word = ds->class_names[e->label];
+        t->start = (double)e->start / ds->sample_rate;
+        t->end = (double)e->end / ds->sample_rate;
+        ks->keyword_seconds += t->end - t->start;
+    }
+    ks->background_hours =
+        ((double)ks->length / ds->sample_rate - ks->keyword_seconds) / 3600.0;
+    return CX_OK;
+}

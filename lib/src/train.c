@@ -128,7 +128,7 @@ static float json_num(const cJSON *o, const char *key)
     return cJSON_IsNumber(v) ? (float)v->valuedouble : 0.0f;
 }
 
-static int parse_history(const char *text, cx_train_result *res)
+static int parse_history(const char *text, cx_train_result *res, int cap)
 {
     cJSON *arr = cJSON_Parse(text);
     if (!cJSON_IsArray(arr)) {
@@ -139,7 +139,7 @@ static int parse_history(const char *text, cx_train_result *res)
     const cJSON *o;
     cJSON_ArrayForEach(o, arr)
     {
-        if (res->nhistory >= (int)(sizeof res->history / sizeof res->history[0])) break;
+        if (res->nhistory >= cap) break;
         cx_epoch_report *r = &res->history[res->nhistory++];
         memset(r, 0, sizeof *r);
         r->epoch = (int)json_num(o, "epoch");
@@ -288,7 +288,7 @@ static cx_status load_checkpoint(cx_model *m, cx_optim *o, float *best, const cx
     if (!rc) rc = cx_st_get_f32(st, "train.best", best, nw, err);
     if (!rc) rc = cx_model_copy_weights(m, saved, err);
     if (rc) goto done;
-    if (parse_history(cx_st_meta(st, "train.ckpt.history"), res)) {
+    if (parse_history(cx_st_meta(st, "train.ckpt.history"), res, cfg->epochs)) {
         rc = cx_fail(err, CX_ERR_FORMAT, "%s: bad training history", path);
         goto done;
     }
@@ -324,6 +324,14 @@ static void free_buffers(buffers *b)
     free(b->y);
 }
 
+void cx_train_result_free(cx_train_result *res)
+{
+    if (!res) return;
+    free(res->history);
+    res->history = NULL;
+    res->nhistory = 0;
+}
+
 cx_status cx_train(cx_model *m, const cx_train_source *train, const cx_train_source *val,
                    const cx_train_config *cfg, cx_train_result *res, cx_error *err)
 {
@@ -331,6 +339,8 @@ cx_status cx_train(cx_model *m, const cx_train_source *train, const cx_train_sou
     if (!train || train->count <= 0) return cx_fail(err, CX_ERR_ARG, "train: no training examples");
     if (cfg->epochs <= 0 || cfg->batch <= 0 || !(cfg->lr > 0) || !cfg->out_path)
         return cx_fail(err, CX_ERR_ARG, "train: epochs, batch, lr and an output path are required");
+    if (!(res->history = calloc((size_t)cfg->epochs, sizeof *res->history)))
+        return cx_fail(err, CX_ERR_NOMEM, "train: out of memory");
     if (cfg->resume && !cfg->checkpoint_path)
         return cx_fail(err, CX_ERR_ARG, "train: resume needs a checkpoint path");
     const int in = (int)cx_shape_size(cx_model_input_shape(m));
@@ -433,8 +443,7 @@ cx_status cx_train(cx_model *m, const cx_train_source *train, const cx_train_sou
                 (st = cx_model_save(m, cfg->out_path, err)))
                 goto done;
         }
-        if (res->nhistory < (int)(sizeof res->history / sizeof res->history[0]))
-            res->history[res->nhistory++] = r;
+        if (res->nhistory < cfg->epochs) res->history[res->nhistory++] = r;
         ls.batch = 0;
         ls.loss_sum = 0;
         ls.correct = ls.seen = 0;

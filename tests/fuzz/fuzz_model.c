@@ -1,9 +1,9 @@
 /* Fuzz target: a model file as cortex-speech and cortex-vision open it.
- * Parses the safetensors container, builds the model from its spec, reads the
- * speech metadata (feature and detector settings), makes the feature
- * extractor and runs one forward pass on zeros. Any input must end in a
- * clean error or a usable model, never a crash, a leak or undefined
- * behaviour. */
+ * Parses the safetensors container, builds the model from its spec, runs one
+ * forward pass on zeros, then opens it as a speech model (feature, window
+ * and detector settings, the extractor; one clip classified) and as an image
+ * model (preprocessing record). Any input must end in a clean error or a
+ * usable model, never a crash, a leak or undefined behaviour. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,26 +28,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (x) (void)cx_model_forward(m, 1, x);
         free(x);
     }
+    cx_vision_prep prep;
+    (void)cx_vision_prep_load(m, "fuzz.safetensors", &prep, &err);
 
-    const char *fs = cx_model_get_meta(m, "speech.features");
-    cx_feat_config fc;
-    if (fs && !cx_feat_config_parse(&fc, fs, &err)) {
-        cx_melspec *fx = NULL;
-        if (!cx_melspec_create(&fx, &fc, &err)) {
-            float buf[512] = {0};
-            float *frame = malloc((size_t)cx_feat_num_features(&fc) * sizeof *frame);
-            if (frame) {
-                for (int i = 0; i < 4; i++) {
-                    cx_melspec_push(fx, buf, sizeof buf / sizeof buf[0]);
-                    while (cx_melspec_pop(fx, frame)) {}
-                }
-            }
-            free(frame);
-            cx_melspec_free(fx);
+    /* The speech model takes the network over. */
+    if (n_in <= (1u << 16)) {
+        cx_speech_model *s = NULL;
+        if (!cx_speech_model_wrap(&s, m, "fuzz.safetensors", &err)) {
+            float clip[512] = {0}, probs[64];
+            if (cx_speech_model_num_classes(s) <= 64)
+                (void)cx_speech_model_classify(s, clip, sizeof clip / sizeof clip[0], probs, NULL,
+                                               &err);
         }
+        m = NULL;
+        cx_speech_model_free(s);
     }
-    cx_detect_config dc;
-    (void)cx_detect_config_from_model(m, &dc, &err);
 done:
     cx_model_free(m);
     cx_st_free(st);

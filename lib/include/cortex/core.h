@@ -55,6 +55,13 @@ void cx_rng_shuffle(cx_rng *rng, int *v, int n); /* Fisher-Yates */
  * deterministic dataset splits. */
 uint64_t cx_hash_string(const char *s);
 
+/* Splits a comma-separated list ("george,espeak-en-us") into a
+ * NULL-terminated array of copies of its items, empty items dropped; *n (if
+ * n is non-NULL) gets the count. NULL when out of memory. Freed with
+ * cx_strlist_free (which takes NULL). */
+char **cx_strlist_split(const char *s, int *n);
+void cx_strlist_free(char **v);
+
 /* Threads used by matrix products (OpenBLAS). n <= 0 means all cores. The
  * library adds no threads of its own, so this is the whole thread budget. */
 void cx_set_threads(int n);

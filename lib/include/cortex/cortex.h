@@ -14,6 +14,8 @@
 #include "cortex/data.h"
 #include "cortex/audio.h"
 #include "cortex/speech.h"
+#include "cortex/speech_model.h"
+#include "cortex/vision.h"
 #include "cortex/detect.h"
 
 #endif

@@ -47,6 +47,7 @@
 #define CORTEX_DATA_H
 
 #include "cortex/core.h"
+#include "cortex/train.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -124,6 +125,20 @@ cx_status cx_idx_load_labels(const char *path, uint8_t **labels, int *n, cx_erro
  * A label >= nclasses is an error naming the file and the item. */
 cx_status cx_dataset_load_idx(cx_dataset **out, const char *images_path, const char *labels_path,
                               int nclasses, const char *const *names, cx_error *err);
+
+/* Opens DATA for training or evaluation: an MNIST-style IDX folder (which
+ * must be asked for as 1 x 28 x 28; TRAIN, VAL and TEST as
+ * cx_dataset_load_mnist_dir gives them) or a folder dataset loaded with
+ * opts (its channels, size, split, val_fraction and progress callback).
+ * The message says what DATA should be when it is neither. */
+cx_status cx_dataset_open(cx_dataset **out, const char *path, const cx_folder_opts *opts,
+                          cx_error *err);
+
+/* The channel count a folder's images need: 3 if any of the first images
+ * looked at (up to 5 per folder, two folder levels deep: class folders, or
+ * split folders holding class folders; 200 in all) has colour, else 1 (also
+ * for IDX folders). */
+int cx_dataset_guess_channels(const char *path);
 
 /* Fashion-MNIST class names, label order. */
 extern const char *const cx_fashion_mnist_classes[10];
@@ -208,6 +223,30 @@ cx_status cx_augment_check(const cx_augment *a, int h, int w, cx_error *err);
 void cx_augment_image(const cx_augment *a, float *img, int c, int h, int w, cx_rng *rng);
 /* Augments n images of x in order. */
 void cx_augment_batch(const cx_augment *a, float *x, int n, int c, int h, int w, cx_rng *rng);
+
+/* ---- Training batches ------------------------------------------------------------
+ * A cx_train_source over a dataset: images normalized by mean and std (per
+ * channel, either NULL for 0 / 1) and, when the trainer asks for
+ * augmentation, augmented by aug. The source keeps the pointers. */
+typedef struct cx_dataset_source {
+    const cx_dataset *ds;
+    const float *mean, *std;
+    cx_augment aug;
+} cx_dataset_source;
+
+/* A cx_batch_fn over a cx_dataset_source. */
+cx_status cx_dataset_batch(void *ctx, const int *idx, int n, int augment, cx_rng *rng, float *x,
+                           int *labels, cx_error *err);
+/* {s, s->ds->n, cx_dataset_batch} (count 0 without a dataset). */
+cx_train_source cx_dataset_train_source(cx_dataset_source *s);
+
+/* Splits ds into a training part and a held-out part (copies): an item is
+ * held out when the hash of its name (cx_dataset_item_name) falls below
+ * fraction of the buckets, so the choice is stable across runs and
+ * machines. For datasets that have no split of their own (IDX training
+ * files, a train/ folder without val/). */
+cx_status cx_dataset_holdout(const cx_dataset *ds, float fraction, cx_dataset **train,
+                             cx_dataset **held, cx_error *err);
 
 /* The individual operations. Shift: out(y, x) = in(y + dy, x + dx), zero
  * outside (crop offset (pad + dy, pad + dx) of the padded image). */

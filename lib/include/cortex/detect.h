@@ -133,6 +133,10 @@ const float *cx_detector_scores(const cx_detector *d);
 
 /* ---- scoring against ground truth ------------------------------------------- */
 
+/* How long after a spoken word ends a detection of it still counts (the
+ * tolerance the detector tuning and the benchmarks score with). */
+#define CX_DETECT_TOLERANCE_S 1.0
+
 /* A keyword occurrence in a test stream: the word and where it is spoken,
  * in seconds from the stream start. */
 typedef struct cx_detect_truth {

@@ -63,6 +63,7 @@
 #include "cortex/audio.h"
 #include "cortex/core.h"
 #include "cortex/data.h"
+#include "cortex/detect.h"
 #include "cortex/train.h"
 
 #ifdef __cplusplus
@@ -279,6 +280,20 @@ cx_status cx_speech_batch(void *ctx, const int *idx, int n, int augment, cx_rng 
 /* {s, ds->n, cx_speech_batch}. */
 cx_train_source cx_speech_train_source(cx_speech_source *s);
 
+/* ---- Placement ------------------------------------------------------------------
+ * Where a clip sits in a window: its sample i goes to window[i + off]. A clip
+ * is centred (its un-augmented place, the one evaluation and classification
+ * use) at off = (W - n) / 2, integer division with C rounding: zero-padded
+ * around when n < W, losing (n - W) / 2 samples at its start and the rest at
+ * its end when n > W. */
+long cx_speech_center_offset(size_t window, size_t n);
+
+/* Writes the window (W samples): the clip (n samples) at offset off, zeros
+ * elsewhere. *first and *end (either may be NULL) receive the window samples
+ * [first, end) that hold the clip (first == end when none does). */
+void cx_speech_place(const float *clip, size_t n, long off, float *window, size_t W, size_t *first,
+                     size_t *end);
+
 /* ---- Test streams ---------------------------------------------------------------
  * A long recording for detection benchmarks: the given items (clips, in the
  * given order) separated by random gaps. Layout: gap, item, gap, item, ...,
@@ -315,6 +330,36 @@ void cx_speech_stream_opts_init(cx_speech_stream_opts *o);
 cx_status cx_speech_stream_build(const cx_speech_dataset *ds, const int *items, int n,
                                  const cx_speech_stream_opts *o, float **samples, size_t *length,
                                  cx_speech_event **events, int *nevents, cx_error *err);
+
+/* The keyword stream that the detector tuning and the benchmarks score a
+ * model on: every keyword clip of ds (items with a keyword label and audio,
+ * in item order), each after its own gap, with one of the other clips (the
+ * _unknown_ words) in half of the gaps when ds has any; the other settings
+ * are cx_speech_stream_opts_init's, with the given seed. truth lists the
+ * keyword occurrences in seconds (words point into ds->class_names, so ds
+ * must outlive it); a detection counts for one from its start until
+ * CX_DETECT_TOLERANCE_S after its end. */
+typedef struct cx_speech_keyword_stream {
+    float *samples; /* length samples at sample_rate */
+    size_t length;
+    int sample_rate;
+    cx_speech_event *events; /* nevents, in stream order (keywords and others) */
+    int nevents;
+    cx_detect_truth *truth; /* ntruth keyword occurrences, in order of start */
+    int ntruth;
+    double keyword_seconds;  /* the keyword clips' total length */
+    double background_hours; /* the rest of the stream: audio without a keyword */
+    int *keywords;           /* nkeywords item indices placed as keywords */
+    int nkeywords;
+    int *others; /* nothers item indices of the other words (distractors) */
+    int nothers;
+    cx_speech_stream_opts opts; /* the options the stream was built with */
+} cx_speech_keyword_stream;
+
+/* Builds it into *ks (zeroed on failure); free with cx_speech_keyword_stream_free. */
+cx_status cx_speech_keyword_stream_build(cx_speech_keyword_stream *ks, const cx_speech_dataset *ds,
+                                         uint64_t seed, cx_error *err);
+void cx_speech_keyword_stream_free(cx_speech_keyword_stream *ks);
 
 #ifdef __cplusplus
 }

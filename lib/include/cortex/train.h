@@ -74,14 +74,19 @@ typedef struct cx_train_result {
     float best_val_acc;
     int interrupted;
     int nhistory;
-    cx_epoch_report history[1024]; /* per epoch, epochs beyond 1024 not kept */
+    cx_epoch_report *history; /* nhistory epochs (a resumed run's earlier ones too) */
 } cx_train_result;
 
 /* Trains m (already initialized, or loaded) on train, validating on val
  * (val may be NULL: then the last epoch's model is kept). Returns
- * CX_ERR_INTERRUPTED after writing a checkpoint when *cfg->stop was set. */
+ * CX_ERR_INTERRUPTED after writing a checkpoint when *cfg->stop was set.
+ * res is overwritten (pass a fresh one or one given to cx_train_result_free);
+ * its history is allocated, even on failure: free it with
+ * cx_train_result_free. */
 cx_status cx_train(cx_model *m, const cx_train_source *train, const cx_train_source *val,
                    const cx_train_config *cfg, cx_train_result *res, cx_error *err);
+
+void cx_train_result_free(cx_train_result *res);
 
 /* Evaluates m on src in batches: writes predicted classes (if pred is
  * non-NULL, count entries) and returns mean loss / accuracy. */

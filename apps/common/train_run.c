@@ -1,0 +1,61 @@
+#include "train_run.h"
+
+#include <stdio.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "plot.h"
+
+/* Progress on the terminal, and the --stop-after countdown. */
+static void on_progress(void *user, const cx_train_progress *p)
+{
+    train_run *t = user;
+    cli_progress(NULL, p);
+    if (t->stop_after > 0 && --t->stop_after == 0) cli_stop = 1;
+}
+
+static void on_epoch(void *user, const cx_epoch_report *r)
+{
+    train_run *t = user;
+    cli_progress_done();
+    char dur[32];
+    printf("epoch %3d/%d  loss %.4f  train %.2f%%", r->epoch, t->epochs, (double)r->train_loss,
+           100.0 * r->train_acc);
+    if (r->val_acc >= 0) printf("  val %.2f%% (loss %.4f)", 100.0 * r->val_acc, (double)r->val_loss);
+    printf("  %.0f %s  %s%s\n", r->samples_per_sec, t->rate_unit,
+           cli_duration(r->seconds, dur, sizeof dur), r->improved ? "  saved" : "");
+    fflush(stdout);
+}
+
+cx_status train_run_prepare(train_run *t, cx_train_config *cfg, cx_error *err)
+{
+    snprintf(t->ckpt, sizeof t->ckpt, "%s.ckpt", t->out);
+    snprintf(t->curve, sizeof t->curve, "%s.curve.png", t->out);
+    t->epochs = cfg->epochs;
+    cfg->out_path = t->out;
+    cfg->checkpoint_path = t->ckpt;
+    cfg->stop = &cli_stop;
+    cfg->on_progress = on_progress;
+    cfg->on_epoch = on_epoch;
+    cfg->user = t;
+    if (cfg->resume && access(t->ckpt, R_OK) != 0)
+        return cx_fail(err, CX_ERR_IO, "--resume: no checkpoint %s to continue from", t->ckpt);
+    return CX_OK;
+}
+
+cx_status train_run_go(train_run *t, cx_model *m, const cx_train_source *train,
+                       const cx_train_source *val, const cx_train_config *cfg, cx_error *err)
+{
+    cx_status st = cx_train(m, train, val, cfg, &t->res, err);
+    cli_progress_done();
+    if (t->res.nhistory) {
+        cx_error perr;
+        if (plot_learning_curve(t->curve, t->out, t->res.history, t->res.nhistory, &perr))
+            cli_error(t->prog, "warning: %s", perr.msg);
+    }
+    if (st == CX_ERR_INTERRUPTED)
+        cli_error(t->prog, "interrupted; checkpoint saved to %s (continue with --resume)", t->ckpt);
+    return st;
+}
+
+void train_run_done(train_run *t) { cx_train_result_free(&t->res); }

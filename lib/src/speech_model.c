@@ -1,0 +1,282 @@
+/* Speech model files: their metadata, classification of clips, the live
+ * detector and its tuning (see cortex/speech_model.h). */
+#include "cortex/speech_model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cortex/io.h"
+#include "cortex/layers.h"
+
+#define META_TEST_SPEAKERS "train.test_speakers"
+#define META_TEST_PERCENT "train.test_percent"
+#define META_VAL_PERCENT "train.val_percent"
+
+struct cx_speech_model {
+    cx_model *m;
+    cx_feat_config feat;
+    cx_detect_config detect;
+    int has_detect;
+    int window, frames, bins;
+    cx_melspec *fx;
+    const char **words; /* nwords keyword labels (into m's labels) */
+    int nwords;
+    char **test_speakers; /* the recorded train.test_speakers, split (cx_strlist) */
+    int ntest_speakers;
+    float *win, *feats; /* classification buffers: window, frames x bins */
+};
+
+int cx_speech_is_background(const char *label)
+{
+    return label && (!strcmp(label, CX_SPEECH_SILENCE) || !strcmp(label, CX_SPEECH_UNKNOWN));
+}
+
+void cx_speech_model_free(cx_speech_model *s)
+{
+    if (!s) return;
+    cx_melspec_free(s->fx);
+    cx_model_free(s->m);
+    free(s->words);
+    cx_strlist_free(s->test_speakers);
+    free(s->win);
+    free(s->feats);
+    free(s);
+}
+
+/* Everything that can be wrong with a speech model, in the order a reader
+ * meets it; the message names the file. */
+static cx_status check_model(cx_speech_model *s, const char *name, cx_error *err)
+{
+    const char *fs = cx_model_get_meta(s->m, CX_SPEECH_META_FEATURES);
+    const char *ws = cx_model_get_meta(s->m, CX_SPEECH_META_WINDOW);
+    if (!fs || !ws)
+        return cx_fail(err, CX_ERR_FORMAT, "%s: not a speech model (no %s / %s metadata)", name,
+                       CX_SPEECH_META_FEATURES, CX_SPEECH_META_WINDOW);
+    if (cx_feat_config_parse(&s->feat, fs, err)) {
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        return cx_fail(err, CX_ERR_FORMAT, "%s: %s: %s", name, CX_SPEECH_META_FEATURES, msg);
+    }
+    char *end;
+    long w = strtol(ws, &end, 10);
+    if (*end || w < 1 || w > (long)CX_SPEECH_MAX_SECONDS * s->feat.sample_rate)
+        return cx_fail(err, CX_ERR_FORMAT, "%s: bad %s '%s'", name, CX_SPEECH_META_WINDOW, ws);
+    s->window = (int)w;
+    const cx_shape *in = cx_model_input_shape(s->m), *out = cx_model_output_shape(s->m);
+    s->frames = (int)cx_feat_num_frames(&s->feat, (size_t)w);
+    s->bins = cx_feat_num_features(&s->feat);
+    if (in->ndim != 2 || in->d[0] != s->frames || in->d[1] != s->bins)
+        return cx_fail(err, CX_ERR_FORMAT,
+                       "%s: the model's input does not match its feature settings (%d frames of "
+                       "%d)",
+                       name, s->frames, s->bins);
+    int k = cx_model_num_labels(s->m);
+    if (out->ndim != 1 || out->d[0] != k)
+        return cx_fail(err, CX_ERR_FORMAT, "%s: %d labels for %d outputs", name, k,
+                       out->ndim == 1 ? out->d[0] : -1);
+    if (cx_detect_config_from_model(s->m, &s->detect, err)) {
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        return cx_fail(err, CX_ERR_FORMAT, "%s: %s", name, msg);
+    }
+    s->has_detect = cx_model_get_meta(s->m, CX_DETECT_META_KEY) != NULL;
+    return CX_OK;
+}
+
+cx_status cx_speech_model_wrap(cx_speech_model **out, cx_model *m, const char *name, cx_error *err)
+{
+    *out = NULL;
+    if (!name) name = "model";
+    if (!m) return cx_fail(err, CX_ERR_ARG, "%s: NULL model", name);
+    cx_speech_model *s = calloc(1, sizeof *s);
+    if (!s) {
+        cx_model_free(m);
+        return cx_fail(err, CX_ERR_NOMEM, "%s: out of memory", name);
+    }
+    s->m = m;
+    cx_status st = check_model(s, name, err);
+    if (st) goto fail;
+    int k = cx_model_num_labels(m);
+    s->words = malloc(sizeof *s->words * (size_t)(k > 0 ? k : 1));
+    s->win = malloc(sizeof *s->win * (size_t)s->window);
+    s->feats = malloc(sizeof *s->feats * (size_t)s->frames * (size_t)s->bins);
+    const char *ts = cx_model_get_meta(m, META_TEST_SPEAKERS);
+    if (!s->words || !s->win || !s->feats || (ts && !(s->test_speakers = cx_strlist_split(ts, &s->ntest_speakers)))) {
+        st = cx_fail(err, CX_ERR_NOMEM, "%s: out of memory", name);
+        goto fail;
+    }
+    for (int i = 0; i < k; i++)
+        if (!cx_speech_is_background(cx_model_label(m, i))) s->words[s->nwords++] = cx_model_label(m, i);
+    if ((st = cx_melspec_create(&s->fx, &s->feat, err)) || (st = cx_model_reserve(m, 1, err)))
+        goto fail;
+    *out = s;
+    return CX_OK;
+fail:
+    cx_speech_model_free(s);
+    return st;
+}
+
+cx_status cx_speech_model_load(cx_speech_model **out, const char *path, cx_error *err)
+{
+    *out = NULL;
+    cx_model *m = NULL;
+    cx_status st = cx_model_load(&m, path, err);
+    return st ? st : cx_speech_model_wrap(out, m, path, err);
+}
+
+cx_model *cx_speech_model_net(const cx_speech_model *s) { return s->m; }
+const cx_feat_config *cx_speech_model_features(const cx_speech_model *s) { return &s->feat; }
+cx_melspec *cx_speech_model_extractor(const cx_speech_model *s) { return s->fx; }
+const cx_detect_config *cx_speech_model_detect_config(const cx_speech_model *s)
+{
+    return &s->detect;
+}
+int cx_speech_model_has_detect_config(const cx_speech_model *s) { return s->has_detect; }
+int cx_speech_model_window(const cx_speech_model *s) { return s->window; }
+int cx_speech_model_frames(const cx_speech_model *s) { return s->frames; }
+int cx_speech_model_features_per_frame(const cx_speech_model *s) { return s->bins; }
+int cx_speech_model_num_classes(const cx_speech_model *s) { return cx_model_num_labels(s->m); }
+const char *cx_speech_model_label(const cx_speech_model *s, int i)
+{
+    return cx_model_label(s->m, i);
+}
+int cx_speech_model_num_words(const cx_speech_model *s) { return s->nwords; }
+const char *cx_speech_model_word(const cx_speech_model *s, int i)
+{
+    return i >= 0 && i < s->nwords ? s->words[i] : NULL;
+}
+const char *const *cx_speech_model_words(const cx_speech_model *s) { return s->words; }
+
+cx_status cx_speech_model_classify(cx_speech_model *s, const float *clip, size_t n, float *probs,
+                                   int *best, cx_error *err)
+{
+    if (!s || (!clip && n) || !probs)
+        return cx_fail(err, CX_ERR_ARG, "speech classify: NULL model, clip or probabilities");
+    size_t W = (size_t)s->window;
+    cx_speech_place(clip, n, cx_speech_center_offset(W, n), s->win, W, NULL, NULL);
+    int got = cx_melspec_compute(s->fx, s->win, W, s->feats, s->frames);
+    if (got != s->frames)
+        return cx_fail(err, CX_ERR_STATE, "feature extraction gave %d of %d frames", got,
+                       s->frames);
+    int k = cx_model_num_labels(s->m);
+    cx_softmax(cx_model_forward(s->m, 1, s->feats), 1, k, probs);
+    if (best) {
+        *best = 0;
+        for (int j = 1; j < k; j++)
+            if (probs[j] > probs[*best]) *best = j;
+    }
+    return CX_OK;
+}
+
+cx_status cx_speech_model_classify_file(cx_speech_model *s, const char *path, float *probs,
+                                        int *best, cx_error *err)
+{
+    if (!s) return cx_fail(err, CX_ERR_ARG, "speech classify: NULL model");
+    float *clip = NULL;
+    size_t n = 0;
+    cx_status st = cx_audio_load(path, s->feat.sample_rate, &clip, &n, NULL, err);
+    if (!st) st = cx_speech_model_classify(s, clip, n, probs, best, err);
+    free(clip);
+    return st;
+}
+
+cx_status cx_speech_model_detector(cx_speech_model *s, const cx_detect_config *dc,
+                                   cx_detector **out, cx_error *err)
+{
+    if (!s) return cx_fail(err, CX_ERR_ARG, "speech detector: NULL model");
+    return cx_detector_create(out, s->m, &s->feat, dc ? dc : &s->detect, err);
+}
+
+cx_status cx_speech_model_set_features(cx_model *m, const cx_feat_config *fc, int window,
+                                       cx_error *err)
+{
+    char fs[CX_FEAT_CONFIG_STRLEN], ws[32];
+    cx_status st = cx_feat_config_to_string(fc, fs, sizeof fs, err);
+    snprintf(ws, sizeof ws, "%d", window);
+    if (!st) st = cx_model_set_meta(m, CX_SPEECH_META_FEATURES, fs, err);
+    if (!st) st = cx_model_set_meta(m, CX_SPEECH_META_WINDOW, ws, err);
+    return st;
+}
+
+cx_status cx_speech_model_set_split(cx_model *m, const cx_speech_opts *o, const char *test_speakers,
+                                    cx_error *err)
+{
+    char buf[32];
+    cx_status st = CX_OK;
+    if (test_speakers) {
+        st = cx_model_set_meta(m, META_TEST_SPEAKERS, test_speakers, err);
+    } else {
+        snprintf(buf, sizeof buf, "%d", o->test_percent);
+        st = cx_model_set_meta(m, META_TEST_PERCENT, buf, err);
+    }
+    snprintf(buf, sizeof buf, "%d", o->val_percent);
+    if (!st) st = cx_model_set_meta(m, META_VAL_PERCENT, buf, err);
+    snprintf(buf, sizeof buf, "%g", (double)o->unknown_ratio);
+    if (!st) st = cx_model_set_meta(m, CX_SPEECH_META_UNKNOWN_RATIO, buf, err);
+    snprintf(buf, sizeof buf, "%g", (double)o->silence_ratio);
+    if (!st) st = cx_model_set_meta(m, CX_SPEECH_META_SILENCE_RATIO, buf, err);
+    return st;
+}
+
+void cx_speech_model_data_opts(const cx_speech_model *s, cx_speech_opts *o)
+{
+    cx_speech_opts_init(o);
+    o->sample_rate = s->feat.sample_rate;
+    o->words = s->words;
+    o->nwords = s->nwords;
+    int has_unknown = 0;
+    for (int i = 0; i < cx_model_num_labels(s->m); i++)
+        has_unknown |= !strcmp(cx_model_label(s->m, i), CX_SPEECH_UNKNOWN);
+    if (!has_unknown) o->unknown_ratio = 0;
+    if (s->test_speakers) {
+        o->test_speakers = (const char *const *)s->test_speakers;
+        o->ntest_speakers = s->ntest_speakers;
+    } else {
+        const char *tp = cx_model_get_meta(s->m, META_TEST_PERCENT);
+        if (tp) o->test_percent = atoi(tp);
+    }
+    const char *vp = cx_model_get_meta(s->m, META_VAL_PERCENT);
+    if (vp) o->val_percent = atoi(vp);
+}
+
+const char *cx_speech_model_test_speakers(const cx_speech_model *s)
+{
+    return cx_model_get_meta(s->m, META_TEST_SPEAKERS);
+}
+
+float cx_speech_model_ratio(const cx_speech_model *s, const char *key, float fallback)
+{
+    const char *v = cx_model_get_meta(s->m, key);
+    if (!v) return fallback;
+    char *end = NULL;
+    double d = strtod(v, &end);
+    return *end || !(d >= 0 && d <= 100) ? fallback : (float)d;
+}
+
+cx_status cx_speech_tune_detector(cx_model *m, const cx_feat_config *fc,
+                                  const cx_speech_dataset *ds, uint64_t seed,
+                                  double max_fa_per_hour, double max_median_delay_s,
+                                  cx_speech_tune_report *rep, cx_error *err)
+{
+    if (!m || !fc || !ds || !rep)
+        return cx_fail(err, CX_ERR_ARG, "detector tuning: NULL model, features, data or report");
+    memset(rep, 0, sizeof *rep);
+    cx_speech_keyword_stream ks;
+    cx_status st = cx_speech_keyword_stream_build(&ks, ds, seed, err);
+    if (st) return st;
+    st = cx_detect_tune(m, fc, NULL, NULL, ks.samples, ks.length, ks.truth, ks.ntruth,
+                        ks.background_hours, max_fa_per_hour, max_median_delay_s,
+                        CX_DETECT_TOLERANCE_S, &rep->result, err);
+    if (!st) {
+        char buf[CX_DETECT_CONFIG_STRLEN];
+        st = cx_detect_config_to_string(&rep->result.config, buf, sizeof buf, err);
+        if (!st) st = cx_model_set_meta(m, CX_DETECT_META_KEY, buf, err);
+    }
+    rep->stream_seconds = (double)ks.length / ds->sample_rate;
+    rep->background_seconds = ks.background_hours * 3600.0;
+    rep->words = ks.ntruth;
+    cx_speech_keyword_stream_free(&ks);
+    return st;
+}
