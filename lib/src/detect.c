@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cortex/layers.h"
+#include "cortex/loss.h"
 
 /* Most evaluations one averaging window may hold. */
 #define MAX_WINDOW_EVALS (1 << 20)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cortex/loss.h"
 #include "layer_util.h"
 #include "model_internal.h"
 
