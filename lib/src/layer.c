@@ -1,8 +1,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "layer_util.h"
 
-#include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,36 +51,6 @@ void cx_layer_destroy(cx_layer *l)
         l->kind->destroy(l);
     else
         free(l);
-}
-
-int cx_parse_int(const char *tok, long lo, long hi, int *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(tok, &end, 10);
-    if (errno || end == tok || *end || v < lo || v > hi) return -1;
-    *out = (int)v;
-    return 0;
-}
-
-int cx_parse_float(const char *tok, double lo, double hi, float *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(tok, &end);
-    if (errno || end == tok || *end || !isfinite(v) || v < lo || v > hi) return -1;
-    *out = (float)v;
-    return 0;
-}
-
-int cx_parse_kv(const char *tok, const char *key, const char **value)
-{
-    size_t k = strlen(key);
-    if (strncmp(tok, key, k) == 0 && tok[k] == '=') {
-        *value = tok + k + 1;
-        return 1;
-    }
-    return 0;
 }
 
 int cx_parse_size2(const char *tok, long lo, long hi, int *h, int *w)

@@ -4,6 +4,7 @@
 #define CORTEX_LAYER_UTIL_H
 
 #include "cortex/layers.h"
+#include "kv.h" /* cx_parse_int, cx_parse_float, cx_parse_kv */
 
 /* Every layer kind, defined one per file in layers/. */
 extern const cx_layer_kind cx_kind_dense, cx_kind_conv2d, cx_kind_dwconv2d, cx_kind_maxpool,
@@ -15,12 +16,6 @@ extern const cx_layer_kind cx_kind_dense, cx_kind_conv2d, cx_kind_dwconv2d, cx_k
  * and an image for 2-D convolutions over time and frequency. */
 extern const cx_layer_kind cx_kind_tnorm, cx_kind_conv1d, cx_kind_image, cx_kind_seq;
 
-/* Parses a whole token as an integer in [lo, hi]. Returns 0 on success. */
-int cx_parse_int(const char *tok, long lo, long hi, int *out);
-/* Parses a whole token as a finite float in [lo, hi]. Returns 0 on success. */
-int cx_parse_float(const char *tok, double lo, double hi, float *out);
-/* If tok is "key=value" with the given key, sets *value and returns 1. */
-int cx_parse_kv(const char *tok, const char *key, const char **value);
 /* Parses a 2-D size: "K" (h = w = K) or "HxW", each in [lo, hi]. Returns 0
  * on success. */
 int cx_parse_size2(const char *tok, long lo, long hi, int *h, int *w);
