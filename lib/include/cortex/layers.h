@@ -73,6 +73,9 @@ struct cx_layer_kind {
     const char *name;  /* spec keyword */
     const char *usage; /* one line, e.g. "conv FILTERS SIZE [stride=S] [pad=P|same|valid] [ACT]" */
     int takes_activation; /* a trailing activation name is accepted */
+    /* An elementwise activation: its name may trail a layer that
+     * takes_activation ("dense 128 relu" is "dense 128; relu"). */
+    int activation;
 
     /* Parses argv (the tokens after the keyword), checks the input shape,
      * sets out, declares parameters and writes spec. Errors name the token. */
