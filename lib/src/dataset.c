@@ -1,15 +1,14 @@
-/* The in-memory dataset: construction helpers, warnings, subsets,
- * normalization statistics and float batches. The loaders are in
- * folder.c (image folders) and idx.c (IDX files). */
+/* The in-memory dataset: construction helpers, subsets, normalization
+ * statistics and float batches. The loaders are in folder.c (image folders)
+ * and idx.c (IDX files); their shared helpers in data_util.c. */
 #include "cortex/data.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dataset_util.h"
+#include "data_util.h"
 
 const char *cx_split_name(cx_split split)
 {
@@ -26,36 +25,9 @@ const char *cx_split_name(cx_split split)
     return "unknown";
 }
 
-char *cx_strdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d) memcpy(d, s, n);
-    return d;
-}
-
 cx_dataset *cx_dataset_new(void)
 {
     return calloc(1, sizeof(cx_dataset));
-}
-
-int cx_dataset_warn(cx_dataset *ds, const char *fmt, ...)
-{
-    ds->total_warnings++;
-    if (ds->nwarnings >= CX_DATASET_MAX_WARNINGS) return 0;
-    if (!ds->warnings) {
-        ds->warnings = calloc(CX_DATASET_MAX_WARNINGS, sizeof(char *));
-        if (!ds->warnings) return -1;
-    }
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    char *s = cx_strdup(buf);
-    if (!s) return -1;
-    ds->warnings[ds->nwarnings++] = s;
-    return 0;
 }
 
 cx_status cx_dataset_set_classes(cx_dataset *ds, int n, const char *const *names, cx_error *err)
@@ -72,22 +44,14 @@ cx_status cx_dataset_set_classes(cx_dataset *ds, int n, const char *const *names
     return CX_OK;
 }
 
-static void free_strings(char **v, int n)
-{
-    if (!v) return;
-    for (int i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
 void cx_dataset_free(cx_dataset *ds)
 {
     if (!ds) return;
     free(ds->pixels);
     free(ds->labels);
-    free_strings(ds->class_names, ds->nclasses);
-    free_strings(ds->paths, ds->n);
-    free_strings(ds->warnings, ds->nwarnings);
+    cx_free_names(ds->class_names, ds->nclasses);
+    cx_free_names(ds->paths, ds->n);
+    cx_free_names(ds->warnings, ds->nwarnings);
     free(ds->source);
     free(ds);
 }

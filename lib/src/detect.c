@@ -11,16 +11,16 @@
  * frame indices (integers), so replay and live agree bit for bit. */
 #include "cortex/detect.h"
 
-#include <errno.h>
+#include <limits.h>
 #include <locale.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cortex/layers.h"
+#include "cortex/loss.h"
+#include "kv.h"
 
 /* Most evaluations one averaging window may hold. */
 #define MAX_WINDOW_EVALS (1 << 20)
@@ -168,43 +168,21 @@ cx_status cx_detect_config_validate(const cx_detect_config *c, cx_error *err)
     return CX_OK;
 }
 
-/* The string is read and written in the C locale whatever the application
- * set with setlocale: "0.7" must not become "0,7". */
-static locale_t g_c_locale;
-static pthread_once_t g_c_locale_once = PTHREAD_ONCE_INIT;
-static void make_c_locale(void)
-{
-    g_c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
-}
-
-static locale_t enter_c_locale(void)
-{
-    pthread_once(&g_c_locale_once, make_c_locale);
-    return g_c_locale ? uselocale(g_c_locale) : (locale_t)0;
-}
-
-static void leave_c_locale(locale_t old)
-{
-    if (old) uselocale(old);
-}
-
 cx_status cx_detect_config_to_string(const cx_detect_config *c, char *buf, size_t size,
                                      cx_error *err)
 {
     cx_status s = cx_detect_config_validate(c, err);
     if (s) return s;
-    locale_t old = enter_c_locale();
+    /* In the C locale: "0.7" must not become "0,7". */
+    locale_t old = cx_c_locale_enter();
     char th[32];
-    for (int digits = 6; digits <= 9; digits++) {
-        snprintf(th, sizeof th, "%.*g", digits, (double)c->threshold);
-        if ((float)strtod(th, NULL) == c->threshold) break;
-    }
+    cx_short_float(th, sizeof th, c->threshold);
     int k = snprintf(buf, size,
                      "window_frames=%d every_frames=%d average_ms=%d threshold=%s min_count=%d "
                      "suppress_ms=%d",
                      c->window_frames, c->every_frames, c->average_ms, th, c->min_count,
                      c->suppress_ms);
-    leave_c_locale(old);
+    cx_c_locale_leave(old);
     if (k < 0 || (size_t)k >= size) {
         if (size) buf[0] = '\0';
         return cx_fail(err, CX_ERR_ARG, "detect config: buffer of %zu bytes is too small", size);
@@ -215,57 +193,33 @@ cx_status cx_detect_config_to_string(const cx_detect_config *c, char *buf, size_
 enum { F_WINDOW, F_EVERY, F_AVERAGE, F_THRESHOLD, F_MIN_COUNT, F_SUPPRESS, F_COUNT };
 static const char *const g_keys[F_COUNT] = {"window_frames", "every_frames", "average_ms",
                                             "threshold",     "min_count",    "suppress_ms"};
+_Static_assert(F_COUNT <= CX_KV_MAX_KEYS, "too many detect config fields for cx_kv");
 
+/* Any int but INT_MIN: cx_detect_config_validate checks the ranges. */
 static int parse_int(const char *v, int *out)
 {
-    char *end;
-    errno = 0;
-    long x = strtol(v, &end, 10);
-    if (errno || end == v || *end || x < -2147483647L || x > 2147483647L) return -1;
-    *out = (int)x;
-    return 0;
+    return cx_parse_int(v, -INT_MAX, INT_MAX, out);
 }
 
 static int parse_float(const char *v, float *out)
 {
-    char *end;
-    errno = 0;
-    double x = strtod(v, &end);
-    if (errno || end == v || *end || !isfinite(x) || fabs(x) > 3e38) return -1;
-    *out = (float)x;
-    return 0;
+    return cx_parse_float(v, -CX_PARSE_FLOAT_MAX, CX_PARSE_FLOAT_MAX, out);
 }
 
 static cx_status parse(cx_detect_config *out, const char *str, cx_error *err)
 {
     cx_detect_config c;
     cx_detect_config_default(&c);
-    int seen[F_COUNT] = {0};
-    const char *p = str;
-    for (;;) {
-        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-            p++;
-        if (!*p) break;
-        size_t n = 0;
-        while (p[n] && p[n] != ' ' && p[n] != '\t' && p[n] != '\n' && p[n] != '\r')
-            n++;
-        char tok[64];
-        if (n >= sizeof tok)
-            return cx_fail(err, CX_ERR_ARG, "detect config: '%.40s...' is too long for a field", p);
-        memcpy(tok, p, n);
-        tok[n] = '\0';
-        p += n;
-        char *eq = strchr(tok, '=');
-        if (!eq) return cx_fail(err, CX_ERR_ARG, "detect config: '%s' is not key=value", tok);
-        *eq = '\0';
-        const char *v = eq + 1;
-        int f = 0;
-        while (f < F_COUNT && strcmp(tok, g_keys[f]))
-            f++;
-        if (f == F_COUNT) return cx_fail(err, CX_ERR_ARG, "detect config: unknown field '%s'", tok);
-        if (seen[f]++)
-            return cx_fail(err, CX_ERR_ARG, "detect config: field '%s' given twice", g_keys[f]);
-        int bad;
+    char tok[64];
+    cx_kv kv;
+    cx_kv_init(&kv, str, g_keys, F_COUNT, tok, sizeof tok);
+    for (cx_kv_result r; (r = cx_kv_next(&kv)) != CX_KV_END;) {
+        if (r == CX_KV_TOO_LONG)
+            return cx_fail(err, CX_ERR_ARG, "detect config: '%.40s...' is too long for a field",
+                           kv.start);
+        if (r != CX_KV_FIELD) return cx_kv_fail(&kv, r, "detect config", (int)sizeof tok, err);
+        const char *v = kv.value;
+        int f = kv.key, bad;
         switch (f) {
         case F_WINDOW:
             bad = parse_int(v, &c.window_frames);
@@ -299,9 +253,9 @@ static cx_status parse(cx_detect_config *out, const char *str, cx_error *err)
 cx_status cx_detect_config_parse(cx_detect_config *c, const char *str, cx_error *err)
 {
     if (!str) return cx_fail(err, CX_ERR_ARG, "detect config: no string given");
-    locale_t old = enter_c_locale();
+    locale_t old = cx_c_locale_enter();
     cx_status s = parse(c, str, err);
-    leave_c_locale(old);
+    cx_c_locale_leave(old);
     return s;
 }
 

@@ -1,15 +1,13 @@
 /* Feature configuration: defaults, validation, the one-line string saved with
  * a model, normalization statistics, and the mel filterbank. */
-#include <errno.h>
-#include <locale.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "feat_internal.h"
+#include "kv.h"
 
 #define MIN_WIN 8
 
@@ -122,38 +120,43 @@ cx_status cx_feat_config_validate(const cx_feat_config *c, cx_error *err)
     return CX_OK;
 }
 
-/* ---- the string form ------------------------------------------------------- */
+/* ---- the mel filterbank ---------------------------------------------------- */
 
-/* The string is read and written in the C locale whatever the application
- * set with setlocale: "0.5" must not become "0,5" (a list separator here). */
-static locale_t g_c_locale;
-static pthread_once_t g_c_locale_once = PTHREAD_ONCE_INIT;
-static void make_c_locale(void)
+static double hz_to_mel(double f)
 {
-    g_c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+    return 2595.0 * log10(1.0 + f / 700.0);
+}
+static double mel_to_hz(double m)
+{
+    return 700.0 * (pow(10.0, m / 2595.0) - 1.0);
 }
 
-static locale_t enter_c_locale(void)
+/* fb[m][k] = max(0, min(rising, falling)) where the triangle of filter m has
+ * corners f[m], f[m+1], f[m+2] (Hz) and bin k sits at k * rate / n_fft. */
+int cx_mel_filterbank(const cx_feat_config *cfg, float *fb)
 {
-    pthread_once(&g_c_locale_once, make_c_locale);
-    return g_c_locale ? uselocale(g_c_locale) : (locale_t)0;
-}
-
-static void leave_c_locale(locale_t old)
-{
-    if (old) uselocale(old);
-}
-
-/* The shortest %g form (at most 9 digits) that reads back as the same
- * float: "1e-06" rather than "9.99999997e-07". */
-static const char *short_float(char *out, size_t size, float v)
-{
-    for (int digits = 6; digits <= 9; digits++) {
-        snprintf(out, size, "%.*g", digits, (double)v);
-        if ((float)strtod(out, NULL) == v) break; /* as parse_real reads it */
+    int n_mels = cfg->n_mels, n_bins = cfg->n_fft / 2 + 1;
+    double f[CX_FEAT_MAX_MELS + 2];
+    double m_lo = hz_to_mel(cfg->fmin), m_hi = hz_to_mel(cfg->fmax);
+    for (int i = 0; i < n_mels + 2; i++)
+        f[i] = mel_to_hz(m_lo + (m_hi - m_lo) * i / (n_mels + 1));
+    int empty = -1;
+    for (int m = 0; m < n_mels; m++) {
+        int covered = 0;
+        for (int k = 0; k < n_bins; k++) {
+            double hz = (double)k * cfg->sample_rate / cfg->n_fft;
+            double up = (hz - f[m]) / (f[m + 1] - f[m]);
+            double down = (f[m + 2] - hz) / (f[m + 2] - f[m + 1]);
+            double w = fmax(0.0, fmin(up, down));
+            if (fb) fb[(size_t)m * n_bins + k] = (float)w;
+            covered |= (float)w > 0.0f;
+        }
+        if (!covered && empty < 0) empty = m;
     }
-    return out;
+    return empty;
 }
+
+/* ---- the string form ------------------------------------------------------- */
 
 /* Appends to buf at *len; returns -1 once it does not fit. */
 static int append(char *buf, size_t size, size_t *len, const char *fmt, ...)
@@ -176,7 +179,8 @@ static int append_list(char *buf, size_t size, size_t *len, const char *key, con
     char num[32];
     if (append(buf, size, len, " %s=", key)) return -1;
     for (int i = 0; i < n; i++)
-        if (append(buf, size, len, i ? ",%s" : "%s", short_float(num, sizeof num, v[i]))) return -1;
+        if (append(buf, size, len, i ? ",%s" : "%s", cx_short_float(num, sizeof num, v[i])))
+            return -1;
     return 0;
 }
 
@@ -190,8 +194,8 @@ static cx_status to_string(const cx_feat_config *c, char *buf, size_t size, cx_e
                      "sample_rate=%d win=%d hop=%d n_fft=%d n_mels=%d fmin=%s fmax=%s "
                      "mel=htk kind=%s n_mfcc=%d log_floor=%s norm=%s",
                      c->sample_rate, c->win_length, c->hop_length, c->n_fft, c->n_mels,
-                     short_float(lo, sizeof lo, c->fmin), short_float(hi, sizeof hi, c->fmax),
-                     kind_name(c->kind), c->n_mfcc, short_float(fl, sizeof fl, c->log_floor),
+                     cx_short_float(lo, sizeof lo, c->fmin), cx_short_float(hi, sizeof hi, c->fmax),
+                     kind_name(c->kind), c->n_mfcc, cx_short_float(fl, sizeof fl, c->log_floor),
                      norm_name(c->norm));
     if (!bad && c->norm == CX_NORM_GLOBAL) {
         int nf = cx_feat_num_features(c);
@@ -225,29 +229,11 @@ enum {
 static const char *const g_keys[F_COUNT] = {"sample_rate", "win",  "hop",  "n_fft", "n_mels",
                                             "fmin",        "fmax", "mel",  "kind",  "n_mfcc",
                                             "log_floor",   "norm", "mean", "std"};
+_Static_assert(F_COUNT <= CX_KV_MAX_KEYS, "too many feature config fields for cx_kv");
 
-static int parse_long(const char *v, long lo, long hi, int *out)
+static int parse_real(const char *v, float *out)
 {
-    char *end;
-    errno = 0;
-    long x = strtol(v, &end, 10);
-    if (errno || end == v || *end || x < lo || x > hi) return -1;
-    *out = (int)x;
-    return 0;
-}
-
-static int parse_real(const char *v, const char **end_out, float *out)
-{
-    char *end;
-    errno = 0;
-    double x = strtod(v, &end);
-    if (errno || end == v || !isfinite(x) || fabs(x) > 3e38) return -1;
-    if (end_out)
-        *end_out = end;
-    else if (*end)
-        return -1;
-    *out = (float)x;
-    return 0;
+    return cx_parse_float(v, -CX_PARSE_FLOAT_MAX, CX_PARSE_FLOAT_MAX, out);
 }
 
 /* A comma-separated list of up to CX_FEAT_MAX_MELS finite numbers. */
@@ -257,7 +243,8 @@ static int parse_list(const char *v, float *out, int *count)
     for (;;) {
         if (n == CX_FEAT_MAX_MELS) return -1;
         const char *end;
-        if (parse_real(v, &end, &out[n])) return -1;
+        if (cx_parse_float_at(v, -CX_PARSE_FLOAT_MAX, CX_PARSE_FLOAT_MAX, &end, &out[n]))
+            return -1;
         n++;
         if (*end == '\0') break;
         if (*end != ',') return -1;
@@ -274,25 +261,25 @@ static cx_status apply_field(cx_feat_config *c, int f, const char *v, int *n_mea
     int bad = 0;
     switch (f) {
     case F_RATE:
-        bad = parse_long(v, CX_AUDIO_MIN_RATE, CX_AUDIO_MAX_RATE, &c->sample_rate);
+        bad = cx_parse_int(v, CX_AUDIO_MIN_RATE, CX_AUDIO_MAX_RATE, &c->sample_rate);
         break;
     case F_WIN:
-        bad = parse_long(v, MIN_WIN, CX_FEAT_MAX_FFT, &c->win_length);
+        bad = cx_parse_int(v, MIN_WIN, CX_FEAT_MAX_FFT, &c->win_length);
         break;
     case F_HOP:
-        bad = parse_long(v, 1, CX_FEAT_MAX_FFT, &c->hop_length);
+        bad = cx_parse_int(v, 1, CX_FEAT_MAX_FFT, &c->hop_length);
         break;
     case F_NFFT:
-        bad = parse_long(v, MIN_WIN, CX_FEAT_MAX_FFT, &c->n_fft);
+        bad = cx_parse_int(v, MIN_WIN, CX_FEAT_MAX_FFT, &c->n_fft);
         break;
     case F_MELS:
-        bad = parse_long(v, 1, CX_FEAT_MAX_MELS, &c->n_mels);
+        bad = cx_parse_int(v, 1, CX_FEAT_MAX_MELS, &c->n_mels);
         break;
     case F_FMIN:
-        bad = parse_real(v, NULL, &c->fmin);
+        bad = parse_real(v, &c->fmin);
         break;
     case F_FMAX:
-        bad = parse_real(v, NULL, &c->fmax);
+        bad = parse_real(v, &c->fmax);
         break;
     case F_MEL:
         bad = strcmp(v, "htk") != 0;
@@ -306,10 +293,10 @@ static cx_status apply_field(cx_feat_config *c, int f, const char *v, int *n_mea
             bad = 1;
         break;
     case F_MFCC:
-        bad = parse_long(v, 1, CX_FEAT_MAX_MELS, &c->n_mfcc);
+        bad = cx_parse_int(v, 1, CX_FEAT_MAX_MELS, &c->n_mfcc);
         break;
     case F_FLOOR:
-        bad = parse_real(v, NULL, &c->log_floor);
+        bad = parse_real(v, &c->log_floor);
         break;
     case F_NORM:
         if (!strcmp(v, "none"))
@@ -345,53 +332,33 @@ static cx_status apply_field(cx_feat_config *c, int f, const char *v, int *n_mea
                    strlen(v) > 60 ? "..." : "", expected[f]);
 }
 
-/* Copies the next whitespace-separated token of *p into tok (size bytes);
- * returns its length, 0 at the end, or -1 if it does not fit. */
-static int next_token(const char **p, char *tok, size_t size)
-{
-    const char *s = *p;
-    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
-        s++;
-    size_t n = 0;
-    while (s[n] && s[n] != ' ' && s[n] != '\t' && s[n] != '\n' && s[n] != '\r')
-        n++;
-    *p = s + n;
-    if (n >= size) return -1;
-    memcpy(tok, s, n);
-    tok[n] = '\0';
-    return (int)n;
-}
-
 static cx_status parse(cx_feat_config *cfg, const char *str, cx_error *err)
 {
     char tok[CX_FEAT_CONFIG_STRLEN];
     cx_feat_config c;
     cx_feat_config_default(&c, 16000);
-    int seen[F_COUNT] = {0}, rate = 16000, n_mean = 0, n_std = 0, len;
-    /* First pass: the sample rate, which the other defaults derive from. */
-    for (const char *p = str; (len = next_token(&p, tok, sizeof tok)) != 0;) {
-        if (len > 0 && !strncmp(tok, "sample_rate=", 12) &&
-            parse_long(tok + 12, CX_AUDIO_MIN_RATE, CX_AUDIO_MAX_RATE, &rate))
-            return apply_field(&c, F_RATE, tok + 12, &n_mean, &n_std, err);
+    int rate = 16000, n_mean = 0, n_std = 0;
+    cx_kv kv;
+    cx_kv_result r;
+    /* First pass: the sample rate, which the other defaults derive from;
+     * every other problem is reported by the second pass, in order. */
+    cx_kv_init(&kv, str, g_keys, F_COUNT, tok, sizeof tok);
+    while ((r = cx_kv_next(&kv)) != CX_KV_END) {
+        if ((r == CX_KV_FIELD || r == CX_KV_REPEATED) && kv.key == F_RATE &&
+            cx_parse_int(kv.value, CX_AUDIO_MIN_RATE, CX_AUDIO_MAX_RATE, &rate))
+            return apply_field(&c, F_RATE, kv.value, &n_mean, &n_std, err);
     }
     cx_feat_config_default(&c, rate);
-    for (const char *p = str; (len = next_token(&p, tok, sizeof tok)) != 0;) {
-        if (len < 0)
+    cx_kv_init(&kv, str, g_keys, F_COUNT, tok, sizeof tok);
+    while ((r = cx_kv_next(&kv)) != CX_KV_END) {
+        if (r == CX_KV_TOO_LONG)
             return cx_fail(err, CX_ERR_ARG, "feature config: a field longer than %zu bytes",
                            sizeof tok - 1);
-        char *eq = strchr(tok, '=');
-        if (!eq) return cx_fail(err, CX_ERR_ARG, "feature config: '%.60s' is not key=value", tok);
-        *eq = '\0';
-        int f = 0;
-        while (f < F_COUNT && strcmp(tok, g_keys[f]))
-            f++;
-        if (f == F_COUNT)
-            return cx_fail(err, CX_ERR_ARG, "feature config: unknown field '%.60s'", tok);
-        if (seen[f]++)
-            return cx_fail(err, CX_ERR_ARG, "feature config: field '%s' given twice", g_keys[f]);
-        cx_status s = apply_field(&c, f, eq + 1, &n_mean, &n_std, err);
+        if (r != CX_KV_FIELD) return cx_kv_fail(&kv, r, "feature config", 60, err);
+        cx_status s = apply_field(&c, kv.key, kv.value, &n_mean, &n_std, err);
         if (s) return s;
     }
+    const int *seen = kv.seen;
     int nf = cx_feat_num_features(&c);
     if (c.norm == CX_NORM_GLOBAL) {
         if (!seen[F_MEAN] || !seen[F_STD])
@@ -414,18 +381,18 @@ static cx_status parse(cx_feat_config *cfg, const char *str, cx_error *err)
 
 cx_status cx_feat_config_to_string(const cx_feat_config *c, char *buf, size_t size, cx_error *err)
 {
-    locale_t old = enter_c_locale();
+    locale_t old = cx_c_locale_enter();
     cx_status s = to_string(c, buf, size, err);
-    leave_c_locale(old);
+    cx_c_locale_leave(old);
     return s;
 }
 
 cx_status cx_feat_config_parse(cx_feat_config *cfg, const char *str, cx_error *err)
 {
     if (!str) return cx_fail(err, CX_ERR_ARG, "feature config: no string given");
-    locale_t old = enter_c_locale();
+    locale_t old = cx_c_locale_enter();
     cx_status s = parse(cfg, str, err);
-    leave_c_locale(old);
+    cx_c_locale_leave(old);
     return s;
 }
 

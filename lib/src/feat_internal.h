@@ -1,4 +1,8 @@
-/* Private helpers shared by the feature configuration and the extractor. */
+/* Private helpers shared by the feature configuration and the extractor.
+ * The filterbank is defined in feat_config.c, beside the settings it is
+ * derived from (validation rejects a filter that covers no bin); features.c
+ * only calls it, so the extractor depends on the configuration and not the
+ * other way round. */
 #ifndef CORTEX_FEAT_INTERNAL_H
 #define CORTEX_FEAT_INTERNAL_H
 

@@ -81,40 +81,6 @@ static void dct2_ortho(float *d, int n_mfcc, int n_mels)
     }
 }
 
-static double hz_to_mel(double f)
-{
-    return 2595.0 * log10(1.0 + f / 700.0);
-}
-static double mel_to_hz(double m)
-{
-    return 700.0 * (pow(10.0, m / 2595.0) - 1.0);
-}
-
-/* fb[m][k] = max(0, min(rising, falling)) where the triangle of filter m has
- * corners f[m], f[m+1], f[m+2] (Hz) and bin k sits at k * rate / n_fft. */
-int cx_mel_filterbank(const cx_feat_config *cfg, float *fb)
-{
-    int n_mels = cfg->n_mels, n_bins = cfg->n_fft / 2 + 1;
-    double f[CX_FEAT_MAX_MELS + 2];
-    double m_lo = hz_to_mel(cfg->fmin), m_hi = hz_to_mel(cfg->fmax);
-    for (int i = 0; i < n_mels + 2; i++)
-        f[i] = mel_to_hz(m_lo + (m_hi - m_lo) * i / (n_mels + 1));
-    int empty = -1;
-    for (int m = 0; m < n_mels; m++) {
-        int covered = 0;
-        for (int k = 0; k < n_bins; k++) {
-            double hz = (double)k * cfg->sample_rate / cfg->n_fft;
-            double up = (hz - f[m]) / (f[m + 1] - f[m]);
-            double down = (f[m + 2] - hz) / (f[m + 2] - f[m + 1]);
-            double w = fmax(0.0, fmin(up, down));
-            if (fb) fb[(size_t)m * n_bins + k] = (float)w;
-            covered |= (float)w > 0.0f;
-        }
-        if (!covered && empty < 0) empty = m;
-    }
-    return empty;
-}
-
 /* Keeps only the nonzero run of each filter (triangles are contiguous). */
 static int sparse_filterbank(cx_melspec *fx)
 {

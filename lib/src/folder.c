@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 
 #include "cortex/image.h"
-#include "dataset_util.h"
+#include "data_util.h"
 #include "image_util.h"
 
 #define MAX_DEPTH 16
@@ -52,17 +52,6 @@ void cx_folder_opts_init(cx_folder_opts *o, int channels, int height, int width)
     o->width = width;
     o->split = CX_SPLIT_ALL;
     o->val_fraction = 0.1f;
-}
-
-static char *join(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    char *s = malloc(la + lb + 2);
-    if (!s) return NULL;
-    memcpy(s, a, la);
-    s[la] = '/';
-    memcpy(s + la + 1, b, lb + 1);
-    return s;
 }
 
 static int is_dir(const char *path)
@@ -151,7 +140,7 @@ static cx_status walk_class(walk *w, const char *dir, size_t rel_off, int cls, i
     struct dirent *de;
     while (!st && (de = readdir(d)) != NULL) {
         if (de->d_name[0] == '.') continue; /* hidden, "." and ".." */
-        char *path = join(dir, de->d_name);
+        char *path = cx_path_join(dir, de->d_name);
         if (!path) {
             st = nomem(w);
             break;
@@ -202,7 +191,7 @@ static cx_status walk_part(walk *w, const char *dir, int part, int warn_files)
     struct dirent *de;
     while (!st && (de = readdir(d)) != NULL) {
         if (de->d_name[0] == '.') continue;
-        char *path = join(dir, de->d_name);
+        char *path = cx_path_join(dir, de->d_name);
         if (!path) {
             st = nomem(w);
             break;
@@ -221,33 +210,16 @@ static cx_status walk_part(walk *w, const char *dir, int part, int warn_files)
     return st;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int cmp_entry_path(const void *a, const void *b)
 {
     return strcmp(((const entry *)a)->path, ((const entry *)b)->path);
-}
-
-/* MurmurHash3's 64-bit finalizer: spreads FNV-1a's bits so the low digits
- * used by the split are uniform. */
-static uint64_t fmix64(uint64_t k)
-{
-    k ^= k >> 33;
-    k *= 0xff51afd7ed558ccdULL;
-    k ^= k >> 33;
-    k *= 0xc4ceb9fe1a85ec53ULL;
-    k ^= k >> 33;
-    return k;
 }
 
 static int in_split(const entry *e, const cx_folder_opts *o, int val_part, int test_part)
 {
     if (e->part == PART_FLAT) {
         if (o->split == CX_SPLIT_ALL) return 1;
-        uint64_t bucket = fmix64(cx_hash_string(e->rel) ^ o->split_seed) % 10000u;
+        uint64_t bucket = cx_fmix64(cx_hash_string(e->rel) ^ o->split_seed) % 10000u;
         /* Rounded so that 0.1f means exactly buckets 0..999. */
         uint64_t threshold = (uint64_t)((double)o->val_fraction * 10000.0 + 0.5);
         int held_out = bucket < threshold;
@@ -285,7 +257,7 @@ static cx_status make_classes(walk *w, const char *root, int *map)
             cx_dataset_warn(ds, "%s: class folder '%s' holds no image files: ignored", root,
                             w->names[i]);
     }
-    qsort(sorted, (size_t)k, sizeof(char *), cmp_str);
+    qsort(sorted, (size_t)k, sizeof(char *), cx_cmp_str);
     cx_status st = CX_OK;
     if (k == 0)
         st = cx_fail(w->err, CX_ERR_FORMAT, "%s: no image files in any class folder", root);
@@ -381,7 +353,7 @@ static cx_status walk_root(walk *w, const char *root, int *present)
 {
     present[PART_FLAT] = 0;
     for (int p = PART_TRAIN; p <= PART_TEST; p++) {
-        char *dir = join(root, part_dirs[p]);
+        char *dir = cx_path_join(root, part_dirs[p]);
         if (!dir) return nomem(w);
         present[p] = is_dir(dir);
         free(dir);
@@ -401,7 +373,7 @@ static cx_status walk_root(walk *w, const char *root, int *present)
     cx_status st = CX_OK;
     for (int p = PART_TRAIN; !st && p <= PART_TEST; p++) {
         if (!present[p]) continue;
-        char *dir = join(root, part_dirs[p]);
+        char *dir = cx_path_join(root, part_dirs[p]);
         if (!dir) return nomem(w);
         st = walk_part(w, dir, p, 1);
         free(dir);
@@ -414,9 +386,7 @@ static void walk_free(walk *w)
     for (int i = 0; i < w->n; i++)
         free(w->v[i].path);
     free(w->v);
-    for (int i = 0; i < w->nnames; i++)
-        free(w->names[i]);
-    free(w->names);
+    cx_free_names(w->names, w->nnames);
     free(w->has_image);
 }
 

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
-#include "dataset_util.h"
+#include "data_util.h"
 
 #define IDX_MAX_BYTES (4LL << 30) /* largest data section accepted */
 #define IDX_CHUNK (1u << 20)
@@ -223,10 +223,13 @@ static int find_idx_file(const char *dir, const char *prefix, const char *kind, 
     static const char *const exts[2] = {"", ".gz"};
     for (int s = 0; s < 2; s++)
         for (int e = 0; e < 2; e++) {
-            int k = snprintf(path, len, "%s/%s-%s%s%s-ubyte%s", dir, prefix, kind, seps[s], idx,
+            char name[64];
+            int k = snprintf(name, sizeof name, "%s-%s%s%s-ubyte%s", prefix, kind, seps[s], idx,
                              exts[e]);
             struct stat st;
-            if (k > 0 && (size_t)k < len && stat(path, &st) == 0 && S_ISREG(st.st_mode)) return 1;
+            if (k > 0 && (size_t)k < sizeof name && !cx_path_join_buf(path, len, dir, name) &&
+                stat(path, &st) == 0 && S_ISREG(st.st_mode))
+                return 1;
         }
     return 0;
 }

@@ -1,36 +1,26 @@
 #define _POSIX_C_SOURCE 200809L
 #include "layer_util.h"
 
-#include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* The registry: every kind of layer_kinds.def, in its order. */
 static const cx_layer_kind *const kinds[] = {
-    &cx_kind_dense,
-    &cx_kind_conv2d,
-    &cx_kind_dwconv2d,
-    &cx_kind_maxpool,
-    &cx_kind_avgpool,
-    &cx_kind_gap,
-    &cx_kind_batchnorm,
-    &cx_kind_dropout,
-    &cx_kind_relu,
-    &cx_kind_leaky,
-    &cx_kind_gelu,
-    &cx_kind_sigmoid,
-    &cx_kind_tanh,
-    &cx_kind_flatten,
-    &cx_kind_gru,
-    &cx_kind_lstm,
-    &cx_kind_seq_last,
-    &cx_kind_seq_mean,
-    &cx_kind_tnorm,
-    &cx_kind_conv1d,
-    &cx_kind_image,
-    &cx_kind_seq,
+#define X(var) &cx_kind_##var,
+#include "layer_kinds.def"
+#undef X
     NULL,
+};
+
+/* Other keywords accepted in specs for a kind. */
+static const struct {
+    const char *name;
+    const cx_layer_kind *kind;
+} aliases[] = {
+    {"bn", &cx_kind_batchnorm},
+    {"conv2d", &cx_kind_conv2d},
+    {"leakyrelu", &cx_kind_leaky},
 };
 
 const cx_layer_kind *const *cx_layer_kinds(void) { return kinds; }
@@ -39,10 +29,16 @@ const cx_layer_kind *cx_layer_find(const char *name)
 {
     for (int i = 0; kinds[i]; i++)
         if (strcmp(kinds[i]->name, name) == 0) return kinds[i];
-    /* Aliases accepted in specs. */
-    if (strcmp(name, "bn") == 0) return &cx_kind_batchnorm;
-    if (strcmp(name, "conv2d") == 0) return &cx_kind_conv2d;
-    if (strcmp(name, "leakyrelu") == 0) return &cx_kind_leaky;
+    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+        if (strcmp(aliases[i].name, name) == 0) return aliases[i].kind;
+    return NULL;
+}
+
+/* Aliases are not looked at: "dense 128 leakyrelu" has never been a spec. */
+const cx_layer_kind *cx_layer_find_activation(const char *name)
+{
+    for (int i = 0; kinds[i]; i++)
+        if (kinds[i]->activation && strcmp(kinds[i]->name, name) == 0) return kinds[i];
     return NULL;
 }
 
@@ -53,36 +49,6 @@ void cx_layer_destroy(cx_layer *l)
         l->kind->destroy(l);
     else
         free(l);
-}
-
-int cx_parse_int(const char *tok, long lo, long hi, int *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(tok, &end, 10);
-    if (errno || end == tok || *end || v < lo || v > hi) return -1;
-    *out = (int)v;
-    return 0;
-}
-
-int cx_parse_float(const char *tok, double lo, double hi, float *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(tok, &end);
-    if (errno || end == tok || *end || !isfinite(v) || v < lo || v > hi) return -1;
-    *out = (float)v;
-    return 0;
-}
-
-int cx_parse_kv(const char *tok, const char *key, const char **value)
-{
-    size_t k = strlen(key);
-    if (strncmp(tok, key, k) == 0 && tok[k] == '=') {
-        *value = tok + k + 1;
-        return 1;
-    }
-    return 0;
 }
 
 int cx_parse_size2(const char *tok, long lo, long hi, int *h, int *w)
@@ -108,6 +74,56 @@ const char *cx_size2_str(int h, int w, char *buf, size_t len)
     else
         snprintf(buf, len, "%dx%d", h, w);
     return buf;
+}
+
+cx_status cx_parse_conv_args(const cx_layer_kind *kind, int argc, char **argv, int *k, int *stride,
+                             int *pad, cx_error *err)
+{
+    const char *name = kind->name;
+    int have_stride = 0;
+    *stride = 1;
+    *pad = -1;
+    if (cx_parse_int(argv[0], 1, 64, k))
+        return cx_bad_token(err, name, argv[0], "a kernel size from 1 to 64");
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if (cx_parse_kv(argv[i], "stride", &v) && !have_stride) {
+            if (cx_parse_int(v, 1, 64, stride))
+                return cx_bad_token(err, name, argv[i], "stride=S with S from 1 to 64");
+            have_stride = 1;
+        } else if (cx_parse_kv(argv[i], "pad", &v) && *pad < 0) {
+            if (!strcmp(v, "same"))
+                *pad = *k / 2;
+            else if (!strcmp(v, "valid"))
+                *pad = 0;
+            else if (cx_parse_int(v, 0, *k - 1, pad))
+                return cx_bad_token(err, name, argv[i],
+                                    "pad=same, pad=valid or pad=P with P from 0 to SIZE-1");
+        } else {
+            return cx_bad_token(err, name, argv[i],
+                                "stride=S, pad=P|same|valid or an activation, each at most once");
+        }
+    }
+    if (*pad < 0) *pad = *k / 2;
+    return CX_OK;
+}
+
+cx_status cx_parse_pool_args(const cx_layer_kind *kind, int argc, char **argv, int *kh, int *kw,
+                             int *sh, int *sw, cx_error *err)
+{
+    const char *name = kind->name;
+    if (argc < 1 || argc > 2)
+        return cx_fail(err, CX_ERR_ARG, "layer '%s': usage: %s", name, kind->usage);
+    if (cx_parse_size2(argv[0], 1, 64, kh, kw))
+        return cx_bad_token(err, name, argv[0], "a window SIZE or KHxKW, each from 1 to 64");
+    *sh = *kh;
+    *sw = *kw;
+    if (argc == 2) {
+        const char *v;
+        if (!cx_parse_kv(argv[1], "stride", &v) || cx_parse_size2(v, 1, 64, sh, sw))
+            return cx_bad_token(err, name, argv[1], "stride=S or stride=SHxSW, each from 1 to 64");
+    }
+    return CX_OK;
 }
 
 cx_param *cx_declare_param(cx_layer *l, const char *name, int ndim, const int *shape,

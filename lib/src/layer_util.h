@@ -4,28 +4,37 @@
 #define CORTEX_LAYER_UTIL_H
 
 #include "cortex/layers.h"
+#include "kv.h" /* cx_parse_int, cx_parse_float, cx_parse_kv */
 
-/* Every layer kind, defined one per file in layers/. */
-extern const cx_layer_kind cx_kind_dense, cx_kind_conv2d, cx_kind_dwconv2d, cx_kind_maxpool,
-    cx_kind_avgpool, cx_kind_gap, cx_kind_batchnorm, cx_kind_dropout, cx_kind_relu,
-    cx_kind_leaky, cx_kind_gelu, cx_kind_sigmoid, cx_kind_tanh, cx_kind_flatten, cx_kind_gru,
-    cx_kind_lstm, cx_kind_seq_last, cx_kind_seq_mean;
+/* Every layer kind, defined one per file in layers/ and listed in
+ * layer_kinds.def. */
+#define X(var) extern const cx_layer_kind cx_kind_##var;
+#include "layer_kinds.def"
+#undef X
 
-/* Speech layers over (T,F) sequences, and the reshapes between a sequence
- * and an image for 2-D convolutions over time and frequency. */
-extern const cx_layer_kind cx_kind_tnorm, cx_kind_conv1d, cx_kind_image, cx_kind_seq;
+/* The kind of an elementwise activation by its own name (not an alias):
+ * what may follow a layer that takes one ("dense 128 relu"). NULL if none. */
+const cx_layer_kind *cx_layer_find_activation(const char *name);
 
-/* Parses a whole token as an integer in [lo, hi]. Returns 0 on success. */
-int cx_parse_int(const char *tok, long lo, long hi, int *out);
-/* Parses a whole token as a finite float in [lo, hi]. Returns 0 on success. */
-int cx_parse_float(const char *tok, double lo, double hi, float *out);
-/* If tok is "key=value" with the given key, sets *value and returns 1. */
-int cx_parse_kv(const char *tok, const char *key, const char **value);
 /* Parses a 2-D size: "K" (h = w = K) or "HxW", each in [lo, hi]. Returns 0
  * on success. */
 int cx_parse_size2(const char *tok, long lo, long hi, int *h, int *w);
 /* Writes a 2-D size as cx_parse_size2 reads it: "K" if square, else "HxW". */
 const char *cx_size2_str(int h, int w, char *buf, size_t len);
+
+/* The arguments of a 2-D convolution (conv, dwconv) from its kernel size on:
+ * "SIZE [stride=S] [pad=P|same|valid]", the options in any order and each
+ * at most once (the model has taken a trailing activation off). SIZE and S
+ * are 1 to 64, P 0 to SIZE-1; stride defaults to 1, pad to same (SIZE/2).
+ * argc >= 1. Errors name kind->name and the token. */
+cx_status cx_parse_conv_args(const cx_layer_kind *kind, int argc, char **argv, int *k, int *stride,
+                             int *pad, cx_error *err);
+
+/* The arguments of a 2-D pooling (maxpool, avgpool): "SIZE|KHxKW
+ * [stride=S|SHxSW]", each size 1 to 64; the stride defaults to the window.
+ * Errors name kind->name and the token, or give kind->usage. */
+cx_status cx_parse_pool_args(const cx_layer_kind *kind, int argc, char **argv, int *kh, int *kw,
+                             int *sh, int *sw, cx_error *err);
 
 /* Declares parameter i of l. Dims beyond ndim are ignored. */
 cx_param *cx_declare_param(cx_layer *l, const char *name, int ndim, const int *shape,
@@ -67,6 +76,7 @@ void cx_eltwise_step(cx_layer *l, int n, const float *x, float *y);
 #define CX_ELTWISE_KIND(var, keyword)                                                             \
     const cx_layer_kind var = {.name = keyword,                                                   \
                                .usage = keyword,                                                  \
+                               .activation = 1,                                                   \
                                .create = create,                                                  \
                                .forward = cx_eltwise_forward,                                     \
                                .backward = cx_eltwise_backward,                                   \

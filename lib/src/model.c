@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cortex/loss.h"
 #include "layer_util.h"
 #include "model_internal.h"
 
@@ -50,10 +51,10 @@ struct cx_model {
     float *ens_out, *ens_prob; /* max_batch x K each */
 };
 
+/* A trailing activation: a registered one, or "linear" (none: no layer). */
 static int is_activation(const char *tok)
 {
-    return !strcmp(tok, "relu") || !strcmp(tok, "leaky") || !strcmp(tok, "gelu") ||
-           !strcmp(tok, "sigmoid") || !strcmp(tok, "tanh") || !strcmp(tok, "linear");
+    return !strcmp(tok, "linear") || cx_layer_find_activation(tok) != NULL;
 }
 
 static cx_status add_layer(cx_model *m, cx_layer *l, cx_error *err)

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dataset_util.h"
+#include "data_util.h"
 #include "speech_internal.h"
 
 static cx_status nomem(cx_error *err)
@@ -135,7 +135,7 @@ static cx_status finish_items(cx_speech_dataset *ds, cx_speech_listing *l, cx_er
         names[i] = f->speaker;
     }
     qsort(ds->items, (size_t)ds->n, sizeof(cx_speech_item), cmp_item_path);
-    qsort(names, (size_t)ds->n, sizeof(char *), cx_speech_cmp_str);
+    qsort(names, (size_t)ds->n, sizeof(char *), cx_cmp_str);
     int m = 0;
     for (int i = 0; i < ds->n; i++)
         if (m == 0 || strcmp(names[m - 1], names[i]) != 0) names[m++] = names[i];
@@ -149,7 +149,7 @@ static cx_status finish_items(cx_speech_dataset *ds, cx_speech_listing *l, cx_er
         cx_speech_speaker_of(ds->items[i].path, buf, sizeof buf);
         char *key = buf;
         char **hit =
-            bsearch(&key, ds->speakers, (size_t)ds->nspeakers, sizeof(char *), cx_speech_cmp_str);
+            bsearch(&key, ds->speakers, (size_t)ds->nspeakers, sizeof(char *), cx_cmp_str);
         ds->items[i].speaker = hit ? (int)(hit - ds->speakers) : -1;
     }
     return st;
@@ -235,7 +235,7 @@ static cx_status decode_split(cx_speech_dataset *ds, cx_speech_listing *l, const
             memset(it, 0, sizeof *it);
             it->label = ds->silence_label;
             it->speaker = -1;
-            it->seed = cx_speech_fmix64(cx_hash_string(key));
+            it->seed = cx_fmix64(cx_hash_string(key));
         }
     }
     if (!st && o->progress) o->progress(o->user, total, total);
@@ -285,14 +285,14 @@ void cx_speech_free(cx_speech_dataset *ds)
         free(ds->items[i].path);
     }
     free(ds->items);
-    cx_speech_free_names(ds->class_names, ds->nclasses);
-    cx_speech_free_names(ds->speakers, ds->nspeakers);
+    cx_free_names(ds->class_names, ds->nclasses);
+    cx_free_names(ds->speakers, ds->nspeakers);
     for (int i = 0; i < ds->nnoise; i++)
         free(ds->noise[i]);
     free(ds->noise);
     free(ds->noise_length);
-    cx_speech_free_names(ds->noise_paths, ds->nnoise);
-    cx_speech_free_names(ds->warnings, ds->nwarnings);
+    cx_free_names(ds->noise_paths, ds->nnoise);
+    cx_free_names(ds->warnings, ds->nwarnings);
     free(ds->root);
     free(ds);
 }

@@ -1,5 +1,6 @@
-/* Private helpers of the speech dataset (speech_list.c, speech_data.c):
- * the folder listing and the warnings. Not part of the public API. */
+/* Private helpers of the speech dataset (speech_list.c, speech_data.c): the
+ * folder listing. The helpers all dataset loaders share (warnings, paths,
+ * name lists, fmix64) are in data_util.h. Not part of the public API. */
 #ifndef CORTEX_SPEECH_INTERNAL_H
 #define CORTEX_SPEECH_INTERNAL_H
 
@@ -13,7 +14,7 @@ typedef struct cx_speech_file {
     const char *rel; /* "<folder>/<file>", inside path */
     int folder;
     char speaker[128];
-    uint64_t rank; /* unknown-word order: fmix64(cx_hash_string(rel)) */
+    uint64_t rank; /* unknown-word order: cx_fmix64(cx_hash_string(rel)) */
 } cx_speech_file;
 
 typedef struct cx_speech_folder {
@@ -44,15 +45,5 @@ cx_status cx_speech_check_opts(const char *root, const cx_speech_opts *o, cx_err
 cx_status cx_speech_list(cx_speech_listing *l, const char *root, const cx_speech_opts *o,
                          cx_speech_dataset *ds, cx_error *err);
 void cx_speech_listing_free(cx_speech_listing *l);
-
-/* Adds a warning to ds (kept while fewer than CX_DATASET_MAX_WARNINGS). */
-void cx_speech_warn(cx_speech_dataset *ds, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-/* MurmurHash3's 64-bit finalizer. */
-uint64_t cx_speech_fmix64(uint64_t k);
-
-int cx_speech_cmp_str(const void *a, const void *b);
-void cx_speech_free_names(char **v, int n);
 
 #endif

@@ -5,13 +5,12 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "dataset_util.h"
+#include "data_util.h"
 #include "speech_internal.h"
 
 void cx_speech_opts_init(cx_speech_opts *o)
@@ -26,50 +25,9 @@ void cx_speech_opts_init(cx_speech_opts *o)
     o->max_seconds = 2.0f;
 }
 
-void cx_speech_warn(cx_speech_dataset *ds, const char *fmt, ...)
-{
-    ds->total_warnings++;
-    if (ds->nwarnings >= CX_DATASET_MAX_WARNINGS) return;
-    if (!ds->warnings && !(ds->warnings = calloc(CX_DATASET_MAX_WARNINGS, sizeof(char *)))) return;
-    char buf[600];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    char *s = cx_strdup(buf);
-    if (s) ds->warnings[ds->nwarnings++] = s;
-}
-
 static cx_status nomem(cx_error *err)
 {
     return cx_fail(err, CX_ERR_NOMEM, "speech dataset: out of memory");
-}
-
-static char *join(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    char *s = malloc(la + lb + 2);
-    if (!s) return NULL;
-    memcpy(s, a, la);
-    s[la] = '/';
-    memcpy(s + la + 1, b, lb + 1);
-    return s;
-}
-
-int cx_speech_cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* MurmurHash3's 64-bit finalizer: spreads FNV-1a's bits. */
-uint64_t cx_speech_fmix64(uint64_t k)
-{
-    k ^= k >> 33;
-    k *= 0xff51afd7ed558ccdULL;
-    k ^= k >> 33;
-    k *= 0xc4ceb9fe1a85ec53ULL;
-    k ^= k >> 33;
-    return k;
 }
 
 const char *cx_speech_speaker_of(const char *filename, char *buf, size_t len)
@@ -145,9 +103,7 @@ void cx_speech_listing_free(cx_speech_listing *l)
     for (int i = 0; i < l->nfiles; i++)
         free(l->files[i].path);
     free(l->files);
-    for (int i = 0; i < l->nnoise; i++)
-        free(l->noise[i]);
-    free(l->noise);
+    cx_free_names(l->noise, l->nnoise);
     free(l->words);
 }
 
@@ -180,11 +136,9 @@ static cx_status list_dir(const char *dir, char ***out, int *n, cx_error *err)
         if (!st) (*n)++;
     }
     closedir(d);
-    if (!st && *n > 1) qsort(v, (size_t)*n, sizeof(char *), cx_speech_cmp_str);
+    if (!st && *n > 1) qsort(v, (size_t)*n, sizeof(char *), cx_cmp_str);
     if (st) {
-        for (int i = 0; i < *n; i++)
-            free(v[i]);
-        free(v);
+        cx_free_names(v, *n);
         *n = 0;
         return st;
     }
@@ -192,24 +146,17 @@ static cx_status list_dir(const char *dir, char ***out, int *n, cx_error *err)
     return CX_OK;
 }
 
-void cx_speech_free_names(char **v, int n)
-{
-    for (int i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
 /* Adds the regular files of folder fi (skipping subfolders with a warning);
  * noise files go to l->noise. */
 static cx_status list_folder(cx_speech_listing *l, const char *root, int fi, int noise,
                              cx_speech_dataset *ds, cx_error *err)
 {
-    char *dir = join(root, l->folders[fi].name), **names = NULL;
+    char *dir = cx_path_join(root, l->folders[fi].name), **names = NULL;
     if (!dir) return nomem(err);
     int n = 0;
     cx_status st = list_dir(dir, &names, &n, err);
     for (int i = 0; !st && i < n; i++) {
-        char *path = join(dir, names[i]);
+        char *path = cx_path_join(dir, names[i]);
         struct stat sb;
         if (!path) {
             st = nomem(err);
@@ -248,11 +195,11 @@ static cx_status list_folder(cx_speech_listing *l, const char *root, int fi, int
             f->rel = path + strlen(root) + 1;
             f->folder = fi;
             cx_speech_speaker_of(names[i], f->speaker, sizeof f->speaker);
-            f->rank = cx_speech_fmix64(cx_hash_string(f->rel));
+            f->rank = cx_fmix64(cx_hash_string(f->rel));
             l->folders[fi].nfiles++;
         }
     }
-    cx_speech_free_names(names, n);
+    cx_free_names(names, n);
     free(dir);
     return st;
 }
@@ -267,7 +214,7 @@ static cx_status list_root(cx_speech_listing *l, const char *root, cx_speech_dat
     if (st) return st;
     if (!(l->folders = calloc((size_t)n + 1, sizeof(cx_speech_folder)))) st = nomem(err);
     for (int i = 0; !st && i < n; i++) {
-        char *path = join(root, names[i]);
+        char *path = cx_path_join(root, names[i]);
         if (!path) {
             st = nomem(err);
             break;
@@ -283,7 +230,7 @@ static cx_status list_root(cx_speech_listing *l, const char *root, cx_speech_dat
         l->folders[fi].kind = CX_SPEECH_FOLDER_NONE;
         st = list_folder(l, root, fi, is_noise, ds, err);
     }
-    cx_speech_free_names(names, n);
+    cx_free_names(names, n);
     return st;
 }
 
@@ -365,7 +312,7 @@ cx_status cx_speech_scan_speakers(const char *root, const cx_speech_opts *o,
             names[k++] = l.files[i].speaker;
     cx_speech_speaker_info *v = NULL;
     if (!st && !(v = calloc((size_t)k + 1, sizeof *v))) st = nomem(err);
-    if (!st) qsort(names, (size_t)k, sizeof(char *), cx_speech_cmp_str);
+    if (!st) qsort(names, (size_t)k, sizeof(char *), cx_cmp_str);
     int m = 0;
     for (int i = 0; !st && i < k; i++) {
         if (m > 0 && strcmp(v[m - 1].name, names[i]) == 0) {

@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "cortex/io.h"
-#include "cortex/layers.h"
+#include "cortex/loss.h"
 
 cx_train_config cx_train_defaults(void)
 {

@@ -5,6 +5,7 @@
 #include "cortex/core.h"
 #include "cortex/tensor.h"
 #include "cortex/layers.h"
+#include "cortex/loss.h"
 #include "cortex/model.h"
 #include "cortex/optim.h"
 #include "cortex/train.h"

@@ -15,6 +15,9 @@
 
 #include "cortex/core.h"
 #include "cortex/tensor.h"
+/* The loss was declared here before it had its own header: included so that
+ * code using cx_softmax_xent or cx_softmax through layers.h still compiles. */
+#include "cortex/loss.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -70,6 +73,9 @@ struct cx_layer_kind {
     const char *name;  /* spec keyword */
     const char *usage; /* one line, e.g. "conv FILTERS SIZE [stride=S] [pad=P|same|valid] [ACT]" */
     int takes_activation; /* a trailing activation name is accepted */
+    /* An elementwise activation: its name may trail a layer that
+     * takes_activation ("dense 128 relu" is "dense 128; relu"). */
+    int activation;
 
     /* Parses argv (the tokens after the keyword), checks the input shape,
      * sets out, declares parameters and writes spec. Errors name the token. */
@@ -102,18 +108,6 @@ const cx_layer_kind *const *cx_layer_kinds(void);
 
 /* Frees a layer made by a kind's create. */
 void cx_layer_destroy(cx_layer *l);
-
-/* Softmax cross-entropy over k classes, numerically stable (max-shifted
- * log-sum-exp). logits: (n, k); labels: n class indices in [0, k).
- * smoothing in [0, 1): target = (1 - s) * onehot + s / k.
- * Returns the mean loss over the batch. If dlogits is non-NULL it receives
- * d(mean loss)/d logits = (softmax - target) / n. If probs is non-NULL it
- * receives the softmax. */
-float cx_softmax_xent(const float *logits, const int *labels, int n, int k, float smoothing,
-                      float *dlogits, float *probs);
-
-/* Row-wise softmax of (n, k) logits into probs (may alias logits). */
-void cx_softmax(const float *logits, int n, int k, float *probs);
 
 #ifdef __cplusplus
 }

@@ -71,32 +71,12 @@ static void conv_choose(conv_layer *cv)
 static cx_status conv_create(cx_layer **out, int argc, char **argv, const cx_shape *in,
                              cx_error *err)
 {
-    int f, k, stride = 1, pad = -1, have_stride = 0;
+    int f, k, stride, pad;
     if (argc < 2) return cx_fail(err, CX_ERR_ARG, "layer 'conv': usage: %s", CONV_USAGE);
     if (cx_parse_int(argv[0], 1, 65536, &f))
         return cx_bad_token(err, "conv", argv[0], "a number of filters from 1 to 65536");
-    if (cx_parse_int(argv[1], 1, 64, &k))
-        return cx_bad_token(err, "conv", argv[1], "a kernel size from 1 to 64");
-    for (int i = 2; i < argc; i++) {
-        const char *v;
-        if (cx_parse_kv(argv[i], "stride", &v) && !have_stride) {
-            if (cx_parse_int(v, 1, 64, &stride))
-                return cx_bad_token(err, "conv", argv[i], "stride=S with S from 1 to 64");
-            have_stride = 1;
-        } else if (cx_parse_kv(argv[i], "pad", &v) && pad < 0) {
-            if (!strcmp(v, "same"))
-                pad = k / 2;
-            else if (!strcmp(v, "valid"))
-                pad = 0;
-            else if (cx_parse_int(v, 0, k - 1, &pad))
-                return cx_bad_token(err, "conv", argv[i],
-                                    "pad=same, pad=valid or pad=P with P from 0 to SIZE-1");
-        } else {
-            return cx_bad_token(err, "conv", argv[i],
-                                "stride=S, pad=P|same|valid or an activation, each at most once");
-        }
-    }
-    if (pad < 0) pad = k / 2;
+    cx_status st = cx_parse_conv_args(&cx_kind_conv2d, argc - 1, argv + 1, &k, &stride, &pad, err);
+    if (st) return st;
     if (in->ndim != 3) return cx_bad_input(err, "conv", in, "an image (C,H,W)");
     int c = in->d[0], h = in->d[1], w = in->d[2];
     if (h + 2 * pad < k || w + 2 * pad < k)

@@ -18,30 +18,10 @@ typedef struct {
 
 static cx_status dw_create(cx_layer **out, int argc, char **argv, const cx_shape *in, cx_error *err)
 {
-    int k, stride = 1, pad = -1, have_stride = 0;
+    int k, stride, pad;
     if (argc < 1) return cx_fail(err, CX_ERR_ARG, "layer 'dwconv': usage: %s", DW_USAGE);
-    if (cx_parse_int(argv[0], 1, 64, &k))
-        return cx_bad_token(err, "dwconv", argv[0], "a kernel size from 1 to 64");
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        if (cx_parse_kv(argv[i], "stride", &v) && !have_stride) {
-            if (cx_parse_int(v, 1, 64, &stride))
-                return cx_bad_token(err, "dwconv", argv[i], "stride=S with S from 1 to 64");
-            have_stride = 1;
-        } else if (cx_parse_kv(argv[i], "pad", &v) && pad < 0) {
-            if (!strcmp(v, "same"))
-                pad = k / 2;
-            else if (!strcmp(v, "valid"))
-                pad = 0;
-            else if (cx_parse_int(v, 0, k - 1, &pad))
-                return cx_bad_token(err, "dwconv", argv[i],
-                                    "pad=same, pad=valid or pad=P with P from 0 to SIZE-1");
-        } else {
-            return cx_bad_token(err, "dwconv", argv[i],
-                                "stride=S, pad=P|same|valid or an activation, each at most once");
-        }
-    }
-    if (pad < 0) pad = k / 2;
+    cx_status st = cx_parse_conv_args(&cx_kind_dwconv2d, argc, argv, &k, &stride, &pad, err);
+    if (st) return st;
     if (in->ndim != 3) return cx_bad_input(err, "dwconv", in, "an image (C,H,W)");
     int c = in->d[0], h = in->d[1], w = in->d[2];
     if (h + 2 * pad < k || w + 2 * pad < k)

@@ -24,18 +24,9 @@ typedef struct {
 static cx_status maxpool_create(cx_layer **out, int argc, char **argv, const cx_shape *in,
                                 cx_error *err)
 {
-    int kh, kw, sh = 0, sw = 0;
-    if (argc < 1 || argc > 2)
-        return cx_fail(err, CX_ERR_ARG, "layer 'maxpool': usage: %s", MAXPOOL_USAGE);
-    if (cx_parse_size2(argv[0], 1, 64, &kh, &kw))
-        return cx_bad_token(err, "maxpool", argv[0], "a window SIZE or KHxKW, each from 1 to 64");
-    if (argc == 2) {
-        const char *v;
-        if (!cx_parse_kv(argv[1], "stride", &v) || cx_parse_size2(v, 1, 64, &sh, &sw))
-            return cx_bad_token(err, "maxpool", argv[1],
-                                "stride=S or stride=SHxSW, each from 1 to 64");
-    }
-    if (!sh) sh = kh, sw = kw;
+    int kh, kw, sh, sw;
+    cx_status s = cx_parse_pool_args(&cx_kind_maxpool, argc, argv, &kh, &kw, &sh, &sw, err);
+    if (s) return s;
     if (in->ndim != 3) return cx_bad_input(err, "maxpool", in, "an image (C,H,W)");
     if (in->d[1] < kh || in->d[2] < kw)
         return cx_bad_input(err, "maxpool", in, "an image at least as large as the window");

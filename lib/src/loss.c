@@ -1,7 +1,8 @@
 /* Softmax cross-entropy loss with optional label smoothing. */
-#include <math.h>
+#include "cortex/loss.h"
 
-#include "../layer_util.h"
+#include <math.h>
+#include <stddef.h>
 
 void cx_softmax(const float *logits, int n, int k, float *probs)
 {

@@ -1,0 +1,25 @@
+/* Cortex loss: softmax cross-entropy for training, and the softmax that
+ * turns a model's logits into class probabilities. */
+#ifndef CORTEX_LOSS_H
+#define CORTEX_LOSS_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Softmax cross-entropy over k classes, numerically stable (max-shifted
+ * log-sum-exp). logits: (n, k); labels: n class indices in [0, k).
+ * smoothing in [0, 1): target = (1 - s) * onehot + s / k.
+ * Returns the mean loss over the batch. If dlogits is non-NULL it receives
+ * d(mean loss)/d logits = (softmax - target) / n. If probs is non-NULL it
+ * receives the softmax. */
+float cx_softmax_xent(const float *logits, const int *labels, int n, int k, float smoothing,
+                      float *dlogits, float *probs);
+
+/* Row-wise softmax of (n, k) logits into probs (may alias logits). */
+void cx_softmax(const float *logits, int n, int k, float *probs);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
