@@ -116,7 +116,7 @@ static cx_speech_dataset *load(cx_split split, const char *const *w, int nw, cx_
     o.nwords = nw;
     o.split = split;
     o.test_percent = 30;
-    o.val_percent = 30;
+    o.val_percent = 40;
     cx_speech_dataset *ds = NULL;
     cx_status st = cx_speech_load(&ds, root, &o, err);
     if (st) CU_ASSERT_PTR_NULL(ds);
@@ -147,15 +147,19 @@ static void test_speaker_of(void)
     CU_ASSERT_STRING_EQUAL(cx_speech_speaker_of("longname_1", b, 5), "long");
     cx_speech_opts o;
     cx_speech_opts_init(&o);
-    /* FNV-1a % 100: spkI 8, spkH 19, spkA 20, spkD 75. */
-    CU_ASSERT_EQUAL(cx_speech_speaker_split("spkI", &o), CX_SPLIT_TEST);
+    /* cx_split_bucket(name, 0): spkJ 665, spkH 1265, spkB 2034, spkD 5072,
+     * spkA 9953; 10% test = buckets below 1000, 10% val below 2000. */
+    CU_ASSERT_EQUAL(cx_split_bucket("spkJ", 0), 665);
+    CU_ASSERT_EQUAL(cx_split_bucket("spkA", 0), 9953);
+    CU_ASSERT_EQUAL(cx_speech_speaker_split("spkJ", &o), CX_SPLIT_TEST);
     CU_ASSERT_EQUAL(cx_speech_speaker_split("spkH", &o), CX_SPLIT_VAL);
+    CU_ASSERT_EQUAL(cx_speech_speaker_split("spkB", &o), CX_SPLIT_TRAIN);
     CU_ASSERT_EQUAL(cx_speech_speaker_split("spkA", &o), CX_SPLIT_TRAIN);
     const char *const ts[] = {"spkD"};
     o.test_speakers = ts;
     o.ntest_speakers = 1;
     CU_ASSERT_EQUAL(cx_speech_speaker_split("spkD", &o), CX_SPLIT_TEST);
-    CU_ASSERT_EQUAL(cx_speech_speaker_split("spkI", &o), CX_SPLIT_VAL);
+    CU_ASSERT_EQUAL(cx_speech_speaker_split("spkJ", &o), CX_SPLIT_VAL);
     CU_ASSERT_EQUAL(cx_speech_speaker_split("spkH", &o), CX_SPLIT_TRAIN);
 }
 
@@ -276,7 +280,8 @@ static void test_splits(void)
     const char *const w[] = {"alpha", "bravo"};
     cx_speech_opts o;
     cx_speech_opts_init(&o);
-    o.test_percent = o.val_percent = 30;
+    o.test_percent = 30; /* as load(): spkB, G, H, J test; D, E, F val; A, C, I train */
+    o.val_percent = 40;
     cx_error err;
     cx_speech_dataset *all = load(CX_SPLIT_ALL, w, 2, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(all);
@@ -326,7 +331,7 @@ static void test_splits(void)
             CU_ASSERT_EQUAL(item_split(&ds->items[i], &o), (int)sp);
         }
         if (sp == CX_SPLIT_TEST) CU_ASSERT_EQUAL(ds->nspeakers, 2);
-        if (sp == CX_SPLIT_VAL) CU_ASSERT(ds->nspeakers >= 3); /* spkA, B, C, H, I, J < 45 */
+        if (sp == CX_SPLIT_VAL) CU_ASSERT(ds->nspeakers >= 3); /* spkB, G, H, J below 4500 */
         cx_speech_free(ds);
     }
 }
@@ -343,7 +348,8 @@ static void test_scan_speakers(void)
     CU_ASSERT_STRING_EQUAL(v[0].name, "spkA");
     CU_ASSERT_EQUAL(v[0].files, 9);
     CU_ASSERT_EQUAL(v[1].files, 10);            /* spkB_7.wav counted: not decoded */
-    CU_ASSERT_EQUAL(v[8].split, CX_SPLIT_TEST); /* spkI */
+    CU_ASSERT_EQUAL(v[9].split, CX_SPLIT_TEST); /* spkJ, bucket 665 */
+    CU_ASSERT_EQUAL(v[8].split, CX_SPLIT_TRAIN); /* spkI, bucket 8033 */
     cx_speech_speakers_free(v, n);
 }
 

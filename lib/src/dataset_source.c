@@ -25,6 +25,7 @@ cx_status cx_dataset_holdout(const cx_dataset *ds, float fraction, cx_dataset **
     int *tr = malloc(sizeof(int) * (size_t)(ds->n ? ds->n : 1));
     int *va = malloc(sizeof(int) * (size_t)(ds->n ? ds->n : 1));
     int ntr = 0, nva = 0;
+    uint32_t cut = cx_split_buckets_of(fraction);
     if (!tr || !va) {
         free(tr);
         free(va);
@@ -33,7 +34,7 @@ cx_status cx_dataset_holdout(const cx_dataset *ds, float fraction, cx_dataset **
     for (int i = 0; i < ds->n; i++) {
         char name[4096];
         cx_dataset_item_name(ds, i, name, sizeof name);
-        if ((double)(cx_hash_string(name) % 10000) < fraction * 10000.0)
+        if (cx_split_bucket(name, 0) < cut)
             va[nva++] = i;
         else
             tr[ntr++] = i;

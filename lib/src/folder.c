@@ -219,10 +219,8 @@ static int in_split(const entry *e, const cx_folder_opts *o, int val_part, int t
 {
     if (e->part == PART_FLAT) {
         if (o->split == CX_SPLIT_ALL) return 1;
-        uint64_t bucket = cx_fmix64(cx_hash_string(e->rel) ^ o->split_seed) % 10000u;
-        /* Rounded so that 0.1f means exactly buckets 0..999. */
-        uint64_t threshold = (uint64_t)((double)o->val_fraction * 10000.0 + 0.5);
-        int held_out = bucket < threshold;
+        int held_out =
+            cx_split_bucket(e->rel, o->split_seed) < cx_split_buckets_of(o->val_fraction);
         return o->split == CX_SPLIT_TRAIN ? !held_out : held_out;
     }
     switch (o->split) {

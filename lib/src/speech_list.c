@@ -49,15 +49,17 @@ const char *cx_speech_speaker_of(const char *filename, char *buf, size_t len)
 
 cx_split cx_speech_speaker_split(const char *speaker, const cx_speech_opts *o)
 {
-    int bucket = (int)(cx_hash_string(speaker) % 100u);
+    uint32_t bucket = cx_split_bucket(speaker, 0);
+    uint32_t test = cx_split_buckets_of(o->test_percent / 100.0);
+    uint32_t val = cx_split_buckets_of(o->val_percent / 100.0);
     if (o->test_speakers && o->ntest_speakers > 0) {
         for (int i = 0; i < o->ntest_speakers; i++)
             if (o->test_speakers[i] && strcmp(o->test_speakers[i], speaker) == 0)
                 return CX_SPLIT_TEST;
-        return bucket < o->val_percent ? CX_SPLIT_VAL : CX_SPLIT_TRAIN;
+        return bucket < val ? CX_SPLIT_VAL : CX_SPLIT_TRAIN;
     }
-    if (bucket < o->test_percent) return CX_SPLIT_TEST;
-    if (bucket < o->test_percent + o->val_percent) return CX_SPLIT_VAL;
+    if (bucket < test) return CX_SPLIT_TEST;
+    if (bucket < test + val) return CX_SPLIT_VAL;
     return CX_SPLIT_TRAIN;
 }
 

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "cortex/io.h"
-#include "cortex/layers.h"
+#include "cortex/loss.h"
 
 #define META_TEST_SPEAKERS "train.test_speakers"
 #define META_TEST_PERCENT "train.test_percent"

@@ -8,7 +8,7 @@
 
 #include "cortex/image.h"
 #include "cortex/io.h"
-#include "cortex/layers.h"
+#include "cortex/loss.h"
 
 cx_status cx_vision_prep_store(cx_model *m, const cx_vision_prep *p, cx_error *err)
 {

@@ -35,11 +35,9 @@
  *   and counted in skipped_too_large.
  * - Items are ordered by path (strcmp), never by directory listing order.
  * - Flat layout held-out split: a file belongs to the validation part when
- *   bucket(name) < round(val_fraction * 10000), where name is the file's path
- *   relative to its class folder (so relabelling a file never moves it
- *   between parts) and bucket = fmix64(cx_hash_string(name) ^ split_seed) %
- *   10000 (fmix64: MurmurHash3's 64-bit finalizer). The split is stable
- *   across runs, machines and additions of other files.
+ *   cx_split_bucket(name, split_seed) < cx_split_buckets_of(val_fraction),
+ *   where name is the file's path relative to its class folder (so
+ *   relabelling a file never moves it between parts).
  * - Errors: ROOT missing or not a folder, no class folders, fewer than 2
  *   classes with images, no readable image in the requested split.
  */
@@ -66,6 +64,18 @@ typedef enum cx_split {
 
 /* "all", "train", "val", "test". */
 const char *cx_split_name(cx_split split);
+
+/* The one rule by which Cortex holds data out, for image files (folder
+ * datasets, cx_dataset_holdout) and for speakers (speech.h) alike: a name's
+ * bucket is fmix64(cx_hash_string(name) ^ seed) % CX_SPLIT_BUCKETS
+ * (fmix64: MurmurHash3's 64-bit finalizer, which spreads FNV-1a's bits),
+ * and a fraction f of the names is the buckets below round(f *
+ * CX_SPLIT_BUCKETS). Stable across runs, machines and additions of other
+ * names. */
+#define CX_SPLIT_BUCKETS 10000
+uint32_t cx_split_bucket(const char *name, uint64_t seed);
+/* The first bucket past a fraction f in [0, 1]: round(f * CX_SPLIT_BUCKETS). */
+uint32_t cx_split_buckets_of(double fraction);
 
 typedef struct cx_dataset {
     int n;           /* images */
@@ -241,10 +251,9 @@ cx_status cx_dataset_batch(void *ctx, const int *idx, int n, int augment, cx_rng
 cx_train_source cx_dataset_train_source(cx_dataset_source *s);
 
 /* Splits ds into a training part and a held-out part (copies): an item is
- * held out when the hash of its name (cx_dataset_item_name) falls below
- * fraction of the buckets, so the choice is stable across runs and
- * machines. For datasets that have no split of their own (IDX training
- * files, a train/ folder without val/). */
+ * held out when cx_split_bucket(its cx_dataset_item_name, 0) is below
+ * cx_split_buckets_of(fraction). For datasets that have no split of their
+ * own (IDX training files, a train/ folder without val/). */
 cx_status cx_dataset_holdout(const cx_dataset *ds, float fraction, cx_dataset **train,
                              cx_dataset **held, cx_error *err);
 

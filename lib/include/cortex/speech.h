@@ -27,10 +27,12 @@
  *   without its extension if it has no '_'): "george_12.wav" -> "george",
  *   "0a7c2a8d_nohash_0.wav" -> "0a7c2a8d". Names are cut to 127 bytes.
  * - Split by speaker, so no speaker is in two splits (cx_speech_speaker_split):
- *   bucket = cx_hash_string(speaker) % 100; test if bucket < test_percent,
- *   val if bucket < test_percent + val_percent, else train. With an explicit
- *   list of test speakers, exactly those speakers are test and the others are
- *   val if bucket < val_percent, else train.
+ *   by the one held-out rule of data.h, bucket = cx_split_bucket(speaker, 0):
+ *   test if bucket < cx_split_buckets_of(test_percent / 100), val if below
+ *   that plus cx_split_buckets_of(val_percent / 100), else train. With an
+ *   explicit list of test speakers, exactly those speakers are test and the
+ *   others are val if bucket < cx_split_buckets_of(val_percent / 100), else
+ *   train.
  * - Unknown words: the clips of the non-keyword folders that fall in the split
  *   are ranked by fmix64(cx_hash_string("<folder>/<file>")) (MurmurHash3's
  *   finalizer; ties by path) and decoded in that order until
