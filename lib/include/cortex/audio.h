@@ -80,12 +80,12 @@ extern "C" {
  * array of *n > 0 samples that the caller frees with free(); *orig_rate
  * (if orig_rate is non-NULL) receives the file's sample rate. On failure
  * *samples is NULL, *n is 0 and err names the file and the problem. */
-cx_status cx_audio_load(const char *path, int target_rate, float **samples, size_t *n,
+CX_API cx_status cx_audio_load(const char *path, int target_rate, float **samples, size_t *n,
                         int *orig_rate, cx_error *err);
 
 /* Writes mono samples as a 16-bit PCM WAV file (values outside [-1, 1] are
  * clipped; NaN or infinite values are rejected). n may be 0. Not atomic. */
-cx_status cx_audio_save_wav(const char *path, const float *samples, size_t n, int rate,
+CX_API cx_status cx_audio_save_wav(const char *path, const float *samples, size_t n, int rate,
                             cx_error *err);
 
 /* ---- streaming resampler ------------------------------------------------- */
@@ -98,11 +98,11 @@ typedef struct cx_resampler cx_resampler;
 /* A mono converter from in_rate to out_rate (both in [CX_AUDIO_MIN_RATE,
  * CX_AUDIO_MAX_RATE], ratio out/in within [1/256, 256]). Equal rates give a
  * plain copy. */
-cx_status cx_resampler_create(cx_resampler **out, int in_rate, int out_rate, cx_error *err);
+CX_API cx_status cx_resampler_create(cx_resampler **out, int in_rate, int out_rate, cx_error *err);
 
 /* Largest number of output samples the next cx_resampler_process call with
  * n_in input samples can produce (depends on what came before). */
-size_t cx_resampler_max_output(const cx_resampler *r, size_t n_in);
+CX_API size_t cx_resampler_max_output(const cx_resampler *r, size_t n_in);
 
 /* Consumes all n_in samples and writes the output they complete to out;
  * *n_out receives how many. max_out must be at least
@@ -110,19 +110,19 @@ size_t cx_resampler_max_output(const cx_resampler *r, size_t n_in);
  * CX_ERR_ARG is returned. The output lags the input by the filter's
  * look-ahead (a few dozen input samples); cx_resampler_flush releases it at
  * the end of a stream. Live input simply keeps calling process. */
-cx_status cx_resampler_process(cx_resampler *r, const float *in, size_t n_in, float *out,
+CX_API cx_status cx_resampler_process(cx_resampler *r, const float *in, size_t n_in, float *out,
                                size_t max_out, size_t *n_out, cx_error *err);
 
 /* Ends the stream: writes the remaining output (as if the input continued
  * with silence, trimmed so the total output is about n_in_total * ratio).
  * *n_out receives how many samples; max_out must be at least
  * cx_resampler_max_output(r, 0). After a flush only reset is allowed. */
-cx_status cx_resampler_flush(cx_resampler *r, float *out, size_t max_out, size_t *n_out,
+CX_API cx_status cx_resampler_flush(cx_resampler *r, float *out, size_t max_out, size_t *n_out,
                              cx_error *err);
 
 /* Forgets all input: the next sample starts a new stream. */
-void cx_resampler_reset(cx_resampler *r);
-void cx_resampler_free(cx_resampler *r);
+CX_API void cx_resampler_reset(cx_resampler *r);
+CX_API void cx_resampler_free(cx_resampler *r);
 
 /* ---- feature configuration ----------------------------------------------- */
 
@@ -159,18 +159,18 @@ typedef struct cx_feat_config {
 } cx_feat_config;
 
 /* Fills cfg with the defaults for sample_rate (see the fields above). */
-void cx_feat_config_default(cx_feat_config *cfg, int sample_rate);
+CX_API void cx_feat_config_default(cx_feat_config *cfg, int sample_rate);
 
 /* Checks every field and the fields against each other (n_fft >= win,
  * every mel filter covers at least one FFT bin, ...); the message names the
  * field and the accepted range. */
-cx_status cx_feat_config_validate(const cx_feat_config *cfg, cx_error *err);
+CX_API cx_status cx_feat_config_validate(const cx_feat_config *cfg, cx_error *err);
 
 /* Features per frame: n_mels for log-mel, n_mfcc for MFCC. */
-int cx_feat_num_features(const cx_feat_config *cfg);
+CX_API int cx_feat_num_features(const cx_feat_config *cfg);
 
 /* Frames in n samples: 1 + (n - win) / hop, or 0 when n < win. */
-size_t cx_feat_num_frames(const cx_feat_config *cfg, size_t n);
+CX_API size_t cx_feat_num_frames(const cx_feat_config *cfg, size_t n);
 
 /* Length of the longest string cx_feat_config_to_string writes, NUL
  * included. */
@@ -182,14 +182,14 @@ size_t cx_feat_num_frames(const cx_feat_config *cfg, size_t n);
  * plus "mean=a,b,... std=a,b,..." (one value per feature) with norm=global.
  * Floats are written in the shortest form (up to 9 significant digits)
  * that parses back to the same bits. Fails (CX_ERR_ARG) if cfg is invalid or buf too small. */
-cx_status cx_feat_config_to_string(const cx_feat_config *cfg, char *buf, size_t size,
+CX_API cx_status cx_feat_config_to_string(const cx_feat_config *cfg, char *buf, size_t size,
                                    cx_error *err);
 
 /* Parses such a string. Fields may come in any order; a missing field takes
  * its default for the string's sample_rate. Unknown, repeated or malformed
  * fields and out-of-range values are rejected with a message naming the
  * field. On failure *cfg is unchanged. */
-cx_status cx_feat_config_parse(cx_feat_config *cfg, const char *str, cx_error *err);
+CX_API cx_status cx_feat_config_parse(cx_feat_config *cfg, const char *str, cx_error *err);
 
 /* Per-feature statistics accumulated over raw (norm=none) training features,
  * then stored in a configuration for CX_NORM_GLOBAL. Sums are in double. */
@@ -200,13 +200,13 @@ typedef struct cx_feat_stats {
     double sumsq[CX_FEAT_MAX_MELS];
 } cx_feat_stats;
 
-void cx_feat_stats_init(cx_feat_stats *s, int dim);
+CX_API void cx_feat_stats_init(cx_feat_stats *s, int dim);
 /* Adds n_frames frames of s->dim features each. */
-void cx_feat_stats_add(cx_feat_stats *s, const float *frames, size_t n_frames);
+CX_API void cx_feat_stats_add(cx_feat_stats *s, const float *frames, size_t n_frames);
 /* Sets cfg->norm = CX_NORM_GLOBAL with the mean and standard deviation
  * (floored at 1e-3) seen so far. Fails if no frame was added or dim differs
  * from cx_feat_num_features(cfg). */
-cx_status cx_feat_stats_apply(const cx_feat_stats *s, cx_feat_config *cfg, cx_error *err);
+CX_API cx_status cx_feat_stats_apply(const cx_feat_stats *s, cx_feat_config *cfg, cx_error *err);
 
 /* ---- streaming feature extractor ----------------------------------------- */
 
@@ -215,40 +215,40 @@ typedef struct cx_melspec cx_melspec;
 /* Builds an extractor (FFT plan, window, filterbank, DCT) for a validated
  * copy of cfg. Thread-safe; one extractor must not be used by two threads
  * at once. */
-cx_status cx_melspec_create(cx_melspec **out, const cx_feat_config *cfg, cx_error *err);
-void cx_melspec_free(cx_melspec *fx);
+CX_API cx_status cx_melspec_create(cx_melspec **out, const cx_feat_config *cfg, cx_error *err);
+CX_API void cx_melspec_free(cx_melspec *fx);
 
 /* The extractor's own copy of its configuration. */
-const cx_feat_config *cx_melspec_config(const cx_melspec *fx);
+CX_API const cx_feat_config *cx_melspec_config(const cx_melspec *fx);
 
 /* Appends up to n samples to the internal buffer and returns how many it
  * took: all n whenever n <= cx_melspec_space(fx). The buffer holds win_length
  * plus one second of samples, so a caller that pops every available frame
  * after each push can always push up to one second at a time. Never
  * allocates. */
-size_t cx_melspec_push(cx_melspec *fx, const float *samples, size_t n);
+CX_API size_t cx_melspec_push(cx_melspec *fx, const float *samples, size_t n);
 
 /* Samples that push can take now. */
-size_t cx_melspec_space(const cx_melspec *fx);
+CX_API size_t cx_melspec_space(const cx_melspec *fx);
 
 /* If a full frame is buffered, writes its cx_feat_num_features values to
  * frame, drops hop_length samples and returns 1; otherwise returns 0. Never
  * allocates. */
-int cx_melspec_pop(cx_melspec *fx, float *frame);
+CX_API int cx_melspec_pop(cx_melspec *fx, float *frame);
 
 /* Frames popped since creation or the last reset (frame t starts at sample
  * t * hop_length of the stream). */
-int64_t cx_melspec_frames_done(const cx_melspec *fx);
+CX_API int64_t cx_melspec_frames_done(const cx_melspec *fx);
 
 /* Drops buffered samples: the next sample pushed is sample 0 of a new
  * stream. */
-void cx_melspec_reset(cx_melspec *fx);
+CX_API void cx_melspec_reset(cx_melspec *fx);
 
 /* Features of a whole clip: resets, pushes the n samples and pops every
  * frame into out (row-major, frames x features), at most max_frames of them.
  * Returns the number of frames written, min(max_frames,
  * cx_feat_num_frames(cfg, n)). Leaves the extractor reset. */
-int cx_melspec_compute(cx_melspec *fx, const float *samples, size_t n, float *out, int max_frames);
+CX_API int cx_melspec_compute(cx_melspec *fx, const float *samples, size_t n, float *out, int max_frames);
 
 #ifdef __cplusplus
 }

@@ -16,6 +16,15 @@ extern "C" {
 
 #define CX_VERSION_STRING "0.1.0"
 
+/* Marks the library's public functions and data: libcortex.so is built with
+ * hidden visibility and exports exactly what the headers declare with it
+ * (tests/e2e_exports.sh checks), so private helpers never become ABI. */
+#if defined(__GNUC__) || defined(__clang__)
+#define CX_API __attribute__((visibility("default")))
+#else
+#define CX_API
+#endif
+
 typedef enum cx_status {
     CX_OK = 0,
     CX_ERR_ARG = 1,    /* bad argument or specification */
@@ -32,11 +41,11 @@ typedef struct cx_error {
 } cx_error;
 
 /* Formats a message into err (if err is non-NULL) and returns status. */
-cx_status cx_fail(cx_error *err, cx_status status, const char *fmt, ...)
+CX_API cx_status cx_fail(cx_error *err, cx_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* A short name for a status code ("format error", ...). */
-const char *cx_status_name(cx_status status);
+CX_API const char *cx_status_name(cx_status status);
 
 /* Deterministic random numbers (xoshiro128**, seeded by splitmix64). One
  * generator per training run makes runs reproducible from the seed. */
@@ -44,31 +53,31 @@ typedef struct cx_rng {
     uint32_t s[4];
 } cx_rng;
 
-void cx_rng_seed(cx_rng *rng, uint64_t seed);
-uint32_t cx_rng_u32(cx_rng *rng);
-float cx_rng_uniform(cx_rng *rng);               /* [0, 1) */
-float cx_rng_normal(cx_rng *rng);                /* mean 0, sd 1 */
-uint32_t cx_rng_below(cx_rng *rng, uint32_t n);  /* [0, n), n > 0 */
-void cx_rng_shuffle(cx_rng *rng, int *v, int n); /* Fisher-Yates */
+CX_API void cx_rng_seed(cx_rng *rng, uint64_t seed);
+CX_API uint32_t cx_rng_u32(cx_rng *rng);
+CX_API float cx_rng_uniform(cx_rng *rng);               /* [0, 1) */
+CX_API float cx_rng_normal(cx_rng *rng);                /* mean 0, sd 1 */
+CX_API uint32_t cx_rng_below(cx_rng *rng, uint32_t n);  /* [0, n), n > 0 */
+CX_API void cx_rng_shuffle(cx_rng *rng, int *v, int n); /* Fisher-Yates */
 
 /* 64-bit FNV-1a hash of a string: stable across runs and machines, used for
  * deterministic dataset splits. */
-uint64_t cx_hash_string(const char *s);
+CX_API uint64_t cx_hash_string(const char *s);
 
 /* Splits a comma-separated list ("george,espeak-en-us") into a
  * NULL-terminated array of copies of its items, empty items dropped; *n (if
  * n is non-NULL) gets the count. NULL when out of memory. Freed with
  * cx_strlist_free (which takes NULL). */
-char **cx_strlist_split(const char *s, int *n);
-void cx_strlist_free(char **v);
+CX_API char **cx_strlist_split(const char *s, int *n);
+CX_API void cx_strlist_free(char **v);
 
 /* Threads used by matrix products (OpenBLAS). n <= 0 means all cores. The
  * library adds no threads of its own, so this is the whole thread budget. */
-void cx_set_threads(int n);
-int cx_get_threads(void);
+CX_API void cx_set_threads(int n);
+CX_API int cx_get_threads(void);
 
 /* Wall-clock seconds from a monotonic clock. */
-double cx_now(void);
+CX_API double cx_now(void);
 
 #ifdef __cplusplus
 }

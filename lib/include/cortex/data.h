@@ -63,7 +63,7 @@ typedef enum cx_split {
 } cx_split;
 
 /* "all", "train", "val", "test". */
-const char *cx_split_name(cx_split split);
+CX_API const char *cx_split_name(cx_split split);
 
 /* The one rule by which Cortex holds data out, for image files (folder
  * datasets, cx_dataset_holdout) and for speakers (speech.h) alike: a name's
@@ -73,9 +73,9 @@ const char *cx_split_name(cx_split split);
  * CX_SPLIT_BUCKETS). Stable across runs, machines and additions of other
  * names. */
 #define CX_SPLIT_BUCKETS 10000
-uint32_t cx_split_bucket(const char *name, uint64_t seed);
+CX_API uint32_t cx_split_bucket(const char *name, uint64_t seed);
 /* The first bucket past a fraction f in [0, 1]: round(f * CX_SPLIT_BUCKETS). */
-uint32_t cx_split_buckets_of(double fraction);
+CX_API uint32_t cx_split_buckets_of(double fraction);
 
 typedef struct cx_dataset {
     int n;           /* images */
@@ -110,10 +110,10 @@ typedef struct cx_folder_opts {
     void *user;
 } cx_folder_opts;
 
-void cx_folder_opts_init(cx_folder_opts *o, int channels, int height, int width);
+CX_API void cx_folder_opts_init(cx_folder_opts *o, int channels, int height, int width);
 
 /* Loads a folder dataset (see above). *out is NULL on failure. */
-cx_status cx_dataset_load_folder(cx_dataset **out, const char *root, const cx_folder_opts *opts,
+CX_API cx_status cx_dataset_load_folder(cx_dataset **out, const char *root, const cx_folder_opts *opts,
                                  cx_error *err);
 
 /* ---- IDX files (MNIST, Fashion-MNIST) ----------------------------------------
@@ -124,16 +124,16 @@ cx_status cx_dataset_load_folder(cx_dataset **out, const char *root, const cx_fo
  * CX_IDX_MAX_ITEMS, rows and cols to CX_IDX_MAX_SIDE. */
 
 /* *pixels (malloc'd, caller frees) gets n*rows*cols bytes. */
-cx_status cx_idx_load_images(const char *path, uint8_t **pixels, int *n, int *rows, int *cols,
+CX_API cx_status cx_idx_load_images(const char *path, uint8_t **pixels, int *n, int *rows, int *cols,
                              cx_error *err);
 /* *labels (malloc'd, caller frees) gets n bytes. */
-cx_status cx_idx_load_labels(const char *path, uint8_t **labels, int *n, cx_error *err);
+CX_API cx_status cx_idx_load_labels(const char *path, uint8_t **labels, int *n, cx_error *err);
 
 /* A dataset from an IDX image file and an IDX label file with the same
  * count (shape 1 x rows x cols). names: nclasses class names; NULL names
  * the classes "0", "1", ...; nclasses 0 with names NULL means max label + 1.
  * A label >= nclasses is an error naming the file and the item. */
-cx_status cx_dataset_load_idx(cx_dataset **out, const char *images_path, const char *labels_path,
+CX_API cx_status cx_dataset_load_idx(cx_dataset **out, const char *images_path, const char *labels_path,
                               int nclasses, const char *const *names, cx_error *err);
 
 /* Opens DATA for training or evaluation: an MNIST-style IDX folder (which
@@ -141,17 +141,17 @@ cx_status cx_dataset_load_idx(cx_dataset **out, const char *images_path, const c
  * cx_dataset_load_mnist_dir gives them) or a folder dataset loaded with
  * opts (its channels, size, split, val_fraction and progress callback).
  * The message says what DATA should be when it is neither. */
-cx_status cx_dataset_open(cx_dataset **out, const char *path, const cx_folder_opts *opts,
+CX_API cx_status cx_dataset_open(cx_dataset **out, const char *path, const cx_folder_opts *opts,
                           cx_error *err);
 
 /* The channel count a folder's images need: 3 if any of the first images
  * looked at (up to 5 per folder, two folder levels deep: class folders, or
  * split folders holding class folders; 200 in all) has colour, else 1 (also
  * for IDX folders). */
-int cx_dataset_guess_channels(const char *path);
+CX_API int cx_dataset_guess_channels(const char *path);
 
 /* Fashion-MNIST class names, label order. */
-extern const char *const cx_fashion_mnist_classes[10];
+CX_API extern const char *const cx_fashion_mnist_classes[10];
 
 typedef enum cx_mnist_kind {
     CX_MNIST_AUTO = 0, /* Fashion if the folder's own name contains "fashion"
@@ -162,38 +162,38 @@ typedef enum cx_mnist_kind {
 
 /* 1 if dir holds the four MNIST-style files: {train,t10k}-{images-idx3,
  * labels-idx1}-ubyte, each plain or .gz, "-" or "." before "idx". */
-int cx_mnist_dir_detect(const char *dir);
+CX_API int cx_mnist_dir_detect(const char *dir);
 
 /* Loads an MNIST-style folder: TRAIN = train-*, TEST and VAL = t10k-*,
  * ALL = both (train first). Always 10 classes. */
-cx_status cx_dataset_load_mnist_dir(cx_dataset **out, const char *dir, cx_split split,
+CX_API cx_status cx_dataset_load_mnist_dir(cx_dataset **out, const char *dir, cx_split split,
                                     cx_mnist_kind kind, cx_error *err);
 
 /* A new dataset holding copies of items idx[0..n) of ds (same classes, no
  * warnings). Fails on an index out of range. */
-cx_status cx_dataset_subset(cx_dataset **out, const cx_dataset *ds, const int *idx, int n,
+CX_API cx_status cx_dataset_subset(cx_dataset **out, const cx_dataset *ds, const int *idx, int n,
                             cx_error *err);
 
-void cx_dataset_free(cx_dataset *ds);
+CX_API void cx_dataset_free(cx_dataset *ds);
 
 /* Number of images of each class: counts[nclasses]. */
-void cx_dataset_class_counts(const cx_dataset *ds, int *counts);
+CX_API void cx_dataset_class_counts(const cx_dataset *ds, int *counts);
 
 /* A description of item i for messages: its file, or "FILE item I" for IDX
  * datasets. Returns buf. */
-const char *cx_dataset_item_name(const cx_dataset *ds, int i, char *buf, size_t len);
+CX_API const char *cx_dataset_item_name(const cx_dataset *ds, int i, char *buf, size_t len);
 
 /* ---- Normalization ------------------------------------------------------------
  * Per-channel mean and standard deviation (population) over every pixel of
  * the dataset, in [0, 1] units (pixel / 255). A channel with standard
  * deviation below 1e-6 (constant) gets std 1 so normalizing never divides by
  * zero. mean and std hold ds->c floats. */
-cx_status cx_dataset_mean_std(const cx_dataset *ds, float *mean, float *std, cx_error *err);
+CX_API cx_status cx_dataset_mean_std(const cx_dataset *ds, float *mean, float *std, cx_error *err);
 
 /* Converts images idx[0..n) to floats, NCHW into x (n*c*h*w floats):
  * x = (pixel / 255 - mean[ch]) / std[ch]; mean or std NULL means 0 or 1.
  * y (n ints, may be NULL) gets the labels. Does not allocate. */
-cx_status cx_dataset_get_batch(const cx_dataset *ds, const int *idx, int n, const float *mean,
+CX_API cx_status cx_dataset_get_batch(const cx_dataset *ds, const int *idx, int n, const float *mean,
                                const float *std, float *x, int *y, cx_error *err);
 
 /* ---- Augmentation (training only) -----------------------------------------------
@@ -225,14 +225,14 @@ typedef struct cx_augment {
 } cx_augment;
 
 /* Everything off, erasing ranges at their defaults. */
-void cx_augment_init(cx_augment *a);
+CX_API void cx_augment_init(cx_augment *a);
 /* Validates a configuration (ranges, pad < image side); names the field. */
-cx_status cx_augment_check(const cx_augment *a, int h, int w, cx_error *err);
+CX_API cx_status cx_augment_check(const cx_augment *a, int h, int w, cx_error *err);
 /* Augments one image; a configuration that fails cx_augment_check is
  * clamped into range, never trusted. */
-void cx_augment_image(const cx_augment *a, float *img, int c, int h, int w, cx_rng *rng);
+CX_API void cx_augment_image(const cx_augment *a, float *img, int c, int h, int w, cx_rng *rng);
 /* Augments n images of x in order. */
-void cx_augment_batch(const cx_augment *a, float *x, int n, int c, int h, int w, cx_rng *rng);
+CX_API void cx_augment_batch(const cx_augment *a, float *x, int n, int c, int h, int w, cx_rng *rng);
 
 /* ---- Training batches ------------------------------------------------------------
  * A cx_train_source over a dataset: images normalized by mean and std (per
@@ -245,25 +245,25 @@ typedef struct cx_dataset_source {
 } cx_dataset_source;
 
 /* A cx_batch_fn over a cx_dataset_source. */
-cx_status cx_dataset_batch(void *ctx, const int *idx, int n, int augment, cx_rng *rng, float *x,
+CX_API cx_status cx_dataset_batch(void *ctx, const int *idx, int n, int augment, cx_rng *rng, float *x,
                            int *labels, cx_error *err);
 /* {s, s->ds->n, cx_dataset_batch} (count 0 without a dataset). */
-cx_train_source cx_dataset_train_source(cx_dataset_source *s);
+CX_API cx_train_source cx_dataset_train_source(cx_dataset_source *s);
 
 /* Splits ds into a training part and a held-out part (copies): an item is
  * held out when cx_split_bucket(its cx_dataset_item_name, 0) is below
  * cx_split_buckets_of(fraction). For datasets that have no split of their
  * own (IDX training files, a train/ folder without val/). */
-cx_status cx_dataset_holdout(const cx_dataset *ds, float fraction, cx_dataset **train,
+CX_API cx_status cx_dataset_holdout(const cx_dataset *ds, float fraction, cx_dataset **train,
                              cx_dataset **held, cx_error *err);
 
 /* The individual operations. Shift: out(y, x) = in(y + dy, x + dx), zero
  * outside (crop offset (pad + dy, pad + dx) of the padded image). */
-void cx_image_shift(float *img, int c, int h, int w, int dy, int dx);
-void cx_image_flip_h(float *img, int c, int h, int w);
+CX_API void cx_image_shift(float *img, int c, int h, int w, int dy, int dx);
+CX_API void cx_image_flip_h(float *img, int c, int h, int w);
 /* Fills rows [y0, y0+eh) x columns [x0, x0+ew) of every channel with value,
  * or with normal values from rng if rng is non-NULL. Clipped to the image. */
-void cx_image_erase(float *img, int c, int h, int w, int y0, int x0, int eh, int ew, float value,
+CX_API void cx_image_erase(float *img, int c, int h, int w, int y0, int x0, int eh, int ew, float value,
                     cx_rng *rng);
 
 #ifdef __cplusplus

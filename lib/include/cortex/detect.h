@@ -59,10 +59,10 @@ typedef struct cx_detect_config {
     int suppress_ms;   /* quiet time after a detection, 0..600000 ms; default 750 */
 } cx_detect_config;
 
-void cx_detect_config_default(cx_detect_config *c);
+CX_API void cx_detect_config_default(cx_detect_config *c);
 
 /* Checks each field's range; the message names the field. */
-cx_status cx_detect_config_validate(const cx_detect_config *c, cx_error *err);
+CX_API cx_status cx_detect_config_validate(const cx_detect_config *c, cx_error *err);
 
 #define CX_DETECT_CONFIG_STRLEN 256
 
@@ -72,17 +72,17 @@ cx_status cx_detect_config_validate(const cx_detect_config *c, cx_error *err);
  * The threshold is written in the shortest form that reads back to the same
  * float, in the C locale whatever the application's locale. Fails if c is
  * invalid or buf too small. */
-cx_status cx_detect_config_to_string(const cx_detect_config *c, char *buf, size_t size,
+CX_API cx_status cx_detect_config_to_string(const cx_detect_config *c, char *buf, size_t size,
                                      cx_error *err);
 
 /* Parses such a line: fields in any order, missing ones take their
  * defaults; unknown, repeated, malformed or out-of-range fields are rejected
  * with a message naming the field. On failure *c is unchanged. */
-cx_status cx_detect_config_parse(cx_detect_config *c, const char *str, cx_error *err);
+CX_API cx_status cx_detect_config_parse(cx_detect_config *c, const char *str, cx_error *err);
 
 /* The configuration stored in m's metadata under CX_DETECT_META_KEY, or the
  * defaults when there is none (a malformed one is an error). */
-cx_status cx_detect_config_from_model(const cx_model *m, cx_detect_config *c, cx_error *err);
+CX_API cx_status cx_detect_config_from_model(const cx_model *m, cx_detect_config *c, cx_error *err);
 
 /* ---- the live detector ------------------------------------------------------- */
 
@@ -103,9 +103,9 @@ typedef struct cx_detector cx_detector;
  * the problem, when the model is not a (T,F) -> (K) classifier with K
  * labels of which at least one is not background, or when min_count could
  * never be reached (more than the evaluations average_ms holds). */
-cx_status cx_detector_create(cx_detector **out, cx_model *m, const cx_feat_config *fc,
+CX_API cx_status cx_detector_create(cx_detector **out, cx_model *m, const cx_feat_config *fc,
                              const cx_detect_config *dc, cx_error *err);
-void cx_detector_free(cx_detector *d);
+CX_API void cx_detector_free(cx_detector *d);
 
 /* Feeds n samples (at the feature configuration's sample rate) and returns
  * how many detections they produced; the first max_events of them are
@@ -114,22 +114,22 @@ void cx_detector_free(cx_detector *d);
  * all). Results do not depend on how the stream is cut into pushes. Returns
  * -1 on a NULL detector, NULL samples with n > 0, or NULL events with
  * max_events > 0. */
-int cx_detector_push(cx_detector *d, const float *samples, size_t n, cx_detection *events,
+CX_API int cx_detector_push(cx_detector *d, const float *samples, size_t n, cx_detection *events,
                      int max_events);
 
 /* Forgets the stream (samples, frames, averages, the last detection): the
  * next sample pushed is at time 0. The evaluation counter is kept. */
-void cx_detector_reset(cx_detector *d);
+CX_API void cx_detector_reset(cx_detector *d);
 
 /* The configuration in use (window_frames filled in from the model). */
-const cx_detect_config *cx_detector_config(const cx_detector *d);
+CX_API const cx_detect_config *cx_detector_config(const cx_detector *d);
 
 /* Model evaluations since creation (for cost reporting). */
-int64_t cx_detector_evaluations(const cx_detector *d);
+CX_API int64_t cx_detector_evaluations(const cx_detector *d);
 
 /* The averaged class probabilities (K values) after the last evaluation,
  * for display; all zero before the first. */
-const float *cx_detector_scores(const cx_detector *d);
+CX_API const float *cx_detector_scores(const cx_detector *d);
 
 /* ---- scoring against ground truth ------------------------------------------- */
 
@@ -163,7 +163,7 @@ typedef struct cx_detect_stats {
  * a detector and a dataset produce them); tolerance_s >= 0. If delays is
  * non-NULL it receives the delay of each hit, in detection order (room for
  * n_truth values). */
-cx_status cx_detect_score(const cx_detection *events, int n_events, const cx_detect_truth *truth,
+CX_API cx_status cx_detect_score(const cx_detection *events, int n_events, const cx_detect_truth *truth,
                           int n_truth, double tolerance_s, cx_detect_stats *stats, double *delays,
                           cx_error *err);
 
@@ -225,7 +225,7 @@ typedef struct cx_detect_tune_result {
  * live; each grid point then only replays the averaging and the decisions
  * on the recorded probabilities, so its score is the score a live detector
  * with that setting gets on the same stream. */
-cx_status cx_detect_tune(cx_model *m, const cx_feat_config *fc, const cx_detect_config *base,
+CX_API cx_status cx_detect_tune(cx_model *m, const cx_feat_config *fc, const cx_detect_config *base,
                          const cx_detect_grid *grid, const float *samples, size_t n,
                          const cx_detect_truth *truth, int n_truth, double background_hours,
                          double max_fa_per_hour, double max_median_delay_s, double tolerance_s,

@@ -62,7 +62,7 @@ typedef struct cx_st_entry {
 /* Writes a safetensors file atomically with float32 tensors and string
  * metadata (keys[i] -> values[i]). Names, keys and values must be valid
  * UTF-8; tensor names must be unique, non-empty and not "__metadata__". */
-cx_status cx_st_write(const char *path, int ntensors, const cx_st_entry *tensors, int nmeta,
+CX_API cx_status cx_st_write(const char *path, int ntensors, const cx_st_entry *tensors, int nmeta,
                       const char *const *keys, const char *const *values, cx_error *err);
 
 /* A safetensors file read and validated in memory. */
@@ -78,38 +78,38 @@ typedef struct cx_st_tensor {
 
 /* Reads and validates a whole file (a regular file of at most
  * CX_ST_MAX_FILE bytes). Tensors are listed in data order. */
-cx_status cx_st_read(cx_st **out, const char *path, cx_error *err);
+CX_API cx_status cx_st_read(cx_st **out, const char *path, cx_error *err);
 /* The same from a memory buffer (copied); name is used in messages. */
-cx_status cx_st_read_mem(cx_st **out, const void *buf, size_t len, const char *name,
+CX_API cx_status cx_st_read_mem(cx_st **out, const void *buf, size_t len, const char *name,
                          cx_error *err);
-void cx_st_free(cx_st *st);
-int cx_st_num_tensors(const cx_st *st);
-const cx_st_tensor *cx_st_tensor_at(const cx_st *st, int i);
-const cx_st_tensor *cx_st_find(const cx_st *st, const char *name);
+CX_API void cx_st_free(cx_st *st);
+CX_API int cx_st_num_tensors(const cx_st *st);
+CX_API const cx_st_tensor *cx_st_tensor_at(const cx_st *st, int i);
+CX_API const cx_st_tensor *cx_st_find(const cx_st *st, const char *name);
 /* Copies an F32 tensor's data into out (count floats); fails on a dtype or
  * size mismatch. */
-cx_status cx_st_get_f32(const cx_st *st, const char *name, float *out, size_t count,
+CX_API cx_status cx_st_get_f32(const cx_st *st, const char *name, float *out, size_t count,
                         cx_error *err);
 /* Metadata value for key, or NULL. Keys are listed in sorted order. */
-const char *cx_st_meta(const cx_st *st, const char *key);
-int cx_st_num_meta(const cx_st *st);
-const char *cx_st_meta_key(const cx_st *st, int i);
+CX_API const char *cx_st_meta(const cx_st *st, const char *key);
+CX_API int cx_st_num_meta(const cx_st *st);
+CX_API const char *cx_st_meta_key(const cx_st *st, int i);
 
 /* Model files (see above). The model's metadata keys must not be one of
  * the four cortex.* keys the file format itself uses. */
-cx_status cx_model_save(const cx_model *m, const char *path, cx_error *err);
+CX_API cx_status cx_model_save(const cx_model *m, const char *path, cx_error *err);
 /* Loads a model: the file must hold exactly the tensors its spec declares
  * (F32, matching shapes, finite values). Labels and metadata (except the
  * cortex.format/spec/labels/version keys) are restored. */
-cx_status cx_model_load(cx_model **out, const char *path, cx_error *err);
+CX_API cx_status cx_model_load(cx_model **out, const char *path, cx_error *err);
 /* Loads a model from an already-read file (e.g. a checkpoint that carries
  * extra "optim." / "train." tensors, which are ignored here). path (may be
  * NULL) is used in messages. */
-cx_status cx_model_from_st(cx_model **out, const cx_st *st, const char *path, cx_error *err);
+CX_API cx_status cx_model_from_st(cx_model **out, const cx_st *st, const char *path, cx_error *err);
 /* Saves the model plus extra tensors (names beginning with "optim." or
  * "train.") and metadata (checkpoints: optimizer state, epoch, random
  * state). A key given here overrides a model metadata key of the same name. */
-cx_status cx_model_save_ex(const cx_model *m, const char *path, int nextra,
+CX_API cx_status cx_model_save_ex(const cx_model *m, const char *path, int nextra,
                            const cx_st_entry *extra, int nmeta, const char *const *keys,
                            const char *const *values, cx_error *err);
 

@@ -102,12 +102,12 @@ struct cx_layer_kind {
 };
 
 /* Looks up a layer kind by keyword; NULL if none. */
-const cx_layer_kind *cx_layer_find(const char *name);
+CX_API const cx_layer_kind *cx_layer_find(const char *name);
 /* All kinds, NULL-terminated (for --help listings). */
-const cx_layer_kind *const *cx_layer_kinds(void);
+CX_API const cx_layer_kind *const *cx_layer_kinds(void);
 
 /* Frees a layer made by a kind's create. */
-void cx_layer_destroy(cx_layer *l);
+CX_API void cx_layer_destroy(cx_layer *l);
 
 #ifdef __cplusplus
 }

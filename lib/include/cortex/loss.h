@@ -3,6 +3,8 @@
 #ifndef CORTEX_LOSS_H
 #define CORTEX_LOSS_H
 
+#include "cortex/core.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -13,11 +15,11 @@ extern "C" {
  * Returns the mean loss over the batch. If dlogits is non-NULL it receives
  * d(mean loss)/d logits = (softmax - target) / n. If probs is non-NULL it
  * receives the softmax. */
-float cx_softmax_xent(const float *logits, const int *labels, int n, int k, float smoothing,
+CX_API float cx_softmax_xent(const float *logits, const int *labels, int n, int k, float smoothing,
                       float *dlogits, float *probs);
 
 /* Row-wise softmax of (n, k) logits into probs (may alias logits). */
-void cx_softmax(const float *logits, int n, int k, float *probs);
+CX_API void cx_softmax(const float *logits, int n, int k, float *probs);
 
 #ifdef __cplusplus
 }

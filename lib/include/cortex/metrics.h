@@ -15,17 +15,17 @@ typedef struct cx_confusion {
     long n;
 } cx_confusion;
 
-cx_status cx_confusion_init(cx_confusion *c, int k, cx_error *err);
-void cx_confusion_free(cx_confusion *c);
+CX_API cx_status cx_confusion_init(cx_confusion *c, int k, cx_error *err);
+CX_API void cx_confusion_free(cx_confusion *c);
 /* Adds n (truth, prediction) pairs; out-of-range classes are ignored. */
-void cx_confusion_add(cx_confusion *c, const int *truth, const int *pred, int n);
-long cx_confusion_at(const cx_confusion *c, int truth, int pred);
-double cx_confusion_accuracy(const cx_confusion *c);
+CX_API void cx_confusion_add(cx_confusion *c, const int *truth, const int *pred, int n);
+CX_API long cx_confusion_at(const cx_confusion *c, int truth, int pred);
+CX_API double cx_confusion_accuracy(const cx_confusion *c);
 /* Per class; a class never predicted (or never present) gets 0. */
-double cx_confusion_precision(const cx_confusion *c, int cls);
-double cx_confusion_recall(const cx_confusion *c, int cls);
-double cx_confusion_f1(const cx_confusion *c, int cls);
-long cx_confusion_support(const cx_confusion *c, int cls); /* true examples of cls */
+CX_API double cx_confusion_precision(const cx_confusion *c, int cls);
+CX_API double cx_confusion_recall(const cx_confusion *c, int cls);
+CX_API double cx_confusion_f1(const cx_confusion *c, int cls);
+CX_API long cx_confusion_support(const cx_confusion *c, int cls); /* true examples of cls */
 
 #ifdef __cplusplus
 }

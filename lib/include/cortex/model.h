@@ -53,93 +53,93 @@ typedef struct cx_model cx_model;
 /* Builds a model from spec. If input is NULL the spec must begin with an
  * "input" layer; if both are given they must agree. Parameters are zero
  * until cx_model_init or a load. */
-cx_status cx_model_create(cx_model **out, const char *spec, const cx_shape *input,
+CX_API cx_status cx_model_create(cx_model **out, const char *spec, const cx_shape *input,
                           cx_error *err);
-void cx_model_free(cx_model *m);
+CX_API void cx_model_free(cx_model *m);
 
 /* Initializes every parameter (He/Glorot/constant as each layer declares)
  * from seed, and seeds the model's generator used by dropout. */
-void cx_model_init(cx_model *m, uint64_t seed);
+CX_API void cx_model_init(cx_model *m, uint64_t seed);
 
 /* The canonical spec, including the input line; parsing it again gives the
  * same model. */
-const char *cx_model_spec(const cx_model *m);
-const cx_shape *cx_model_input_shape(const cx_model *m);
-const cx_shape *cx_model_output_shape(const cx_model *m);
-int cx_model_num_layers(const cx_model *m);
-cx_layer *cx_model_layer(cx_model *m, int i);
+CX_API const char *cx_model_spec(const cx_model *m);
+CX_API const cx_shape *cx_model_input_shape(const cx_model *m);
+CX_API const cx_shape *cx_model_output_shape(const cx_model *m);
+CX_API int cx_model_num_layers(const cx_model *m);
+CX_API cx_layer *cx_model_layer(cx_model *m, int i);
 /* Number of trainable scalars. */
-size_t cx_model_num_params(const cx_model *m);
+CX_API size_t cx_model_num_params(const cx_model *m);
 
 /* All parameter tensors (trainable and buffers), in layer order. Names are
  * "<layer index>.<param name>", e.g. "0.weight". */
-int cx_model_num_tensors(const cx_model *m);
-cx_param *cx_model_tensor(cx_model *m, int i);
-const char *cx_model_tensor_name(const cx_model *m, int i, char *buf, size_t len);
+CX_API int cx_model_num_tensors(const cx_model *m);
+CX_API cx_param *cx_model_tensor(cx_model *m, int i);
+CX_API const char *cx_model_tensor_name(const cx_model *m, int i, char *buf, size_t len);
 
 /* The single block holding every parameter tensor, and its gradient block
  * (same layout; tensor k starts at cx_model_tensor(m, k)->w - block). */
-float *cx_model_param_block(cx_model *m, size_t *n);
-float *cx_model_grad_block(cx_model *m, size_t *n);
+CX_API float *cx_model_param_block(cx_model *m, size_t *n);
+CX_API float *cx_model_grad_block(cx_model *m, size_t *n);
 
 /* Training mode: dropout active, batch normalization uses batch statistics
  * and updates its running statistics. Default: evaluation mode. */
-void cx_model_set_training(cx_model *m, int training);
-int cx_model_training(const cx_model *m);
-cx_rng *cx_model_rng(cx_model *m);
+CX_API void cx_model_set_training(cx_model *m, int training);
+CX_API int cx_model_training(const cx_model *m);
+CX_API cx_rng *cx_model_rng(cx_model *m);
 
 /* Allocates activations and scratch for batches of up to max_batch samples.
  * Nothing is allocated during forward or backward. Call again to grow. */
-cx_status cx_model_reserve(cx_model *m, int max_batch, cx_error *err);
-int cx_model_max_batch(const cx_model *m);
+CX_API cx_status cx_model_reserve(cx_model *m, int max_batch, cx_error *err);
+CX_API int cx_model_max_batch(const cx_model *m);
 
 /* Runs n samples (n <= max_batch) of the input shape through the model and
  * returns the output, n x output size, valid until the next forward. x must
  * stay unchanged until the matching backward. Returns NULL if n is out of
  * range. */
-const float *cx_model_forward(cx_model *m, int n, const float *x);
+CX_API const float *cx_model_forward(cx_model *m, int n, const float *x);
 
 /* Sets every parameter gradient to zero. */
-void cx_model_zero_grad(cx_model *m);
+CX_API void cx_model_zero_grad(cx_model *m);
 /* Back-propagates dy (n x output size) through the last forward, adding
  * into the parameter gradients. The gradient with respect to the input is
  * computed only when asked for with cx_model_want_input_grad (training does
  * not need it, and skipping it saves the first layer's largest product). */
-void cx_model_backward(cx_model *m, int n, const float *dy);
-void cx_model_want_input_grad(cx_model *m, int want);
+CX_API void cx_model_backward(cx_model *m, int n, const float *dy);
+CX_API void cx_model_want_input_grad(cx_model *m, int want);
 /* The input gradient of the last backward, or NULL if it was not wanted. */
-const float *cx_model_input_grad(const cx_model *m);
+CX_API const float *cx_model_input_grad(const cx_model *m);
 
 /* Streaming, for models whose input is a (T,F) sequence: feeds one frame of
  * F features and returns the output after it, as the whole-sequence forward
  * would give for the frames fed since the last reset. Works when every layer
  * before the sequence pooling layer can step (recurrent, elementwise). */
-cx_status cx_model_stream_reset(cx_model *m, cx_error *err);
-const float *cx_model_stream_step(cx_model *m, const float *frame);
+CX_API cx_status cx_model_stream_reset(cx_model *m, cx_error *err);
+CX_API const float *cx_model_stream_step(cx_model *m, const float *frame);
 
 /* Class labels, one per output. */
-cx_status cx_model_set_labels(cx_model *m, int n, const char *const *labels, cx_error *err);
-int cx_model_num_labels(const cx_model *m);
-const char *cx_model_label(const cx_model *m, int i);
+CX_API cx_status cx_model_set_labels(cx_model *m, int n, const char *const *labels, cx_error *err);
+CX_API int cx_model_num_labels(const cx_model *m);
+CX_API const char *cx_model_label(const cx_model *m, int i);
 
 /* Free-form string metadata saved with the model (preprocessing, training
  * record). Keys and values are copied. Setting NULL removes a key. */
-cx_status cx_model_set_meta(cx_model *m, const char *key, const char *value, cx_error *err);
-const char *cx_model_get_meta(const cx_model *m, const char *key);
-int cx_model_num_meta(const cx_model *m);
-const char *cx_model_meta_key(const cx_model *m, int i);
+CX_API cx_status cx_model_set_meta(cx_model *m, const char *key, const char *value, cx_error *err);
+CX_API const char *cx_model_get_meta(const cx_model *m, const char *key);
+CX_API int cx_model_num_meta(const cx_model *m);
+CX_API const char *cx_model_meta_key(const cx_model *m, int i);
 
 /* Copies all parameter values (not metadata) from src; shapes must match. */
-cx_status cx_model_copy_weights(cx_model *dst, const cx_model *src, cx_error *err);
+CX_API cx_status cx_model_copy_weights(cx_model *dst, const cx_model *src, cx_error *err);
 
 #define CX_MODEL_MAX_MEMBERS 16
 
 /* A new ensemble of copies of members[0..n) (their weights; labels and
  * metadata are the caller's to set). The members stay the caller's. */
-cx_status cx_model_ensemble(cx_model **out, cx_model *const *members, int n, cx_error *err);
+CX_API cx_status cx_model_ensemble(cx_model **out, cx_model *const *members, int n, cx_error *err);
 /* 0 for a plain model; member i (NULL if out of range). */
-int cx_model_num_members(const cx_model *m);
-cx_model *cx_model_member(cx_model *m, int i);
+CX_API int cx_model_num_members(const cx_model *m);
+CX_API cx_model *cx_model_member(cx_model *m, int i);
 
 #ifdef __cplusplus
 }

@@ -31,29 +31,29 @@ typedef struct cx_optim_config {
 
 typedef struct cx_optim cx_optim;
 
-cx_optim_config cx_optim_defaults(cx_optim_kind kind);
+CX_API cx_optim_config cx_optim_defaults(cx_optim_kind kind);
 /* Parses "sgd", "nesterov", "adam", "adamw". */
-cx_status cx_optim_parse(const char *name, cx_optim_config *cfg, cx_error *err);
+CX_API cx_status cx_optim_parse(const char *name, cx_optim_config *cfg, cx_error *err);
 
-cx_status cx_optim_create(cx_optim **out, cx_model *m, const cx_optim_config *cfg, cx_error *err);
-void cx_optim_free(cx_optim *o);
+CX_API cx_status cx_optim_create(cx_optim **out, cx_model *m, const cx_optim_config *cfg, cx_error *err);
+CX_API void cx_optim_free(cx_optim *o);
 
 /* One update of every trainable tensor from its gradient with learning rate
  * lr. Clips first if clip_norm is set, and then returns the gradient's
  * global L2 norm before clipping (0 when clipping is off). */
-float cx_optim_step(cx_optim *o, float lr);
-long cx_optim_steps(const cx_optim *o);
+CX_API float cx_optim_step(cx_optim *o, float lr);
+CX_API long cx_optim_steps(const cx_optim *o);
 
 /* Optimizer state for checkpoints: nstate buffers (0 for plain SGD without
  * momentum, 1 for SGD, 2 for Adam), each laid out like the model's parameter
  * block, plus the step count. */
-int cx_optim_num_state(const cx_optim *o);
-float *cx_optim_state(cx_optim *o, int k, size_t *n);
-void cx_optim_set_steps(cx_optim *o, long steps);
+CX_API int cx_optim_num_state(const cx_optim *o);
+CX_API float *cx_optim_state(cx_optim *o, int k, size_t *n);
+CX_API void cx_optim_set_steps(cx_optim *o, long steps);
 
 /* Global L2 norm of all trainable gradients; scales them to max_norm if
  * larger. Returns the norm before scaling. */
-float cx_grad_clip(cx_model *m, float max_norm);
+CX_API float cx_grad_clip(cx_model *m, float max_norm);
 
 typedef enum cx_schedule_kind {
     CX_SCHED_CONSTANT,
@@ -73,10 +73,10 @@ typedef struct cx_schedule {
 } cx_schedule;
 
 /* Parses "constant", "step", "cosine", "onecycle". */
-cx_status cx_schedule_parse(const char *name, cx_schedule_kind *kind, cx_error *err);
+CX_API cx_status cx_schedule_parse(const char *name, cx_schedule_kind *kind, cx_error *err);
 /* Fills sensible defaults for the kind over total_steps. */
-cx_schedule cx_schedule_make(cx_schedule_kind kind, float lr, long total_steps);
-float cx_schedule_lr(const cx_schedule *s, long step);
+CX_API cx_schedule cx_schedule_make(cx_schedule_kind kind, float lr, long total_steps);
+CX_API float cx_schedule_lr(const cx_schedule *s, long step);
 
 #ifdef __cplusplus
 }

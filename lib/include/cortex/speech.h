@@ -97,7 +97,7 @@ typedef struct cx_speech_opts {
     void *user;
 } cx_speech_opts;
 
-void cx_speech_opts_init(cx_speech_opts *o);
+CX_API void cx_speech_opts_init(cx_speech_opts *o);
 
 typedef struct cx_speech_item {
     float *samples; /* length samples at the dataset rate; NULL for _silence_ */
@@ -141,21 +141,21 @@ typedef struct cx_speech_dataset {
 } cx_speech_dataset;
 
 /* Loads one split of ROOT (see above). *out is NULL on failure. */
-cx_status cx_speech_load(cx_speech_dataset **out, const char *root, const cx_speech_opts *opts,
+CX_API cx_status cx_speech_load(cx_speech_dataset **out, const char *root, const cx_speech_opts *opts,
                          cx_error *err);
-void cx_speech_free(cx_speech_dataset *ds);
+CX_API void cx_speech_free(cx_speech_dataset *ds);
 
 /* Items per class: counts[nclasses]. */
-void cx_speech_class_counts(const cx_speech_dataset *ds, int *counts);
+CX_API void cx_speech_class_counts(const cx_speech_dataset *ds, int *counts);
 /* Clips per speaker: counts[nspeakers]. */
-void cx_speech_speaker_counts(const cx_speech_dataset *ds, int *counts);
+CX_API void cx_speech_speaker_counts(const cx_speech_dataset *ds, int *counts);
 
 /* The speaker part of a file name (a path's last component), see above, in
  * buf (truncated to len - 1 bytes). Returns buf. */
-const char *cx_speech_speaker_of(const char *filename, char *buf, size_t len);
+CX_API const char *cx_speech_speaker_of(const char *filename, char *buf, size_t len);
 
 /* The split (CX_SPLIT_TRAIN, _VAL or _TEST) a speaker belongs to under o. */
-cx_split cx_speech_speaker_split(const char *speaker, const cx_speech_opts *o);
+CX_API cx_split cx_speech_speaker_split(const char *speaker, const cx_speech_opts *o);
 
 /* Every speaker with files in the folders the options load (the keyword
  * folders and those of the _unknown_ class), without decoding any audio:
@@ -167,9 +167,9 @@ typedef struct cx_speech_speaker_info {
 } cx_speech_speaker_info;
 
 /* *out (sorted by name, *n entries) is freed with cx_speech_speakers_free. */
-cx_status cx_speech_scan_speakers(const char *root, const cx_speech_opts *opts,
+CX_API cx_status cx_speech_scan_speakers(const char *root, const cx_speech_opts *opts,
                                   cx_speech_speaker_info **out, int *n, cx_error *err);
-void cx_speech_speakers_free(cx_speech_speaker_info *v, int n);
+CX_API void cx_speech_speakers_free(cx_speech_speaker_info *v, int n);
 
 /* ---- Augmentation -------------------------------------------------------------
  * Applied to a training example, in this order (every range is drawn
@@ -218,29 +218,29 @@ typedef struct cx_speech_augment {
 } cx_speech_augment;
 
 /* Everything off (silence level -30 .. 0 dB, SNR range 0 .. 20 dB kept). */
-void cx_speech_augment_off(cx_speech_augment *a);
+CX_API void cx_speech_augment_off(cx_speech_augment *a);
 /* Settings that suit keyword spotting: shift 100 ms, speed 0.9-1.1, gain
  * 6 dB, noise with probability 0.8 at 0-20 dB SNR, 2 time masks of up to 10
  * frames, 2 frequency masks of up to 5 features. */
-void cx_speech_augment_default(cx_speech_augment *a);
+CX_API void cx_speech_augment_default(cx_speech_augment *a);
 /* Validates every range; the message names the field. */
-cx_status cx_speech_augment_check(const cx_speech_augment *a, cx_error *err);
+CX_API cx_status cx_speech_augment_check(const cx_speech_augment *a, cx_error *err);
 
 /* Adds a smooth random gain curve of up to about eq_db dB across the bands
  * of (frames x features) log-mel features, the same in every frame: the
  * colouring of a different microphone or room (a random tilt plus two
  * cosine bumps). Training applies it to log-mel features only. */
-void cx_speech_spec_eq(float *x, int frames, int features, float eq_db, cx_rng *rng);
+CX_API void cx_speech_spec_eq(float *x, int frames, int features, float eq_db, cx_rng *rng);
 
 /* Stretches the band axis of (frames x features) log-mel features by a
  * random factor a in [1 - warp, 1 + warp] (y[t,f] = x[t, f / a], linear
  * interpolation, the edge band repeated): vocal tracts of other lengths
  * move the formants along the mel axis. scratch holds features floats. */
-void cx_speech_spec_warp(float *x, int frames, int features, float warp, cx_rng *rng,
+CX_API void cx_speech_spec_warp(float *x, int frames, int features, float warp, cx_rng *rng,
                          float *scratch);
 
 /* Masks (frames x features) features in place: step 5 above. */
-void cx_speech_spec_mask(float *x, int frames, int features, const cx_speech_augment *a, float fill,
+CX_API void cx_speech_spec_mask(float *x, int frames, int features, const cx_speech_augment *a, float fill,
                          cx_rng *rng);
 
 /* ---- Batches ------------------------------------------------------------------
@@ -257,30 +257,30 @@ typedef struct cx_speech_source cx_speech_source;
 /* fx's sample rate must equal the dataset's; window_samples must give at
  * least one frame and be at most CX_SPEECH_MAX_SECONDS long. aug NULL means
  * cx_speech_augment_off. */
-cx_status cx_speech_source_create(cx_speech_source **out, const cx_speech_dataset *ds,
+CX_API cx_status cx_speech_source_create(cx_speech_source **out, const cx_speech_dataset *ds,
                                   cx_melspec *fx, int window_samples, const cx_speech_augment *aug,
                                   cx_error *err);
-void cx_speech_source_free(cx_speech_source *s);
+CX_API void cx_speech_source_free(cx_speech_source *s);
 
-int cx_speech_source_frames(const cx_speech_source *s);   /* T */
-int cx_speech_source_features(const cx_speech_source *s); /* F */
+CX_API int cx_speech_source_frames(const cx_speech_source *s);   /* T */
+CX_API int cx_speech_source_features(const cx_speech_source *s); /* F */
 
 /* Renders item's window (window_samples floats). Without augmentation a clip
  * of L samples is placed at offset (W - L) / 2 (integer division, C
  * rounding): zero-padded around when L < W, and losing (L - W) / 2 samples
  * at its start and the rest at its end when L > W. With augmentation (rng
  * required) steps 1-4 are applied. */
-cx_status cx_speech_render(cx_speech_source *s, int item, int augment, cx_rng *rng, float *window,
+CX_API cx_status cx_speech_render(cx_speech_source *s, int item, int augment, cx_rng *rng, float *window,
                            cx_error *err);
 
 /* A cx_batch_fn (ctx is the cx_speech_source): renders items idx[0..n),
  * computes their features into x (n x T x F), masks them when augmenting and
  * writes the labels (labels may be NULL). Fails on an index out of range. */
-cx_status cx_speech_batch(void *ctx, const int *idx, int n, int augment, cx_rng *rng, float *x,
+CX_API cx_status cx_speech_batch(void *ctx, const int *idx, int n, int augment, cx_rng *rng, float *x,
                           int *labels, cx_error *err);
 
 /* {s, ds->n, cx_speech_batch}. */
-cx_train_source cx_speech_train_source(cx_speech_source *s);
+CX_API cx_train_source cx_speech_train_source(cx_speech_source *s);
 
 /* ---- Placement ------------------------------------------------------------------
  * Where a clip sits in a window: its sample i goes to window[i + off]. A clip
@@ -288,12 +288,12 @@ cx_train_source cx_speech_train_source(cx_speech_source *s);
  * use) at off = (W - n) / 2, integer division with C rounding: zero-padded
  * around when n < W, losing (n - W) / 2 samples at its start and the rest at
  * its end when n > W. */
-long cx_speech_center_offset(size_t window, size_t n);
+CX_API long cx_speech_center_offset(size_t window, size_t n);
 
 /* Writes the window (W samples): the clip (n samples) at offset off, zeros
  * elsewhere. *first and *end (either may be NULL) receive the window samples
  * [first, end) that hold the clip (first == end when none does). */
-void cx_speech_place(const float *clip, size_t n, long off, float *window, size_t W, size_t *first,
+CX_API void cx_speech_place(const float *clip, size_t n, long off, float *window, size_t W, size_t *first,
                      size_t *end);
 
 /* ---- Test streams ---------------------------------------------------------------
@@ -324,12 +324,12 @@ typedef struct cx_speech_event {
     size_t end;   /* one past its last sample */
 } cx_speech_event;
 
-void cx_speech_stream_opts_init(cx_speech_stream_opts *o);
+CX_API void cx_speech_stream_opts_init(cx_speech_stream_opts *o);
 
 /* Builds the stream: *samples (*length floats) and *events (*nevents, in
  * stream order) are malloc'ed, the caller frees both with free(). Fails on an
  * item out of range or a _silence_ item (no audio). */
-cx_status cx_speech_stream_build(const cx_speech_dataset *ds, const int *items, int n,
+CX_API cx_status cx_speech_stream_build(const cx_speech_dataset *ds, const int *items, int n,
                                  const cx_speech_stream_opts *o, float **samples, size_t *length,
                                  cx_speech_event **events, int *nevents, cx_error *err);
 
@@ -359,9 +359,9 @@ typedef struct cx_speech_keyword_stream {
 } cx_speech_keyword_stream;
 
 /* Builds it into *ks (zeroed on failure); free with cx_speech_keyword_stream_free. */
-cx_status cx_speech_keyword_stream_build(cx_speech_keyword_stream *ks, const cx_speech_dataset *ds,
+CX_API cx_status cx_speech_keyword_stream_build(cx_speech_keyword_stream *ks, const cx_speech_dataset *ds,
                                          uint64_t seed, cx_error *err);
-void cx_speech_keyword_stream_free(cx_speech_keyword_stream *ks);
+CX_API void cx_speech_keyword_stream_free(cx_speech_keyword_stream *ks);
 
 #ifdef __cplusplus
 }

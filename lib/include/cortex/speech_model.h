@@ -49,81 +49,81 @@ typedef struct cx_speech_model cx_speech_model;
 /* Opens a speech model file and checks what it means: the feature settings
  * parse, the window gives the network's input, there is one output per
  * label, the detector settings (if any) parse. Errors name the file. */
-cx_status cx_speech_model_load(cx_speech_model **out, const char *path, cx_error *err);
+CX_API cx_status cx_speech_model_load(cx_speech_model **out, const char *path, cx_error *err);
 
 /* The same for a model already in memory, which the speech model takes over
  * (it is freed with it, or at once on failure). name is used in messages. */
-cx_status cx_speech_model_wrap(cx_speech_model **out, cx_model *m, const char *name,
+CX_API cx_status cx_speech_model_wrap(cx_speech_model **out, cx_model *m, const char *name,
                                cx_error *err);
-void cx_speech_model_free(cx_speech_model *s);
+CX_API void cx_speech_model_free(cx_speech_model *s);
 
 /* The network (for cx_model_* queries; labels, metadata, forward). */
-cx_model *cx_speech_model_net(const cx_speech_model *s);
+CX_API cx_model *cx_speech_model_net(const cx_speech_model *s);
 /* Feature settings; the extractor made from them (for cx_speech_source). */
-const cx_feat_config *cx_speech_model_features(const cx_speech_model *s);
-cx_melspec *cx_speech_model_extractor(const cx_speech_model *s);
+CX_API const cx_feat_config *cx_speech_model_features(const cx_speech_model *s);
+CX_API cx_melspec *cx_speech_model_extractor(const cx_speech_model *s);
 /* The detector settings stored in the file, or the defaults. */
-const cx_detect_config *cx_speech_model_detect_config(const cx_speech_model *s);
+CX_API const cx_detect_config *cx_speech_model_detect_config(const cx_speech_model *s);
 /* 1 if the file stores detector settings. */
-int cx_speech_model_has_detect_config(const cx_speech_model *s);
+CX_API int cx_speech_model_has_detect_config(const cx_speech_model *s);
 /* Samples per classified window; its frames (T) and features (F). */
-int cx_speech_model_window(const cx_speech_model *s);
-int cx_speech_model_frames(const cx_speech_model *s);
-int cx_speech_model_features_per_frame(const cx_speech_model *s);
+CX_API int cx_speech_model_window(const cx_speech_model *s);
+CX_API int cx_speech_model_frames(const cx_speech_model *s);
+CX_API int cx_speech_model_features_per_frame(const cx_speech_model *s);
 
 /* Classes (= labels = outputs) and keywords (the labels that are not
  * background), in label order. */
-int cx_speech_model_num_classes(const cx_speech_model *s);
-const char *cx_speech_model_label(const cx_speech_model *s, int i);
-int cx_speech_model_num_words(const cx_speech_model *s);
-const char *cx_speech_model_word(const cx_speech_model *s, int i);
+CX_API int cx_speech_model_num_classes(const cx_speech_model *s);
+CX_API const char *cx_speech_model_label(const cx_speech_model *s, int i);
+CX_API int cx_speech_model_num_words(const cx_speech_model *s);
+CX_API const char *cx_speech_model_word(const cx_speech_model *s, int i);
 /* The keywords as an array (num_words entries, valid while s lives). */
-const char *const *cx_speech_model_words(const cx_speech_model *s);
+CX_API const char *const *cx_speech_model_words(const cx_speech_model *s);
 /* 1 for "_silence_" and "_unknown_". */
-int cx_speech_is_background(const char *label);
+CX_API int cx_speech_is_background(const char *label);
 
 /* Classifies one clip (n samples at the model's rate): centred in the
  * window (cx_speech_center_offset: zero-padded or centre-cropped, as
  * training evaluates its clips), features, network, softmax. probs receives
  * one probability per class; *best (may be NULL) the most probable class.
  * Uses buffers made at load: nothing is allocated. */
-cx_status cx_speech_model_classify(cx_speech_model *s, const float *clip, size_t n, float *probs,
+CX_API cx_status cx_speech_model_classify(cx_speech_model *s, const float *clip, size_t n, float *probs,
                                    int *best, cx_error *err);
 /* The same for an audio file (any format and rate cx_audio_load reads). */
-cx_status cx_speech_model_classify_file(cx_speech_model *s, const char *path, float *probs,
+CX_API cx_status cx_speech_model_classify_file(cx_speech_model *s, const char *path, float *probs,
                                         int *best, cx_error *err);
 
 /* A live detector for the model (detect.h), with the stored settings, or dc
  * (window_frames 0 or the model's) when dc is non-NULL. The detector uses
  * the network, so it must be freed before the model. */
-cx_status cx_speech_model_detector(cx_speech_model *s, const cx_detect_config *dc,
+CX_API cx_status cx_speech_model_detector(cx_speech_model *s, const cx_detect_config *dc,
                                    cx_detector **out, cx_error *err);
 
 /* ---- what training records --------------------------------------------------- */
 
 /* Stores the feature settings and the window (samples) in m's metadata. */
-cx_status cx_speech_model_set_features(cx_model *m, const cx_feat_config *fc, int window,
+CX_API cx_status cx_speech_model_set_features(cx_model *m, const cx_feat_config *fc, int window,
                                        cx_error *err);
 
 /* Stores how the data was split and sampled: the test speakers
  * (comma-separated, or NULL for o->test_percent), o->val_percent,
  * o->unknown_ratio and o->silence_ratio. */
-cx_status cx_speech_model_set_split(cx_model *m, const cx_speech_opts *o, const char *test_speakers,
+CX_API cx_status cx_speech_model_set_split(cx_model *m, const cx_speech_opts *o, const char *test_speakers,
                                     cx_error *err);
 
 /* Dataset options that split a dataset as the model's training did: its
  * rate and keywords, no _unknown_ class unless it has one, the recorded test
  * speakers (or test percent) and validation percent; the other fields keep
  * cx_speech_opts_init's values. Pointers in *o point into s. */
-void cx_speech_model_data_opts(const cx_speech_model *s, cx_speech_opts *o);
+CX_API void cx_speech_model_data_opts(const cx_speech_model *s, cx_speech_opts *o);
 
 /* The recorded test speakers as stored (comma-separated), or NULL when the
  * split was by percent. */
-const char *cx_speech_model_test_speakers(const cx_speech_model *s);
+CX_API const char *cx_speech_model_test_speakers(const cx_speech_model *s);
 
 /* The recorded train.unknown_ratio / train.silence_ratio, or fallback when
  * the record has none (or a bad one). */
-float cx_speech_model_ratio(const cx_speech_model *s, const char *key, float fallback);
+CX_API float cx_speech_model_ratio(const cx_speech_model *s, const char *key, float fallback);
 #define CX_SPEECH_META_UNKNOWN_RATIO "train.unknown_ratio"
 #define CX_SPEECH_META_SILENCE_RATIO "train.silence_ratio"
 
@@ -143,7 +143,7 @@ typedef struct cx_speech_tune_report {
  * most max_median_delay_s (INFINITY: no limit), scored with
  * CX_DETECT_TOLERANCE_S. Stores it in m's metadata (CX_DETECT_META_KEY);
  * saving m is the caller's. */
-cx_status cx_speech_tune_detector(cx_model *m, const cx_feat_config *fc,
+CX_API cx_status cx_speech_tune_detector(cx_model *m, const cx_feat_config *fc,
                                   const cx_speech_dataset *ds, uint64_t seed,
                                   double max_fa_per_hour, double max_median_delay_s,
                                   cx_speech_tune_report *rep, cx_error *err);

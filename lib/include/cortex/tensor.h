@@ -25,13 +25,13 @@ typedef struct cx_shape {
     int d[CX_MAX_DIMS];  /* sizes, d[0] outermost */
 } cx_shape;
 
-cx_shape cx_shape1(int f);
-cx_shape cx_shape2(int t, int f);
-cx_shape cx_shape3(int c, int h, int w);
-size_t cx_shape_size(const cx_shape *s); /* product of dims */
-int cx_shape_equal(const cx_shape *a, const cx_shape *b);
+CX_API cx_shape cx_shape1(int f);
+CX_API cx_shape cx_shape2(int t, int f);
+CX_API cx_shape cx_shape3(int c, int h, int w);
+CX_API size_t cx_shape_size(const cx_shape *s); /* product of dims */
+CX_API int cx_shape_equal(const cx_shape *a, const cx_shape *b);
 /* "3x28x28"; buf must hold at least 48 bytes. */
-const char *cx_shape_str(const cx_shape *s, char *buf, size_t len);
+CX_API const char *cx_shape_str(const cx_shape *s, char *buf, size_t len);
 
 /* A batch of samples: n samples of shape s, contiguous. */
 typedef struct cx_tensor {
@@ -41,14 +41,14 @@ typedef struct cx_tensor {
     size_t capacity; /* floats allocated */
 } cx_tensor;
 
-cx_status cx_tensor_alloc(cx_tensor *t, int n, const cx_shape *s, cx_error *err);
-void cx_tensor_free(cx_tensor *t);
-size_t cx_tensor_size(const cx_tensor *t);
+CX_API cx_status cx_tensor_alloc(cx_tensor *t, int n, const cx_shape *s, cx_error *err);
+CX_API void cx_tensor_free(cx_tensor *t);
+CX_API size_t cx_tensor_size(const cx_tensor *t);
 
 /* Aligned allocation (64 bytes) for float buffers; zeroed. NULL on failure
  * or on a size that overflows. */
-float *cx_alloc_floats(size_t n);
-void cx_free_floats(float *p);
+CX_API float *cx_alloc_floats(size_t n);
+CX_API void cx_free_floats(float *p);
 
 #ifdef __cplusplus
 }

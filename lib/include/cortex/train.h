@@ -66,7 +66,7 @@ typedef struct cx_train_config {
     void *user;
 } cx_train_config;
 
-cx_train_config cx_train_defaults(void);
+CX_API cx_train_config cx_train_defaults(void);
 
 typedef struct cx_train_result {
     int epochs_done;
@@ -83,14 +83,14 @@ typedef struct cx_train_result {
  * res is overwritten (pass a fresh one or one given to cx_train_result_free);
  * its history is allocated, even on failure: free it with
  * cx_train_result_free. */
-cx_status cx_train(cx_model *m, const cx_train_source *train, const cx_train_source *val,
+CX_API cx_status cx_train(cx_model *m, const cx_train_source *train, const cx_train_source *val,
                    const cx_train_config *cfg, cx_train_result *res, cx_error *err);
 
-void cx_train_result_free(cx_train_result *res);
+CX_API void cx_train_result_free(cx_train_result *res);
 
 /* Evaluates m on src in batches: writes predicted classes (if pred is
  * non-NULL, count entries) and returns mean loss / accuracy. */
-cx_status cx_evaluate(cx_model *m, const cx_train_source *src, int batch, int *pred, int *truth,
+CX_API cx_status cx_evaluate(cx_model *m, const cx_train_source *src, int batch, int *pred, int *truth,
                       float *loss, float *acc, cx_error *err);
 
 #ifdef __cplusplus
