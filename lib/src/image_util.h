@@ -3,12 +3,7 @@
 #define CORTEX_IMAGE_UTIL_H
 
 #include "cortex/core.h"
-
-/* Reads the whole regular file at path (at most max bytes) into *buf, which
- * is grown with realloc when it is smaller than the file (*cap is its size;
- * *buf may start NULL with *cap 0). The caller frees *buf. */
-cx_status cx_read_file_buf(const char *path, long long max, uint8_t **buf, size_t *cap, size_t *len,
-                           cx_error *err);
+#include "cortex/io.h"
 
 /* cx_image_decode with caller-owned scratch of channels*height*width bytes,
  * so a loop over files allocates nothing of its own but the decoded bitmap.

@@ -9,7 +9,6 @@
 
 #include "cortex/loss.h"
 #include "layer_util.h"
-#include "model_internal.h"
 
 #define MAX_TOKENS 16
 #define MAX_LAYERS 256

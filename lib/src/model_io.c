@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model_internal.h"
 
 #define NAME_LEN 64
 /* Longest spec accepted from a file (a 256-layer spec is ~25 KB). */

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "cortex/cortex.h"
-#include "model_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

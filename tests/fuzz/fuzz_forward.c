@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "cortex/cortex.h"
-#include "model_internal.h"
 
 #define MAX_FLOATS ((size_t)1 << 18) /* per parameter block, activation, input */
 

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "image_util.h"
+#include "cortex/cortex.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

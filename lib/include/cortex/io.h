@@ -44,6 +44,16 @@
 extern "C" {
 #endif
 
+/* Reads the whole regular file at path into *buf, which is grown with
+ * realloc when it is smaller than the file (*cap is its size; *buf may
+ * start NULL with *cap 0, and be reused across calls); *len gets the file's
+ * size. The image readers read through it. Refused, naming the file: a
+ * file larger than max bytes or empty (CX_ERR_FORMAT), a folder, a FIFO or
+ * device (never opened blocking) or an unreadable file (CX_ERR_IO). The
+ * caller frees *buf. */
+CX_API cx_status cx_read_file_buf(const char *path, long long max, uint8_t **buf, size_t *cap,
+                                  size_t *len, cx_error *err);
+
 /* Largest JSON header accepted when reading (bytes). */
 #define CX_ST_MAX_HEADER (64u << 20)
 /* Largest file accepted (read whole into memory) and written (bytes). */

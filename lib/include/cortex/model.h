@@ -57,6 +57,19 @@ CX_API cx_status cx_model_create(cx_model **out, const char *spec, const cx_shap
                           cx_error *err);
 CX_API void cx_model_free(cx_model *m);
 
+/* cx_model_create in two steps, for tools that look at a spec before paying
+ * for it (the model file loader compares the shapes a spec declares with
+ * the tensors a file holds before allocating anything, so a hostile spec
+ * cannot make it allocate more than the file carries). create_layout builds
+ * the layers, shapes and declared parameters (names, shapes, sizes) with
+ * every cx_param's w and g NULL: only cx_model_free, the tensor listing,
+ * cx_model_num_params and the shape queries may be used until
+ * cx_model_alloc_params allocates the zeroed parameter and gradient blocks
+ * (a no-op once done). */
+CX_API cx_status cx_model_create_layout(cx_model **out, const char *spec, const cx_shape *input,
+                                        cx_error *err);
+CX_API cx_status cx_model_alloc_params(cx_model *m, cx_error *err);
+
 /* Initializes every parameter (He/Glorot/constant as each layer declares)
  * from seed, and seeds the model's generator used by dropout. */
 CX_API void cx_model_init(cx_model *m, uint64_t seed);
