@@ -59,3 +59,60 @@ cx_status train_run_go(train_run *t, cx_model *m, const cx_train_source *train,
 }
 
 void train_run_done(train_run *t) { cx_train_result_free(&t->res); }
+
+int train_args_option(train_args *a, const char *prog, int c, const char *v)
+{
+    int bad = 0;
+    switch (c) {
+    case 'd': a->data = v; break;
+    case 'o': a->out = v; break;
+    case 'a': a->arch = v; break;
+    case 'e': bad = cli_int(prog, "--epochs", v, 1, 100000, &a->epochs); break;
+    case 'b': bad = cli_int(prog, "--batch", v, 1, 65536, &a->batch); break;
+    case 'l':
+        bad = cli_float(prog, "--lr", v, 1e-7, 10, &a->lr);
+        a->lr_set = 1;
+        break;
+    case 's': bad = cli_u64(prog, "--seed", v, &a->seed); break;
+    case TRAIN_O_OPT: a->optimizer = v; break;
+    case TRAIN_O_SCHED: a->schedule = v; break;
+    case TRAIN_O_WD:
+        bad = cli_float(prog, "--weight-decay", v, 0, 1, &a->weight_decay);
+        a->wd_set = 1;
+        break;
+    case TRAIN_O_LS: bad = cli_float(prog, "--label-smoothing", v, 0, 0.5, &a->smoothing); break;
+    case TRAIN_O_THREADS: bad = cli_int(prog, "--threads", v, 1, 256, &a->threads); break;
+    case TRAIN_O_RESUME: a->resume = 1; break;
+    case TRAIN_O_STOP: bad = cli_int(prog, "--stop-after", v, 1, 1 << 30, &a->stop_after); break;
+    default: return 0;
+    }
+    return bad ? -1 : 1;
+}
+
+int train_args_check(const train_args *a, const char *prog, int argc, char **argv)
+{
+    if (optind < argc) {
+        cli_error(prog, "train: unexpected argument '%s'", argv[optind]);
+        return -1;
+    }
+    if (!a->data || !a->out) {
+        cli_error(prog, "train: --data and --out are required");
+        return -1;
+    }
+    return 0;
+}
+
+cx_status train_args_config(const train_args *a, cx_train_config *cfg, cx_error *err)
+{
+    *cfg = cx_train_defaults();
+    cx_status st = cx_optim_parse(a->optimizer, &cfg->optim, err);
+    if (!st) st = cx_schedule_parse(a->schedule, &cfg->schedule, err);
+    cfg->optim.weight_decay = a->weight_decay;
+    cfg->epochs = a->epochs;
+    cfg->batch = a->batch;
+    cfg->lr = a->lr;
+    cfg->label_smoothing = a->smoothing;
+    cfg->seed = a->seed;
+    cfg->resume = a->resume;
+    return st;
+}

@@ -100,11 +100,11 @@ static void usage(FILE *f)
 }
 
 typedef struct {
-    const char *data, *out, *arch, *optimizer, *schedule, *words, *test_speakers;
-    int rate, mels, mfcc, epochs, batch, threads, resume, stop_after, test_pct, val_pct;
+    train_args t; /* the options every train command takes */
+    const char *words, *test_speakers;
+    int rate, mels, mfcc, test_pct, val_pct;
     float log_floor;
-    float window, lr, weight_decay, smoothing, unknown_ratio, silence_ratio;
-    unsigned long long seed;
+    float window, unknown_ratio, silence_ratio;
     cx_speech_augment aug;
     speech_tune_limits limits;
 } train_opts;
@@ -120,26 +120,27 @@ static int parse_range(const char *opt, const char *v, float lo, float hi, float
 /* 0: go on; 1: --help was shown; -1: a usage error was reported. */
 static int parse_args(int argc, char **argv, train_opts *o)
 {
-    enum { O_WORDS = 256, O_TS, O_TP, O_VP, O_UR, O_SR, O_RATE, O_WIN, O_MELS, O_MFCC, O_OPT,
-           O_SCHED, O_WD, O_LS, O_THREADS, O_RESUME, O_STOP, O_NOAUG, O_SHIFT, O_SPEED, O_GAIN,
-           O_NP, O_SNR, O_MASKS, O_EQ, O_FLOOR, O_WARP, O_PARTIAL, O_MAXFA, O_MAXDELAY };
+    enum { O_WORDS = 256, O_TS, O_TP, O_VP, O_UR, O_SR, O_RATE, O_WIN, O_MELS, O_MFCC, O_NOAUG,
+           O_SHIFT, O_SPEED, O_GAIN, O_NP, O_SNR, O_MASKS, O_EQ, O_FLOOR, O_WARP, O_PARTIAL,
+           O_MAXFA, O_MAXDELAY };
     static const struct option opts[] = {
-        {"data", required_argument, 0, 'd'},        {"out", required_argument, 0, 'o'},
-        {"arch", required_argument, 0, 'a'},        {"epochs", required_argument, 0, 'e'},
-        {"batch", required_argument, 0, 'b'},       {"lr", required_argument, 0, 'l'},
-        {"seed", required_argument, 0, 's'},        {"words", required_argument, 0, O_WORDS},
+        TRAIN_ARGS_OPTIONS,
+                
+                
+               
+                {"words", required_argument, 0, O_WORDS},
         {"test-speakers", required_argument, 0, O_TS},
         {"test-percent", required_argument, 0, O_TP},
         {"val-percent", required_argument, 0, O_VP},
         {"unknown-ratio", required_argument, 0, O_UR},
         {"silence-ratio", required_argument, 0, O_SR}, {"rate", required_argument, 0, O_RATE},
         {"window", required_argument, 0, O_WIN},    {"mels", required_argument, 0, O_MELS},
-        {"mfcc", required_argument, 0, O_MFCC},     {"optimizer", required_argument, 0, O_OPT},
-        {"schedule", required_argument, 0, O_SCHED},
-        {"weight-decay", required_argument, 0, O_WD},
-        {"label-smoothing", required_argument, 0, O_LS},
-        {"threads", required_argument, 0, O_THREADS}, {"resume", no_argument, 0, O_RESUME},
-        {"stop-after", required_argument, 0, O_STOP}, {"no-augment", no_argument, 0, O_NOAUG},
+        {"mfcc", required_argument, 0, O_MFCC},     
+        
+        
+        
+         
+         {"no-augment", no_argument, 0, O_NOAUG},
         {"shift-ms", required_argument, 0, O_SHIFT}, {"speed", required_argument, 0, O_SPEED},
         {"gain-db", required_argument, 0, O_GAIN},  {"noise-prob", required_argument, 0, O_NP},
         {"snr", required_argument, 0, O_SNR},       {"masks", required_argument, 0, O_MASKS},
@@ -152,18 +153,18 @@ static int parse_args(int argc, char **argv, train_opts *o)
         {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->limits = (speech_tune_limits)SPEECH_TUNE_LIMITS_DEFAULT;
-    o->arch = "gru";
-    o->optimizer = "adamw";
-    o->schedule = "onecycle";
+    o->t.arch = "gru";
+    o->t.optimizer = "adamw";
+    o->t.schedule = "onecycle";
     o->rate = 16000;
     o->mels = 40;
-    o->epochs = 30;
-    o->batch = 64;
-    o->lr = 0.003f;
-    o->weight_decay = 0.01f;
-    o->smoothing = 0.1f;
+    o->t.epochs = 30;
+    o->t.batch = 64;
+    o->t.lr = 0.003f;
+    o->t.weight_decay = 0.01f;
+    o->t.smoothing = 0.1f;
     o->window = 1.0f;
-    o->seed = 1;
+    o->t.seed = 1;
     o->test_pct = 10;
     o->val_pct = 10;
     o->unknown_ratio = 1.0f;
@@ -172,17 +173,12 @@ static int parse_args(int argc, char **argv, train_opts *o)
     o->aug.shift_ms = -1; /* half the window, once it is known */
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "d:o:a:e:b:l:s:h", opts, NULL)) != -1) {
-        int bad = 0;
+    while ((c = getopt_long(argc, argv, TRAIN_ARGS_SHORT "h", opts, NULL)) != -1) {
+        int bad = 0, r = train_args_option(&o->t, PROG, c, optarg);
+        if (r < 0) return -1;
+        if (r) continue;
         int t, f;
         switch (c) {
-        case 'd': o->data = optarg; break;
-        case 'o': o->out = optarg; break;
-        case 'a': o->arch = optarg; break;
-        case 'e': bad = cli_int(PROG, "--epochs", optarg, 1, 100000, &o->epochs); break;
-        case 'b': bad = cli_int(PROG, "--batch", optarg, 1, 65536, &o->batch); break;
-        case 'l': bad = cli_float(PROG, "--lr", optarg, 1e-7, 10, &o->lr); break;
-        case 's': bad = cli_u64(PROG, "--seed", optarg, &o->seed); break;
         case O_WORDS: o->words = optarg; break;
         case O_TS: o->test_speakers = optarg; break;
         case O_TP: bad = cli_int(PROG, "--test-percent", optarg, 0, 100, &o->test_pct); break;
@@ -193,13 +189,6 @@ static int parse_args(int argc, char **argv, train_opts *o)
         case O_WIN: bad = cli_float(PROG, "--window", optarg, 0.1, 10, &o->window); break;
         case O_MELS: bad = cli_int(PROG, "--mels", optarg, 4, 128, &o->mels); break;
         case O_MFCC: bad = cli_int(PROG, "--mfcc", optarg, 2, 128, &o->mfcc); break;
-        case O_OPT: o->optimizer = optarg; break;
-        case O_SCHED: o->schedule = optarg; break;
-        case O_WD: bad = cli_float(PROG, "--weight-decay", optarg, 0, 1, &o->weight_decay); break;
-        case O_LS: bad = cli_float(PROG, "--label-smoothing", optarg, 0, 0.5, &o->smoothing); break;
-        case O_THREADS: bad = cli_int(PROG, "--threads", optarg, 1, 256, &o->threads); break;
-        case O_RESUME: o->resume = 1; break;
-        case O_STOP: bad = cli_int(PROG, "--stop-after", optarg, 1, 1 << 30, &o->stop_after); break;
         case O_NOAUG:
             cx_speech_augment_off(&o->aug);
             o->aug.shift_ms = 0;
@@ -242,14 +231,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
         }
         if (bad) return -1;
     }
-    if (optind < argc) {
-        cli_error(PROG, "train: unexpected argument '%s'", argv[optind]);
-        return -1;
-    }
-    if (!o->data || !o->out) {
-        cli_error(PROG, "train: --data and --out are required");
-        return -1;
-    }
+    if (train_args_check(&o->t, PROG, argc, argv)) return -1;
     if (o->aug.shift_ms < 0) o->aug.shift_ms = 500.0f * o->window;
     if (o->test_pct + o->val_pct > 100) {
         cli_error(PROG, "train: --test-percent plus --val-percent is more than 100");
@@ -308,21 +290,18 @@ int cmd_train(int argc, char **argv)
         return EXIT_USAGE;
     }
     cx_error err;
-    cx_optim_config ocfg;
-    cx_schedule_kind sched;
-    if (cx_optim_parse(o.optimizer, &ocfg, &err) || cx_schedule_parse(o.schedule, &sched, &err) ||
-        cx_speech_augment_check(&o.aug, &err)) {
+    cx_train_config cfg;
+    if (train_args_config(&o.t, &cfg, &err) || cx_speech_augment_check(&o.aug, &err)) {
         cli_error(PROG, "%s", err.msg);
         return EXIT_USAGE;
     }
-    ocfg.weight_decay = o.weight_decay;
-    cx_set_threads(o.threads);
+    cx_set_threads(o.t.threads);
     cli_install_stop_handler();
 
     int rc = EXIT_ERROR, nwords = 0, nts = 0;
     char **words = o.words ? cx_strlist_split(o.words, &nwords) : NULL;
     char **test_speakers = o.test_speakers ? cx_strlist_split(o.test_speakers, &nts) : NULL;
-    train_run run = {.prog = PROG, .out = o.out, .rate_unit = "clips/s", .stop_after = o.stop_after};
+    train_run run = {.prog = PROG, .out = o.t.out, .rate_unit = "clips/s", .stop_after = o.t.stop_after};
     cx_speech_dataset *train = NULL, *val = NULL;
     cx_speech_source *tsrc = NULL, *vsrc = NULL;
     cx_melspec *fx = NULL;
@@ -341,11 +320,11 @@ int cmd_train(int argc, char **argv)
     so.ntest_speakers = nts;
     so.progress = load_progress;
     so.split = CX_SPLIT_TRAIN;
-    if ((st = cx_speech_load(&train, o.data, &so, &err))) goto fail;
+    if ((st = cx_speech_load(&train, o.t.data, &so, &err))) goto fail;
     report_dataset("training", train);
     so.split = CX_SPLIT_VAL;
     if (o.val_pct > 0) {
-        if (cx_speech_load(&val, o.data, &so, &err)) {
+        if (cx_speech_load(&val, o.t.data, &so, &err)) {
             if (isatty(STDERR_FILENO)) fprintf(stderr, "\r\033[K");
             cli_error(PROG, "warning: no validation speakers (%s): the last epoch is kept", err.msg);
             val = NULL;
@@ -371,23 +350,23 @@ int cmd_train(int argc, char **argv)
         goto fail;
     }
     char spec[4096];
-    if (build_spec(o.arch, frames, bins, train->nclasses, spec, sizeof spec)) goto done;
+    if (build_spec(o.t.arch, frames, bins, train->nclasses, spec, sizeof spec)) goto done;
     if ((st = cx_model_create(&m, spec, NULL, &err))) {
         char msg[sizeof err.msg];
         snprintf(msg, sizeof msg, "%s", err.msg);
         st = cx_fail(&err, CX_ERR_ARG, "--arch: %s", msg);
         goto fail;
     }
-    cx_model_init(m, o.seed);
+    cx_model_init(m, o.t.seed);
     char fs[CX_FEAT_CONFIG_STRLEN], buf[512];
     if ((st = cx_feat_config_to_string(&fc, fs, sizeof fs, &err))) goto fail;
     if ((st = cx_model_set_labels(m, train->nclasses, (const char *const *)train->class_names,
                                   &err)) ||
         (st = cx_speech_model_set_features(m, &fc, window, &err)) ||
-        (st = cx_model_set_meta(m, "train.data", o.data, &err)))
+        (st = cx_model_set_meta(m, "train.data", o.t.data, &err)))
         goto fail;
-    snprintf(buf, sizeof buf, "%s lr=%g wd=%g schedule=%s batch=%d smoothing=%g", o.optimizer,
-             (double)o.lr, (double)o.weight_decay, o.schedule, o.batch, (double)o.smoothing);
+    snprintf(buf, sizeof buf, "%s lr=%g wd=%g schedule=%s batch=%d smoothing=%g", o.t.optimizer,
+             (double)o.t.lr, (double)o.t.weight_decay, o.t.schedule, o.t.batch, (double)o.t.smoothing);
     if ((st = cx_model_set_meta(m, "train.recipe", buf, &err))) goto fail;
     snprintf(buf, sizeof buf,
              "shift=%gms speed=%g:%g gain=%gdB noise=%g snr=%g:%g masks=%d:%d eq=%gdB warp=%g "
@@ -409,15 +388,6 @@ int cmd_train(int argc, char **argv)
     if (val && (st = cx_speech_source_create(&vsrc, val, fx, window, NULL, &err))) goto fail;
     cx_train_source ts = cx_speech_train_source(tsrc);
     cx_train_source vs = vsrc ? cx_speech_train_source(vsrc) : (cx_train_source){0};
-    cx_train_config cfg = cx_train_defaults();
-    cfg.epochs = o.epochs;
-    cfg.batch = o.batch;
-    cfg.lr = o.lr;
-    cfg.schedule = sched;
-    cfg.optim = ocfg;
-    cfg.label_smoothing = o.smoothing;
-    cfg.seed = o.seed;
-    cfg.resume = o.resume;
     if ((st = train_run_prepare(&run, &cfg, &err))) goto fail;
     st = train_run_go(&run, m, &ts, vsrc ? &vs : NULL, &cfg, &err);
     if (st == CX_ERR_INTERRUPTED) goto done;
@@ -428,9 +398,9 @@ int cmd_train(int argc, char **argv)
                res.best_epoch);
     /* m now holds the best weights: tune the detector on speakers it did not
      * train on where there are any. */
-    if ((st = speech_tune_and_save(m, &fc, val ? val : train, o.out, o.seed, &o.limits, &err)))
+    if ((st = speech_tune_and_save(m, &fc, val ? val : train, o.t.out, o.t.seed, &o.limits, &err)))
         goto fail;
-    printf("model saved to %s\nlearning curve: %s\n", o.out, run.curve);
+    printf("model saved to %s\nlearning curve: %s\n", o.t.out, run.curve);
     rc = EXIT_OK;
     goto done;
 fail:

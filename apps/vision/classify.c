@@ -228,15 +228,14 @@ int cmd_watch(int argc, char **argv)
     char path[PATH_MAX];
     if (existing) {
         char **names = NULL;
-        int n = vision_list_dir(dir, &names);
+        int n = cx_list_folder(dir, &names);
         for (int i = 0; i < n; i++) {
             if (wanted(names[i])) {
                 snprintf(path, sizeof path, "%s/%s", dir, names[i]);
                 classify_one(&cl, path);
             }
-            free(names[i]);
         }
-        free(names);
+        cx_strlist_free(names);
     }
     fprintf(stderr, "%s: watching %s (Ctrl-C to stop)\n", PROG, dir);
     char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));

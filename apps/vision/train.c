@@ -85,13 +85,10 @@ static void usage(FILE *f)
 }
 
 typedef struct {
-    const char *data, *out, *arch, *optimizer, *schedule;
-    float val_split, lr, weight_decay, smoothing;
-    int channels, height, width, epochs, batch, threads, resume;
-    unsigned long long seed;
+    train_args t; /* the options every train command takes */
+    float val_split;
+    int channels, height, width;
     cx_augment aug;
-    int lr_set, wd_set;
-    int stop_after;
 } train_opts;
 
 static int parse_size(const char *s, int *h, int *w)
@@ -110,79 +107,44 @@ static int parse_size(const char *s, int *h, int *w)
 /* 0: go on; 1: --help was shown; -1: a usage error was reported. */
 static int parse_args(int argc, char **argv, train_opts *o)
 {
-    enum { O_VAL = 256, O_CH, O_SIZE, O_OPT, O_SCHED, O_WD, O_LS, O_THREADS, O_CROP, O_FLIP,
-           O_ERASE, O_RESUME, O_STOP };
+    enum { O_VAL = 256, O_CH, O_SIZE, O_CROP, O_FLIP, O_ERASE };
     static const struct option opts[] = {
-        {"data", required_argument, 0, 'd'},      {"out", required_argument, 0, 'o'},
-        {"arch", required_argument, 0, 'a'},      {"epochs", required_argument, 0, 'e'},
-        {"batch", required_argument, 0, 'b'},     {"lr", required_argument, 0, 'l'},
-        {"seed", required_argument, 0, 's'},      {"val-split", required_argument, 0, O_VAL},
-        {"channels", required_argument, 0, O_CH}, {"size", required_argument, 0, O_SIZE},
-        {"optimizer", required_argument, 0, O_OPT}, {"schedule", required_argument, 0, O_SCHED},
-        {"weight-decay", required_argument, 0, O_WD},
-        {"label-smoothing", required_argument, 0, O_LS},
-        {"threads", required_argument, 0, O_THREADS}, {"crop", required_argument, 0, O_CROP},
-        {"flip", no_argument, 0, O_FLIP},         {"erase", required_argument, 0, O_ERASE},
-        {"resume", no_argument, 0, O_RESUME},     {"help", no_argument, 0, 'h'},
-        {"stop-after", required_argument, 0, O_STOP},
-        {0, 0, 0, 0}};
+        TRAIN_ARGS_OPTIONS,
+        {"val-split", required_argument, 0, O_VAL}, {"channels", required_argument, 0, O_CH},
+        {"size", required_argument, 0, O_SIZE},     {"crop", required_argument, 0, O_CROP},
+        {"flip", no_argument, 0, O_FLIP},           {"erase", required_argument, 0, O_ERASE},
+        {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->val_split = 0.1f;
-    o->epochs = 10;
-    o->batch = 64;
-    o->seed = 1;
-    o->optimizer = "adamw";
-    o->schedule = "onecycle";
+    o->t.epochs = 10;
+    o->t.batch = 64;
+    o->t.seed = 1;
+    o->t.optimizer = "adamw";
+    o->t.schedule = "onecycle";
     cx_augment_init(&o->aug);
     o->aug.crop_pad = 2;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "d:o:a:e:b:l:s:h", opts, NULL)) != -1) {
-        int bad = 0;
+    while ((c = getopt_long(argc, argv, TRAIN_ARGS_SHORT "h", opts, NULL)) != -1) {
+        int bad = 0, r = train_args_option(&o->t, PROG, c, optarg);
+        if (r < 0) return -1;
+        if (r) continue;
         switch (c) {
-        case 'd': o->data = optarg; break;
-        case 'o': o->out = optarg; break;
-        case 'a': o->arch = optarg; break;
-        case 'e': bad = cli_int(PROG, "--epochs", optarg, 1, 100000, &o->epochs); break;
-        case 'b': bad = cli_int(PROG, "--batch", optarg, 1, 65536, &o->batch); break;
-        case 'l':
-            bad = cli_float(PROG, "--lr", optarg, 1e-7, 10, &o->lr);
-            o->lr_set = 1;
-            break;
-        case 's': bad = cli_u64(PROG, "--seed", optarg, &o->seed); break;
         case O_VAL: bad = cli_float(PROG, "--val-split", optarg, 0, 0.9, &o->val_split); break;
         case O_CH:
             bad = cli_int(PROG, "--channels", optarg, 1, 3, &o->channels) || o->channels == 2;
             if (o->channels == 2) cli_error(PROG, "--channels: 1 (gray) or 3 (colour)");
             break;
         case O_SIZE: bad = parse_size(optarg, &o->height, &o->width); break;
-        case O_OPT: o->optimizer = optarg; break;
-        case O_SCHED: o->schedule = optarg; break;
-        case O_WD:
-            bad = cli_float(PROG, "--weight-decay", optarg, 0, 1, &o->weight_decay);
-            o->wd_set = 1;
-            break;
-        case O_LS: bad = cli_float(PROG, "--label-smoothing", optarg, 0, 0.5, &o->smoothing); break;
-        case O_THREADS: bad = cli_int(PROG, "--threads", optarg, 1, 256, &o->threads); break;
         case O_CROP: bad = cli_int(PROG, "--crop", optarg, 0, 64, &o->aug.crop_pad); break;
         case O_FLIP: o->aug.flip = 1; break;
         case O_ERASE: bad = cli_float(PROG, "--erase", optarg, 0, 1, &o->aug.erase_prob); break;
-        case O_RESUME: o->resume = 1; break;
-        case O_STOP: bad = cli_int(PROG, "--stop-after", optarg, 1, 1 << 30, &o->stop_after); break;
         case 'h': usage(stdout); return 1;
         default: bad = 1;
         }
         if (bad) return -1;
     }
-    if (optind < argc) {
-        cli_error(PROG, "train: unexpected argument '%s'", argv[optind]);
-        return -1;
-    }
-    if (!o->data || !o->out) {
-        cli_error(PROG, "train: --data and --out are required");
-        return -1;
-    }
-    return 0;
+    return train_args_check(&o->t, PROG, argc, argv);
 }
 
 /* Builds the model spec: a preset or the user's spec, with the input line
@@ -191,16 +153,16 @@ static int build_spec(train_opts *o, int nclasses, char *spec, size_t len)
 {
     const char *body = NULL;
     for (int i = 0; i < NPRESETS; i++)
-        if (!strcmp(o->arch, presets[i].name)) {
+        if (!strcmp(o->t.arch, presets[i].name)) {
             body = presets[i].spec;
             if (!o->height) o->height = o->width = presets[i].size;
         }
     if (!o->height) o->height = o->width = o->channels == 3 ? 32 : 28;
     if (!body) {
-        if (strstr(o->arch, "input ")) {
+        if (strstr(o->t.arch, "input ")) {
             cx_model *probe;
             cx_error err;
-            if (cx_model_create(&probe, o->arch, NULL, &err)) {
+            if (cx_model_create(&probe, o->t.arch, NULL, &err)) {
                 cli_error(PROG, "--arch: %s", err.msg);
                 return -1;
             }
@@ -216,10 +178,10 @@ static int build_spec(train_opts *o, int nclasses, char *spec, size_t len)
             const cx_shape *out = cx_model_output_shape(probe);
             int ends = out->ndim == 1 && out->d[0] == nclasses;
             cx_model_free(probe);
-            snprintf(spec, len, ends ? "%s" : "%s; dense %d", o->arch, nclasses);
+            snprintf(spec, len, ends ? "%s" : "%s; dense %d", o->t.arch, nclasses);
             return 0;
         }
-        body = o->arch;
+        body = o->t.arch;
     }
     snprintf(spec, len, "input %d %d %d; %s; dense %d", o->channels, o->height, o->width, body,
              nclasses);
@@ -250,26 +212,27 @@ int cmd_train(int argc, char **argv)
         return EXIT_USAGE;
     }
     cx_error err;
-    cx_optim_config ocfg;
-    cx_schedule_kind sched;
-    if (cx_optim_parse(o.optimizer, &ocfg, &err) || cx_schedule_parse(o.schedule, &sched, &err)) {
+    cx_train_config cfg;
+    if (train_args_config(&o.t, &cfg, &err)) {
         cli_error(PROG, "%s", err.msg);
         return EXIT_USAGE;
     }
-    if (!o.lr_set) o.lr = ocfg.kind == CX_OPT_SGD ? 0.05f : 0.002f;
-    ocfg.weight_decay = o.wd_set ? o.weight_decay : (ocfg.kind == CX_OPT_ADAMW ? 0.05f : 5e-4f);
-    cx_set_threads(o.threads);
+    /* The defaults that suit the optimizer. */
+    if (!o.t.lr_set) cfg.lr = o.t.lr = cfg.optim.kind == CX_OPT_SGD ? 0.05f : 0.002f;
+    if (!o.t.wd_set) cfg.optim.weight_decay = cfg.optim.kind == CX_OPT_ADAMW ? 0.05f : 5e-4f;
+    cx_optim_config ocfg = cfg.optim;
+    cx_set_threads(o.t.threads);
 
     /* Channels and size: from the options, the preset, or the data. */
-    if (!o.arch || strstr(o.arch, "input ") == NULL) {
-        const char *arch = o.arch;
+    if (!o.t.arch || strstr(o.t.arch, "input ") == NULL) {
+        const char *arch = o.t.arch;
         if (!o.channels) {
             int preset_ch = 0;
             for (int i = 0; arch && i < NPRESETS; i++)
                 if (!strcmp(arch, presets[i].name)) preset_ch = presets[i].channels;
-            o.channels = preset_ch ? preset_ch : cx_dataset_guess_channels(o.data);
+            o.channels = preset_ch ? preset_ch : cx_dataset_guess_channels(o.t.data);
         }
-        if (!o.arch) o.arch = o.channels == 3 ? "rgb32" : "small28";
+        if (!o.t.arch) o.t.arch = o.channels == 3 ? "rgb32" : "small28";
     }
     char spec[4096];
     /* The class count is not known yet; build with a placeholder to learn the
@@ -284,10 +247,10 @@ int cmd_train(int argc, char **argv)
     int rc = EXIT_ERROR;
     cx_model *m = NULL;
     float mean[3], sd[3];
-    int mnist = cx_mnist_dir_detect(o.data);
-    train_run run = {.prog = PROG, .out = o.out, .rate_unit = "img/s", .stop_after = o.stop_after};
+    int mnist = cx_mnist_dir_detect(o.t.data);
+    train_run run = {.prog = PROG, .out = o.t.out, .rate_unit = "img/s", .stop_after = o.t.stop_after};
     cli_install_stop_handler();
-    cx_status st = vision_open_data(&train, o.data, CX_SPLIT_TRAIN, o.channels, o.height, o.width,
+    cx_status st = vision_open_data(&train, o.t.data, CX_SPLIT_TRAIN, o.channels, o.height, o.width,
                                     o.val_split, &err);
     if (st) goto fail;
     vision_report_warnings(train, 20);
@@ -297,11 +260,11 @@ int cmd_train(int argc, char **argv)
     if (!mnist && train->presplit) {
         char vdir[4096];
         struct stat sb;
-        snprintf(vdir, sizeof vdir, "%s/val", o.data);
+        snprintf(vdir, sizeof vdir, "%s/val", o.t.data);
         own_val = stat(vdir, &sb) == 0 && S_ISDIR(sb.st_mode);
     }
     if (own_val) {
-        if ((st = vision_open_data(&val, o.data, CX_SPLIT_VAL, o.channels, o.height, o.width,
+        if ((st = vision_open_data(&val, o.t.data, CX_SPLIT_VAL, o.channels, o.height, o.width,
                                    o.val_split, &err)))
             goto fail;
     } else if ((mnist || train->presplit) && o.val_split > 0) {
@@ -310,7 +273,7 @@ int cmd_train(int argc, char **argv)
         cx_dataset_free(train);
         train = a;
     } else if (!train->presplit && o.val_split > 0) {
-        if ((st = vision_open_data(&val, o.data, CX_SPLIT_VAL, o.channels, o.height, o.width,
+        if ((st = vision_open_data(&val, o.t.data, CX_SPLIT_VAL, o.channels, o.height, o.width,
                                    o.val_split, &err))) {
             /* A tiny dataset may leave the held-out part empty: train without. */
             cli_error(PROG, "warning: no validation images (%s); the last epoch is kept", err.msg);
@@ -322,7 +285,7 @@ int cmd_train(int argc, char **argv)
 
     if (build_spec(&o, train->nclasses, spec, sizeof spec)) goto fail_quiet;
     if ((st = cx_model_create(&m, spec, NULL, &err))) goto fail;
-    cx_model_init(m, o.seed);
+    cx_model_init(m, o.t.seed);
     if ((st = cx_dataset_mean_std(train, mean, sd, &err))) goto fail;
     cx_vision_prep prep = {o.channels, o.height, o.width, {0}, {0}};
     memcpy(prep.mean, mean, sizeof(float) * (size_t)o.channels);
@@ -330,14 +293,14 @@ int cmd_train(int argc, char **argv)
     if ((st = cx_vision_prep_store(m, &prep, &err)) ||
         (st = cx_model_set_labels(m, train->nclasses, (const char *const *)train->class_names,
                                   &err)) ||
-        (st = cx_model_set_meta(m, "train.data", o.data, &err)))
+        (st = cx_model_set_meta(m, "train.data", o.t.data, &err)))
         goto fail;
     char buf[256];
     snprintf(buf, sizeof buf, "crop=%d flip=%d erase=%g", o.aug.crop_pad, o.aug.flip,
              (double)o.aug.erase_prob);
     if ((st = cx_model_set_meta(m, "train.augment", buf, &err))) goto fail;
-    snprintf(buf, sizeof buf, "%s lr=%g wd=%g schedule=%s batch=%d smoothing=%g", o.optimizer,
-             (double)o.lr, (double)ocfg.weight_decay, o.schedule, o.batch, (double)o.smoothing);
+    snprintf(buf, sizeof buf, "%s lr=%g wd=%g schedule=%s batch=%d smoothing=%g", o.t.optimizer,
+             (double)o.t.lr, (double)ocfg.weight_decay, o.t.schedule, o.t.batch, (double)o.t.smoothing);
     if ((st = cx_model_set_meta(m, "train.recipe", buf, &err))) goto fail;
     snprintf(buf, sizeof buf, "%g", (double)o.val_split);
     if ((st = cx_model_set_meta(m, "train.val_split", buf, &err))) goto fail;
@@ -350,15 +313,6 @@ int cmd_train(int argc, char **argv)
 
     cx_dataset_source tsrc = {train, mean, sd, o.aug}, vsrc = {val, mean, sd, o.aug};
     cx_train_source ts = cx_dataset_train_source(&tsrc), vs = cx_dataset_train_source(&vsrc);
-    cx_train_config cfg = cx_train_defaults();
-    cfg.epochs = o.epochs;
-    cfg.batch = o.batch;
-    cfg.lr = o.lr;
-    cfg.schedule = sched;
-    cfg.optim = ocfg;
-    cfg.label_smoothing = o.smoothing;
-    cfg.seed = o.seed;
-    cfg.resume = o.resume;
     if ((st = train_run_prepare(&run, &cfg, &err))) goto fail;
     st = train_run_go(&run, m, &ts, val ? &vs : NULL, &cfg, &err);
     if (st == CX_ERR_INTERRUPTED) goto done;
@@ -366,9 +320,9 @@ int cmd_train(int argc, char **argv)
     cx_train_result res = run.res;
     if (res.best_val_acc >= 0 && val)
         printf("best validation accuracy %.2f%% at epoch %d; model saved to %s\n",
-               100.0 * res.best_val_acc, res.best_epoch, o.out);
+               100.0 * res.best_val_acc, res.best_epoch, o.t.out);
     else
-        printf("model saved to %s\n", o.out);
+        printf("model saved to %s\n", o.t.out);
     printf("learning curve: %s\n", run.curve);
     rc = EXIT_OK;
     goto done;

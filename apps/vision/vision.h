@@ -16,9 +16,6 @@ void vision_report_warnings(const cx_dataset *ds, int max_lines);
 /* Opens a model file; prints the error and returns NULL on failure. */
 cx_vision_model *vision_open_model(const char *path);
 
-/* The entries of a folder, sorted by name (names are malloc'ed); -1 on error. */
-int vision_list_dir(const char *dir, char ***names);
-
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_classify(int argc, char **argv);

@@ -9,6 +9,7 @@
 
 #include "cortex/data.h"
 #include "cortex/image.h"
+#include "cortex/io.h"
 
 cx_status cx_dataset_open(cx_dataset **out, const char *path, const cx_folder_opts *opts,
                           cx_error *err)
@@ -37,37 +38,37 @@ static int by_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The entries of dir but hidden ones, sorted; -1 if it cannot be read. */
-static int list_dir(const char *dir, char ***names)
+int cx_list_folder(const char *dir, char ***names)
 {
-    DIR *d = opendir(dir);
     *names = NULL;
+    DIR *d = opendir(dir);
     if (!d) return -1;
     int n = 0, cap = 0;
     char **v = NULL;
     struct dirent *e;
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.') continue;
-        if (n == cap) {
+        if (n + 1 >= cap) {
             cap = cap ? 2 * cap : 64;
             char **nv = realloc(v, (size_t)cap * sizeof *v);
             if (!nv) break;
             v = nv;
         }
         if (!(v[n] = strdup(e->d_name))) break;
-        n++;
+        v[++n] = NULL;
     }
     closedir(d);
     if (n) qsort(v, (size_t)n, sizeof *v, by_name);
+    if (!v) v = calloc(1, sizeof *v);
     *names = v;
-    return n;
+    return v ? n : -1;
 }
 
 /* Looks at up to 5 images per folder, two folder levels deep. */
 static void scan_colour(const char *dir, int depth, int *looked, int *colour)
 {
     char **names = NULL;
-    int n = list_dir(dir, &names), images = 0;
+    int n = cx_list_folder(dir, &names), images = 0;
     for (int i = 0; i < n; i++) {
         char path[8192];
         struct stat sb;
@@ -84,9 +85,8 @@ static void scan_colour(const char *dir, int depth, int *looked, int *colour)
                 *colour |= c >= 3;
             }
         }
-        free(names[i]);
     }
-    free(names);
+    cx_strlist_free(names);
 }
 
 int cx_dataset_guess_channels(const char *path)

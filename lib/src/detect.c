@@ -137,18 +137,8 @@ void cx_detect_config_default(cx_detect_config *c)
     c->suppress_ms = 750;
 }
 
-static cx_status bad_field(cx_error *err, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static cx_status bad_field(cx_error *err, const char *field, const char *fmt, ...)
-{
-    char what[200];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    return cx_fail(err, CX_ERR_ARG, "detect config: field '%s': %s", field, what);
-}
+/* "detect config: field 'FIELD': ..." */
+#define bad_field(err, field, ...) cx_kv_bad_field(err, "detect config", field, __VA_ARGS__)
 
 cx_status cx_detect_config_validate(const cx_detect_config *c, cx_error *err)
 {

@@ -60,18 +60,8 @@ size_t cx_feat_num_frames(const cx_feat_config *cfg, size_t n)
     return 1 + (n - win) / hop;
 }
 
-static cx_status bad_field(cx_error *err, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static cx_status bad_field(cx_error *err, const char *field, const char *fmt, ...)
-{
-    char what[200];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    return cx_fail(err, CX_ERR_ARG, "feature config: field '%s': %s", field, what);
-}
+/* "feature config: field 'FIELD': ..." */
+#define bad_field(err, field, ...) cx_kv_bad_field(err, "feature config", field, __VA_ARGS__)
 
 cx_status cx_feat_config_validate(const cx_feat_config *c, cx_error *err)
 {

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,4 +136,14 @@ cx_status cx_kv_fail(const cx_kv *kv, cx_kv_result r, const char *what, int quot
     default:
         return cx_fail(err, CX_ERR_ARG, "%s: bad field", what);
     }
+}
+
+cx_status cx_kv_bad_field(cx_error *err, const char *what, const char *field, const char *fmt, ...)
+{
+    char why[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    return cx_fail(err, CX_ERR_ARG, "%s: field '%s': %s", what, field, why);
 }

@@ -79,4 +79,9 @@ cx_kv_result cx_kv_next(cx_kv *kv);
  * worded by the caller. */
 cx_status cx_kv_fail(const cx_kv *kv, cx_kv_result r, const char *what, int quote, cx_error *err);
 
+/* The error for a field whose value is wrong: "<what>: field 'FIELD': "
+ * followed by the formatted reason (cut to 200 bytes). */
+cx_status cx_kv_bad_field(cx_error *err, const char *what, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 #endif

@@ -54,6 +54,11 @@ extern "C" {
 CX_API cx_status cx_read_file_buf(const char *path, long long max, uint8_t **buf, size_t *cap,
                                   size_t *len, cx_error *err);
 
+/* The entries of folder dir except hidden ones (names starting with '.'),
+ * sorted by strcmp, as a NULL-terminated array freed with cx_strlist_free.
+ * Returns how many, or -1 (with *names NULL) if dir cannot be read. */
+CX_API int cx_list_folder(const char *dir, char ***names);
+
 /* Largest JSON header accepted when reading (bytes). */
 #define CX_ST_MAX_HEADER (64u << 20)
 /* Largest file accepted (read whole into memory) and written (bytes). */
