@@ -14,6 +14,7 @@ PACKAGES=(
   python3-torch python3-numpy
   dataset-fashion-mnist
   pulseaudio pulseaudio-utils libasound2-plugins espeak-ng sox flite
+  locales
 )
 
 [ "${1:-}" = "--fuzz" ] && PACKAGES+=(clang libclang-rt-14-dev)
@@ -35,6 +36,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
   echo "setup: all packages present"
+fi
+
+# A comma-decimal locale, so the tests that check that config strings and
+# specs ignore the application's locale run instead of skipping.
+if ! locale -a 2>/dev/null | grep -qi '^de_DE\.utf-\?8$'; then
+  echo "setup: generating the de_DE.UTF-8 locale (for the locale tests)"
+  "${SUDO[@]}" localedef -i de_DE -f UTF-8 de_DE.UTF-8 || echo "setup: could not generate de_DE.UTF-8; the locale tests will skip" >&2
 fi
 
 case "${1:-}" in --deps | --fuzz) exit 0 ;; esac

@@ -2,6 +2,7 @@
  * shipped models and bundled samples: what the applications print is what
  * these calls give; bad files and non-models are refused with the name;
  * the held-out rule and the dataset batch source. */
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,6 +212,30 @@ static void test_strlist(void)
     cx_strlist_free(NULL);
 }
 
+/* A spec reads and writes '.' whatever locale the application chose (under
+ * de_DE "dropout 0.5" was refused and "leaky" came out as "leaky 0,01"). */
+static void test_spec_locale(void)
+{
+    const char *names[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "fr_FR.utf8", "de_DE"};
+    const char *set = NULL;
+    for (size_t i = 0; i < sizeof names / sizeof *names && !set; i++)
+        set = setlocale(LC_NUMERIC, names[i]);
+    if (!set) {
+        printf("(no comma-decimal locale installed, skipped) ");
+        return;
+    }
+    cx_error err;
+    cx_model *m = NULL;
+    CU_ASSERT_EQUAL(cx_model_create(&m, "input 4; dense 8 leaky; dropout 0.5; dense 2", NULL, &err),
+                    CX_OK);
+    if (m) {
+        CU_ASSERT_PTR_NOT_NULL(strstr(cx_model_spec(m), "leaky 0.01"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(cx_model_spec(m), "dropout 0.5"));
+    }
+    cx_model_free(m);
+    setlocale(LC_NUMERIC, "C");
+}
+
 int main(void)
 {
     static const cx_test tests[] = {{"vision_classify", test_vision_classify},
@@ -219,6 +244,7 @@ int main(void)
                                     {"placement", test_placement},
                                     {"holdout_and_source", test_holdout_and_source},
                                     {"strlist", test_strlist},
+                                    {"spec_locale", test_spec_locale},
                                     {NULL, NULL}};
     return cx_test_main("models", tests);
 }

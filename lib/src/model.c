@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cortex/loss.h"
+#include "kv.h"
 #include "layer_util.h"
 
 #define MAX_TOKENS 16
@@ -227,8 +228,8 @@ static cx_status create_ensemble_layout(cx_model **out, const char *spec, const 
     return CX_OK;
 }
 
-cx_status cx_model_create_layout(cx_model **out, const char *spec, const cx_shape *input,
-                                 cx_error *err)
+static cx_status create_layout(cx_model **out, const char *spec, const cx_shape *input,
+                               cx_error *err)
 {
     *out = NULL;
     if (!spec) return cx_fail(err, CX_ERR_ARG, "spec: empty");
@@ -308,6 +309,18 @@ cx_status cx_model_create_layout(cx_model **out, const char *spec, const cx_shap
     m->pool_at = find_pool(m);
     *out = m;
     return CX_OK;
+}
+
+cx_status cx_model_create_layout(cx_model **out, const char *spec, const cx_shape *input,
+                                 cx_error *err)
+{
+    /* A spec is read and written in the C locale whatever the application
+     * set: "dropout 0.5" must not need to be "dropout 0,5" under de_DE, nor
+     * the canonical spec saved in a model file say "leaky 0,01". */
+    locale_t old = cx_c_locale_enter();
+    cx_status st = create_layout(out, spec, input, err);
+    cx_c_locale_leave(old);
+    return st;
 }
 
 cx_status cx_model_create(cx_model **out, const char *spec, const cx_shape *input,
