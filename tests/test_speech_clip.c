@@ -1,10 +1,9 @@
-/* cortex-speech record's word finder (apps/speech/clip.c): where the word is
- * in a clip, with margins, and which clips count as silent. The app file is
- * compiled into the test directly (it is not part of the library). */
+/* cortex-speech record's word finder (cx_speech_find_word, lib/src/speech_clip.c):
+ * where the word is in a clip, with margins, and which clips count as
+ * silent. */
 #include <math.h>
 #include <stdlib.h>
 
-#include "../apps/speech/clip.c"
 #include "testutil.h"
 
 enum { RATE = 16000, N = 2 * RATE };
@@ -26,14 +25,14 @@ static void make(float level, float amp, double a, double b)
 
 static void test_scratch_size(void)
 {
-    CU_ASSERT(clip_scratch_size(N, RATE) <= sizeof scratch / sizeof scratch[0]);
+    CU_ASSERT(cx_speech_word_scratch(N, RATE) <= sizeof scratch / sizeof scratch[0]);
 }
 
 static void test_word_in_the_middle(void)
 {
     make(0.001f, 0.3f, 0.80, 1.30);
-    clip_span s;
-    clip_find_word(x, N, RATE, 0.1f, scratch, &s);
+    cx_speech_span s;
+    cx_speech_find_word(x, N, RATE, 0.1f, scratch, &s);
     CU_ASSERT_EQUAL(s.found, 1);
     CU_ASSERT_EQUAL(s.at_start, 0);
     CU_ASSERT_EQUAL(s.at_end, 0);
@@ -46,8 +45,8 @@ static void test_word_in_the_middle(void)
 static void test_margin_is_clamped(void)
 {
     make(0.0f, 0.3f, 0.02, 0.5);
-    clip_span s;
-    clip_find_word(x, N, RATE, 0.1f, scratch, &s);
+    cx_speech_span s;
+    cx_speech_find_word(x, N, RATE, 0.1f, scratch, &s);
     CU_ASSERT_EQUAL(s.found, 1);
     CU_ASSERT_EQUAL(s.start, 0);
     CU_ASSERT_EQUAL(s.at_start, 0);
@@ -56,8 +55,8 @@ static void test_margin_is_clamped(void)
 static void test_cut_off_at_the_end(void)
 {
     make(0.001f, 0.3f, 1.5, 3.0);
-    clip_span s;
-    clip_find_word(x, N, RATE, 0.1f, scratch, &s);
+    cx_speech_span s;
+    cx_speech_find_word(x, N, RATE, 0.1f, scratch, &s);
     CU_ASSERT_EQUAL(s.found, 1);
     CU_ASSERT_EQUAL(s.at_end, 1);
     CU_ASSERT_EQUAL(s.end, N);
@@ -66,34 +65,34 @@ static void test_cut_off_at_the_end(void)
 static void test_started_before(void)
 {
     make(0.001f, 0.3f, 0.0, 0.4);
-    clip_span s;
-    clip_find_word(x, N, RATE, 0.1f, scratch, &s);
+    cx_speech_span s;
+    cx_speech_find_word(x, N, RATE, 0.1f, scratch, &s);
     CU_ASSERT_EQUAL(s.found, 1);
     CU_ASSERT_EQUAL(s.at_start, 1);
 }
 
 static void test_silence_and_noise_are_not_words(void)
 {
-    clip_span s;
+    cx_speech_span s;
     make(0.0f, 0.0f, 0, 0); /* digital silence */
-    clip_find_word(x, N, RATE, 0.1f, scratch, &s);
+    cx_speech_find_word(x, N, RATE, 0.1f, scratch, &s);
     CU_ASSERT_EQUAL(s.found, 0);
     make(0.05f, 0.0f, 0, 0); /* steady loud noise: nothing stands out */
-    clip_find_word(x, N, RATE, 0.1f, scratch, &s);
+    cx_speech_find_word(x, N, RATE, 0.1f, scratch, &s);
     CU_ASSERT_EQUAL(s.found, 0);
     make(0.001f, 0.005f, 0.5, 1.0); /* a tone below -40 dBFS */
-    clip_find_word(x, N, RATE, 0.1f, scratch, &s);
+    cx_speech_find_word(x, N, RATE, 0.1f, scratch, &s);
     CU_ASSERT_EQUAL(s.found, 0);
     make(0.001f, 0.5f, 1.0, 1.02); /* a 20 ms click */
-    clip_find_word(x, N, RATE, 0.1f, scratch, &s);
+    cx_speech_find_word(x, N, RATE, 0.1f, scratch, &s);
     CU_ASSERT_EQUAL(s.found, 0);
 }
 
 static void test_word_over_noise(void)
 {
     make(0.01f, 0.3f, 0.6, 1.1); /* -40 dBFS background, word 27 dB above */
-    clip_span s;
-    clip_find_word(x, N, RATE, 0.1f, scratch, &s);
+    cx_speech_span s;
+    cx_speech_find_word(x, N, RATE, 0.1f, scratch, &s);
     CU_ASSERT_EQUAL(s.found, 1);
     CU_ASSERT(labs((long)s.start - (long)(0.50 * RATE)) <= 160);
     CU_ASSERT(labs((long)s.end - (long)(1.20 * RATE)) <= 160);
@@ -101,11 +100,11 @@ static void test_word_over_noise(void)
 
 static void test_tiny_inputs(void)
 {
-    clip_span s;
-    clip_find_word(x, 0, RATE, 0.1f, scratch, &s);
+    cx_speech_span s;
+    cx_speech_find_word(x, 0, RATE, 0.1f, scratch, &s);
     CU_ASSERT_EQUAL(s.found, 0);
     make(0.0f, 0.5f, 0, 1);
-    clip_find_word(x, 100, RATE, 0.1f, scratch, &s); /* less than a frame */
+    cx_speech_find_word(x, 100, RATE, 0.1f, scratch, &s); /* less than a frame */
     CU_ASSERT_EQUAL(s.found, 0);
 }
 

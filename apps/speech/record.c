@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "clip.h"
 #include "mic.h"
 #include "speech.h"
 
@@ -148,7 +147,7 @@ typedef struct {
     int rate;
     float *buf; /* PRE_ROLL_S + seconds of samples */
     size_t pre, cap;
-    float *scratch; /* for clip_find_word */
+    float *scratch; /* for cx_speech_find_word */
     int pause;      /* wait for Enter */
     int line_open;  /* a prompt is on stderr without its newline */
 } recorder;
@@ -293,7 +292,7 @@ static int parse(int argc, char **argv, record_opts *o)
 }
 
 /* What went wrong with an attempt, or NULL when the clip is good. */
-static const char *judge(const clip_span *s, long lost, float seconds, char *why, size_t len)
+static const char *judge(const cx_speech_span *s, long lost, float seconds, char *why, size_t len)
 {
     if (lost) {
         snprintf(why, len, "audio was lost while recording (input overflow)");
@@ -356,7 +355,7 @@ int cmd_record(int argc, char **argv)
     r.pre = (size_t)(PRE_ROLL_S * (float)o.rate);
     r.cap = r.pre + (size_t)(o.seconds * (float)o.rate);
     r.buf = malloc(sizeof(float) * r.cap);
-    r.scratch = malloc(sizeof(float) * clip_scratch_size(r.cap, o.rate));
+    r.scratch = malloc(sizeof(float) * cx_speech_word_scratch(r.cap, o.rate));
     if (!r.buf || !r.scratch) {
         cli_error(PROG, "record: out of memory");
         code = EXIT_ERROR;
@@ -387,8 +386,8 @@ int cmd_record(int argc, char **argv)
             }
             break;
         }
-        clip_span s;
-        clip_find_word(r.buf, n, o.rate, MARGIN_S, r.scratch, &s);
+        cx_speech_span s;
+        cx_speech_find_word(r.buf, n, o.rate, MARGIN_S, r.scratch, &s);
         char why[200];
         if (judge(&s, mic_overflows(r.m) - over, o.seconds, why, sizeof why)) {
             if (++tries >= MAX_TRIES) {

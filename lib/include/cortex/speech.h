@@ -282,6 +282,28 @@ CX_API cx_status cx_speech_batch(void *ctx, const int *idx, int n, int augment, 
 /* {s, ds->n, cx_speech_batch}. */
 CX_API cx_train_source cx_speech_train_source(cx_speech_source *s);
 
+/* ---- Finding the word in a recording ----------------------------------------------
+ * For recording a dataset (cortex-speech record): where the spoken word is
+ * in a clip, by energy alone. The clip is cut into 10 ms frames; the
+ * background is the 10th percentile of their energies (dB); a frame is
+ * speech when it is 10 dB above the background and above -50 dBFS; the word
+ * runs from the first to the last stretch of at least 30 ms of speech, plus
+ * margin_s seconds on each side. A clip is silent (found = 0) when its
+ * loudest frame is below -40 dBFS or less than 15 dB above the background. */
+typedef struct cx_speech_span {
+    size_t start, end;    /* the samples to keep, [start, end), margins included */
+    float peak_db;        /* loudest 10 ms frame, dB relative to full scale (RMS) */
+    float floor_db;       /* background level: the 10th percentile of the frames */
+    int found;            /* 1 when a word stands out of the background */
+    int at_start, at_end; /* the word touches the first / last frame (cut off?) */
+} cx_speech_span;
+
+/* Floats of scratch space cx_speech_find_word needs for n samples at rate. */
+CX_API size_t cx_speech_word_scratch(size_t n, int rate);
+/* Finds the word in x (n samples at rate); never allocates. */
+CX_API void cx_speech_find_word(const float *x, size_t n, int rate, float margin_s, float *scratch,
+                         cx_speech_span *out);
+
 /* ---- Placement ------------------------------------------------------------------
  * Where a clip sits in a window: its sample i goes to window[i + off]. A clip
  * is centred (its un-augmented place, the one evaluation and classification

@@ -1,5 +1,5 @@
-/* Finding the spoken word in a recorded clip (see clip.h). */
-#include "clip.h"
+/* Finding the spoken word in a recorded clip (see cortex/speech.h). */
+#include "cortex/speech.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -18,7 +18,7 @@ static size_t frame_len(int rate)
     return len ? len : 1;
 }
 
-size_t clip_scratch_size(size_t n, int rate)
+size_t cx_speech_word_scratch(size_t n, int rate)
 {
     size_t len = frame_len(rate);
     return 2 * ((n + len - 1) / len) + 1;
@@ -30,8 +30,8 @@ static int cmp_float(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-void clip_find_word(const float *x, size_t n, int rate, float margin_s, float *scratch,
-                    clip_span *out)
+void cx_speech_find_word(const float *x, size_t n, int rate, float margin_s, float *scratch,
+                    cx_speech_span *out)
 {
     memset(out, 0, sizeof *out);
     out->peak_db = out->floor_db = -100.0f;
