@@ -57,13 +57,15 @@ static void count_false(tally *t, int *nt, int cap, const cx_detection *det, int
             if ((double)ev[j].start > s || s >= (double)ev[j].end + rate || !file || file == path)
                 continue;
             word = file - 1;
-            while (word > path && word[-1] != '/') word--;
+            while (word > path && word[-1] != '/')
+                word--;
             len = (int)(file - word);
         }
         char what[160];
         snprintf(what, sizeof what, "%s <- %.*s", det[i].word, len, word);
         int k = 0;
-        while (k < *nt && strcmp(t[k].what, what)) k++;
+        while (k < *nt && strcmp(t[k].what, what))
+            k++;
         if (k == *nt) {
             if (*nt == cap) continue;
             snprintf(t[k].what, sizeof t[k].what, "%s", what);
@@ -82,7 +84,8 @@ static int by_count(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: bench_detect MODEL DATA SPEAKERS [SEED] [BACKGROUND_MINUTES] [WAV_OUT]\n");
+        fprintf(stderr,
+                "usage: bench_detect MODEL DATA SPEAKERS [SEED] [BACKGROUND_MINUTES] [WAV_OUT]\n");
         return 2;
     }
     uint64_t seed = argc > 4 ? strtoull(argv[4], NULL, 10) : 1;
@@ -99,7 +102,8 @@ int main(int argc, char **argv)
     char **speakers = cx_strlist_split(argv[3], &nsp);
     cx_speech_opts so;
     cx_speech_model_data_opts(sm, &so);
-    if (so.unknown_ratio > 0) so.unknown_ratio = 1000.0f; /* every other word (the most allowed): distractors */
+    if (so.unknown_ratio > 0)
+        so.unknown_ratio = 1000.0f; /* every other word (the most allowed): distractors */
     so.test_speakers = (const char *const *)speakers;
     so.ntest_speakers = nsp;
     so.split = CX_SPLIT_TEST;

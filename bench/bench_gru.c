@@ -50,7 +50,8 @@ static double stream_us(const char *spec)
     cx_rng rng;
     cx_rng_seed(&rng, 2);
     float *frames = malloc((size_t)T * F * sizeof *frames);
-    for (int i = 0; i < T * F; i++) frames[i] = 2.0f * cx_rng_uniform(&rng) - 1.0f;
+    for (int i = 0; i < T * F; i++)
+        frames[i] = 2.0f * cx_rng_uniform(&rng) - 1.0f;
     cx_error err;
     if (cx_model_stream_reset(m, &err)) {
         fprintf(stderr, "bench_gru: %s\n", err.msg);
@@ -59,7 +60,8 @@ static double stream_us(const char *spec)
     double best = 1e30, sink = 0.0;
     for (int r = 0; r < ROUNDS; r++) {
         double t0 = cx_now();
-        for (int s = 0; s < STEPS; s++) sink += cx_model_stream_step(m, frames + (s % T) * F)[0];
+        for (int s = 0; s < STEPS; s++)
+            sink += cx_model_stream_step(m, frames + (s % T) * F)[0];
         double us = (cx_now() - t0) * 1e6 / STEPS;
         if (us < best) best = us;
     }
@@ -175,8 +177,10 @@ static double train_seq_per_s(void)
     size_t nx = (size_t)BATCH * T * F;
     float *x = malloc(nx * sizeof *x), dy[BATCH * K];
     int labels[BATCH];
-    for (size_t i = 0; i < nx; i++) x[i] = 2.0f * cx_rng_uniform(&rng) - 1.0f;
-    for (int b = 0; b < BATCH; b++) labels[b] = (int)cx_rng_below(&rng, K);
+    for (size_t i = 0; i < nx; i++)
+        x[i] = 2.0f * cx_rng_uniform(&rng) - 1.0f;
+    for (int b = 0; b < BATCH; b++)
+        labels[b] = (int)cx_rng_below(&rng, K);
     double best = 0.0;
     for (int r = -1; r < ROUNDS; r++) { /* round -1 warms up */
         double t0 = cx_now();

@@ -11,7 +11,7 @@
 #include "cortex/cortex.h"
 
 #define SPEC                                                                                       \
-    "input 1 28 28; conv 32 3 pad=1 relu; maxpool 2; conv 64 3 pad=1 relu; maxpool 2; "           \
+    "input 1 28 28; conv 32 3 pad=1 relu; maxpool 2; conv 64 3 pad=1 relu; maxpool 2; "            \
     "dense 128 relu; dense 10"
 
 static int cmp_double(const void *a, const void *b)
@@ -49,7 +49,8 @@ int main(int argc, char **argv)
     float *x = malloc(sizeof(float) * B * 784), dz[B * 10];
     cx_rng rng;
     cx_rng_seed(&rng, 1);
-    for (int i = 0; i < n; i++) order[i] = i;
+    for (int i = 0; i < n; i++)
+        order[i] = i;
     cx_rng_shuffle(&rng, order, n);
     cx_model_set_training(m, 1);
     float loss = 0;
@@ -66,7 +67,8 @@ int main(int argc, char **argv)
     double train_s = cx_now() - t0;
     cx_model_set_training(m, 0);
     double *t = malloc(sizeof(double) * (size_t)runs);
-    for (int i = 0; i < 50; i++) cx_model_forward(m, 1, x);
+    for (int i = 0; i < 50; i++)
+        cx_model_forward(m, 1, x);
     for (int i = 0; i < runs; i++) {
         int idx = i % n;
         cx_dataset_get_batch(ds, &idx, 1, &mean, &sd, x, y, &err);

@@ -31,8 +31,8 @@ int main(int argc, char **argv)
     size_t chunk = (size_t)rate / 10;
     for (size_t at = 0; at < n; at += chunk) {
         cx_detection events[16];
-        int k = cx_detector_push(detector, samples + at, n - at < chunk ? n - at : chunk, events,
-                                 16);
+        int k =
+            cx_detector_push(detector, samples + at, n - at < chunk ? n - at : chunk, events, 16);
         for (int i = 0; i < k && i < 16; i++)
             printf("%8.2fs  %-12s %.3f\n", events[i].time, events[i].word,
                    (double)events[i].confidence);

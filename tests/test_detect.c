@@ -627,8 +627,9 @@ static void test_tune(void)
     cx_detect_config base = test_config();
     double hours = (9.5 - 1.8) / 3600.0;
     cx_detect_tune_result res;
-    CU_ASSERT_EQUAL_FATAL(
-        cx_detect_tune(m, &g_fc, &base, &grid, x, n, truth, 3, hours, 0.0, INFINITY, 0.5, &res, &err), CX_OK);
+    CU_ASSERT_EQUAL_FATAL(cx_detect_tune(m, &g_fc, &base, &grid, x, n, truth, 3, hours, 0.0,
+                                         INFINITY, 0.5, &res, &err),
+                          CX_OK);
     char buf[CX_DETECT_CONFIG_STRLEN];
     cx_detect_config_to_string(&res.config, buf, sizeof buf, &err);
     printf("\n  tuned: %s: %d hits, %d false alarms, median delay %.3f s, %d settings, %lld "
@@ -650,26 +651,26 @@ static void test_tune(void)
      * setting meets falls back to the same choice, with fast = 0; one just
      * under the choice's delay gives a setting within it or that fallback */
     cx_detect_tune_result lim;
-    CU_ASSERT_EQUAL(cx_detect_tune(m, &g_fc, &base, &grid, x, n, truth, 3, hours, 0.0, 10.0, 0.5,
-                                   &lim, &err),
-                    CX_OK);
+    CU_ASSERT_EQUAL(
+        cx_detect_tune(m, &g_fc, &base, &grid, x, n, truth, 3, hours, 0.0, 10.0, 0.5, &lim, &err),
+        CX_OK);
     CU_ASSERT(lim.fast == 1 && !memcmp(&lim.config, &res.config, sizeof lim.config));
-    CU_ASSERT_EQUAL(cx_detect_tune(m, &g_fc, &base, &grid, x, n, truth, 3, hours, 0.0, -10.0, 0.5,
-                                   &lim, &err),
-                    CX_OK);
+    CU_ASSERT_EQUAL(
+        cx_detect_tune(m, &g_fc, &base, &grid, x, n, truth, 3, hours, 0.0, -10.0, 0.5, &lim, &err),
+        CX_OK);
     CU_ASSERT(lim.fast == 0 && lim.feasible == 1);
     CU_ASSERT(!memcmp(&lim.config, &res.config, sizeof lim.config));
     double under = res.stats.median_delay - 0.001;
-    CU_ASSERT_EQUAL(cx_detect_tune(m, &g_fc, &base, &grid, x, n, truth, 3, hours, 0.0, under, 0.5,
-                                   &lim, &err),
-                    CX_OK);
+    CU_ASSERT_EQUAL(
+        cx_detect_tune(m, &g_fc, &base, &grid, x, n, truth, 3, hours, 0.0, under, 0.5, &lim, &err),
+        CX_OK);
     printf("; with a median delay limit of %.3f s: %s, %d hits, median delay %.3f s", under,
            lim.fast ? "met" : "not met", lim.stats.hits, lim.stats.median_delay);
     CU_ASSERT(lim.fast ? lim.stats.hits > 0 && lim.stats.median_delay <= under
                        : !memcmp(&lim.config, &res.config, sizeof lim.config));
-    CU_ASSERT_NOT_EQUAL(cx_detect_tune(m, &g_fc, &base, &grid, x, n, truth, 3, hours, 0.0, NAN,
-                                       0.5, &lim, &err),
-                        CX_OK);
+    CU_ASSERT_NOT_EQUAL(
+        cx_detect_tune(m, &g_fc, &base, &grid, x, n, truth, 3, hours, 0.0, NAN, 0.5, &lim, &err),
+        CX_OK);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "median delay"));
 
     /* a live detector with the chosen setting scores exactly the same */
@@ -698,8 +699,9 @@ static void test_tune(void)
     const float low[1] = {0.5f};
     grid.threshold = low;
     grid.n_threshold = 1;
-    CU_ASSERT_EQUAL(
-        cx_detect_tune(m, &g_fc, &base, &grid, x, n, truth, 3, hours, 0.0, INFINITY, 0.5, &res, &err), CX_OK);
+    CU_ASSERT_EQUAL(cx_detect_tune(m, &g_fc, &base, &grid, x, n, truth, 3, hours, 0.0, INFINITY,
+                                   0.5, &res, &err),
+                    CX_OK);
     CU_ASSERT_EQUAL(res.feasible, 0);
     CU_ASSERT(res.stats.false_alarms > 0);
     CU_ASSERT(res.fa_per_hour > 0.0);
@@ -736,17 +738,20 @@ static void test_tune(void)
     grid.threshold = low;
     grid.n_threshold = 1;
     CU_ASSERT_NOT_EQUAL(
-        cx_detect_tune(m, &g_fc, &base, &grid, x, n, truth, 3, 0.0, 0.0, INFINITY, 0.5, &res, &err), CX_OK);
+        cx_detect_tune(m, &g_fc, &base, &grid, x, n, truth, 3, 0.0, 0.0, INFINITY, 0.5, &res, &err),
+        CX_OK);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "hours"));
     const float bad[1] = {1.5f};
     grid.threshold = bad;
-    CU_ASSERT_NOT_EQUAL(
-        cx_detect_tune(m, &g_fc, &base, &grid, x, n, truth, 3, hours, 0.0, INFINITY, 0.5, &res, &err), CX_OK);
+    CU_ASSERT_NOT_EQUAL(cx_detect_tune(m, &g_fc, &base, &grid, x, n, truth, 3, hours, 0.0, INFINITY,
+                                       0.5, &res, &err),
+                        CX_OK);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "'threshold'"));
     const int never[1] = {50};
     cx_detect_grid g2 = {NULL, 0, avg, 2, never, 1, NULL, 0};
     CU_ASSERT_NOT_EQUAL(
-        cx_detect_tune(m, &g_fc, &base, &g2, x, n, truth, 3, hours, 0.0, INFINITY, 0.5, &res, &err), CX_OK);
+        cx_detect_tune(m, &g_fc, &base, &g2, x, n, truth, 3, hours, 0.0, INFINITY, 0.5, &res, &err),
+        CX_OK);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "min_count"));
     cx_model_free(m);
     free(x);
@@ -762,15 +767,16 @@ static void test_tune_defaults(void)
     float *x = make_signal(g_bursts, NBURSTS, SECONDS, &n);
     const cx_detect_truth truth[3] = {{"yes", 1.0, 1.6}, {"no", 2.5, 3.1}, {"yes", 5.5, 6.1}};
     cx_detect_tune_result res;
-    CU_ASSERT_EQUAL_FATAL(
-        cx_detect_tune(m, &g_fc, NULL, NULL, x, n, truth, 3, 5.2 / 3600, 0.0, INFINITY, 0.5, &res, &err),
-        CX_OK);
+    CU_ASSERT_EQUAL_FATAL(cx_detect_tune(m, &g_fc, NULL, NULL, x, n, truth, 3, 5.2 / 3600, 0.0,
+                                         INFINITY, 0.5, &res, &err),
+                          CX_OK);
     CU_ASSERT(res.candidates > 0 && res.candidates <= 640);
     CU_ASSERT_EQUAL(res.feasible, 1);
     CU_ASSERT_EQUAL(res.stats.hits, 3);
     CU_ASSERT_EQUAL(res.stats.false_alarms, 0);
-    CU_ASSERT_EQUAL(
-        cx_detect_tune(m, &g_fc, NULL, NULL, x, 1000, truth, 3, 1.0, 0.0, INFINITY, 0.5, &res, &err), CX_OK);
+    CU_ASSERT_EQUAL(cx_detect_tune(m, &g_fc, NULL, NULL, x, 1000, truth, 3, 1.0, 0.0, INFINITY, 0.5,
+                                   &res, &err),
+                    CX_OK);
     CU_ASSERT(res.evaluations == 0 && res.stats.hits == 0 && res.stats.misses == 3);
     cx_model_free(m);
     free(x);

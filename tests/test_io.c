@@ -173,7 +173,6 @@ static void test_roundtrip(void)
     CU_ASSERT_EQUAL(count_temp_files(), 0);
 }
 
-
 /* Ensembles: the output is the log of the members' mean probability; the
  * file round trip keeps every member; bad ensemble specs and files are
  * refused with the reason; an ensemble cannot be trained or streamed. */
@@ -205,7 +204,8 @@ static void test_ensemble(void)
     cx_softmax(cx_model_forward(b, 2, x), 2, 3, pb);
     CU_ASSERT(pa[0] != pb[0]);
     cx_softmax(cx_model_forward(e, 2, x), 2, 3, pe);
-    for (int i = 0; i < 6; i++) CU_ASSERT(fabsf(pe[i] - 0.5f * (pa[i] + pb[i])) < 1e-6f);
+    for (int i = 0; i < 6; i++)
+        CU_ASSERT(fabsf(pe[i] - 0.5f * (pa[i] + pb[i])) < 1e-6f);
 
     /* Round trip: same spec, weights and outputs. */
     label_and_tag(e);
@@ -279,7 +279,8 @@ static void test_ensemble(void)
         ent[ne].name = t->name;
         ent[ne].ndim = t->ndim;
         size_t sz = 1;
-        for (int d = 0; d < t->ndim; d++) sz *= (size_t)(ent[ne].shape[d] = t->shape[d]);
+        for (int d = 0; d < t->ndim; d++)
+            sz *= (size_t)(ent[ne].shape[d] = t->shape[d]);
         cx_st_get_f32(st, t->name, data + off, sz, &err);
         ent[ne++].data = data + off;
         off += sz;

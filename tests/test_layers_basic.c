@@ -8,21 +8,60 @@
 
 #define CHECK(spec, n, training) CU_ASSERT_EQUAL(cx_gradcheck(spec, n, training, 7, 1e-3f, 60), 0)
 
-static void test_dense(void) { CHECK("input 7; dense 5", 3, 0); }
-static void test_dense_flattens(void) { CHECK("input 2 3 3; dense 4", 2, 0); }
+static void test_dense(void)
+{
+    CHECK("input 7; dense 5", 3, 0);
+}
+static void test_dense_flattens(void)
+{
+    CHECK("input 2 3 3; dense 4", 2, 0);
+}
 /* Activations sit behind a dense layer so their inputs are spread out; kinks
  * (relu at 0) are measure-zero for random inputs. */
-static void test_relu(void) { CHECK("input 6; dense 8 relu; dense 3", 4, 0); }
-static void test_leaky(void) { CHECK("input 6; dense 8; leaky 0.1; dense 3", 4, 0); }
-static void test_gelu(void) { CHECK("input 6; dense 8 gelu", 4, 0); }
-static void test_sigmoid(void) { CHECK("input 6; dense 8 sigmoid", 4, 0); }
-static void test_tanh(void) { CHECK("input 6; dense 8 tanh", 4, 0); }
-static void test_flatten(void) { CHECK("input 2 2 3; flatten; dense 3", 2, 0); }
-static void test_dropout_train(void) { CHECK("input 10; dropout 0.4; dense 3", 5, 1); }
-static void test_bn_vector_train(void) { CHECK("input 5; batchnorm; dense 3", 6, 1); }
-static void test_bn_image_train(void) { CHECK("input 3 4 4; batchnorm; dense 2", 4, 1); }
-static void test_bn_sequence_train(void) { CHECK("input 4 3; batchnorm; dense 2", 3, 1); }
-static void test_bn_eval(void) { CHECK("input 3 4 4; batchnorm; dense 2", 4, 0); }
+static void test_relu(void)
+{
+    CHECK("input 6; dense 8 relu; dense 3", 4, 0);
+}
+static void test_leaky(void)
+{
+    CHECK("input 6; dense 8; leaky 0.1; dense 3", 4, 0);
+}
+static void test_gelu(void)
+{
+    CHECK("input 6; dense 8 gelu", 4, 0);
+}
+static void test_sigmoid(void)
+{
+    CHECK("input 6; dense 8 sigmoid", 4, 0);
+}
+static void test_tanh(void)
+{
+    CHECK("input 6; dense 8 tanh", 4, 0);
+}
+static void test_flatten(void)
+{
+    CHECK("input 2 2 3; flatten; dense 3", 2, 0);
+}
+static void test_dropout_train(void)
+{
+    CHECK("input 10; dropout 0.4; dense 3", 5, 1);
+}
+static void test_bn_vector_train(void)
+{
+    CHECK("input 5; batchnorm; dense 3", 6, 1);
+}
+static void test_bn_image_train(void)
+{
+    CHECK("input 3 4 4; batchnorm; dense 2", 4, 1);
+}
+static void test_bn_sequence_train(void)
+{
+    CHECK("input 4 3; batchnorm; dense 2", 3, 1);
+}
+static void test_bn_eval(void)
+{
+    CHECK("input 3 4 4; batchnorm; dense 2", 4, 0);
+}
 
 static void test_dropout_eval_identity(void)
 {
@@ -31,13 +70,15 @@ static void test_dropout_eval_identity(void)
     CU_ASSERT_EQUAL_FATAL(cx_model_create(&m, "input 100; dropout 0.5", NULL, &err), CX_OK);
     cx_model_reserve(m, 2, &err);
     float x[200];
-    for (int i = 0; i < 200; i++) x[i] = (float)i;
+    for (int i = 0; i < 200; i++)
+        x[i] = (float)i;
     const float *y = cx_model_forward(m, 2, x);
     CU_ASSERT_EQUAL(memcmp(x, y, sizeof x), 0);
     cx_model_set_training(m, 1);
     y = cx_model_forward(m, 2, x);
     int zeros = 0;
-    for (int i = 1; i < 200; i++) zeros += y[i] == 0.0f;
+    for (int i = 1; i < 200; i++)
+        zeros += y[i] == 0.0f;
     CU_ASSERT(zeros > 60 && zeros < 140);
     cx_model_free(m);
 }
@@ -102,7 +143,8 @@ static void test_spec_roundtrip(void)
     cx_error err;
     cx_model *a, *b;
     CU_ASSERT_EQUAL_FATAL(
-        cx_model_create(&a, "input 20; dense 16 relu; dropout 0.25; dense 8 tanh; dense 3", NULL, &err),
+        cx_model_create(&a, "input 20; dense 16 relu; dropout 0.25; dense 8 tanh; dense 3", NULL,
+                        &err),
         CX_OK);
     CU_ASSERT_EQUAL(cx_model_num_layers(a), 6);
     CU_ASSERT_EQUAL(cx_model_num_params(a), 20 * 16 + 16 + 16 * 8 + 8 + 8 * 3 + 3);

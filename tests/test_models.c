@@ -132,7 +132,8 @@ static void test_speech_model(void)
     CU_ASSERT_EQUAL(cx_speech_model_classify(s, x + 2 * 8000 + 4000, 8000, probs, &best, &err),
                     CX_OK);
     double sum = 0;
-    for (int i = 0; i < 12; i++) sum += probs[i];
+    for (int i = 0; i < 12; i++)
+        sum += probs[i];
     CU_ASSERT(fabs(sum - 1) < 1e-4);
     CU_ASSERT(best >= 0 && best < 12);
     CU_ASSERT_EQUAL(cx_speech_model_classify_file(s, "/nonexistent.wav", probs, &best, &err),
@@ -172,8 +173,9 @@ static void test_holdout_and_source(void)
         char name[256];
         cx_dataset_item_name(ds, i, name, sizeof name);
         int held = cx_split_bucket(name, 0) < cx_split_buckets_of(0.1);
-        if (held) bad += j >= va->n || memcmp(va->pixels + (size_t)j++ * 784,
-                                              ds->pixels + (size_t)i * 784, 784) != 0;
+        if (held)
+            bad += j >= va->n ||
+                   memcmp(va->pixels + (size_t)j++ * 784, ds->pixels + (size_t)i * 784, 784) != 0;
     }
     CU_ASSERT_EQUAL(bad, 0);
     CU_ASSERT_EQUAL(j, va->n);

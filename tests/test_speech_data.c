@@ -347,8 +347,8 @@ static void test_scan_speakers(void)
     CU_ASSERT_EQUAL_FATAL(n, NSPK);
     CU_ASSERT_STRING_EQUAL(v[0].name, "spkA");
     CU_ASSERT_EQUAL(v[0].files, 9);
-    CU_ASSERT_EQUAL(v[1].files, 10);            /* spkB_7.wav counted: not decoded */
-    CU_ASSERT_EQUAL(v[9].split, CX_SPLIT_TEST); /* spkJ, bucket 665 */
+    CU_ASSERT_EQUAL(v[1].files, 10);             /* spkB_7.wav counted: not decoded */
+    CU_ASSERT_EQUAL(v[9].split, CX_SPLIT_TEST);  /* spkJ, bucket 665 */
     CU_ASSERT_EQUAL(v[8].split, CX_SPLIT_TRAIN); /* spkI, bucket 8033 */
     cx_speech_speakers_free(v, n);
 }

@@ -100,10 +100,22 @@ static void run_optimizer(const char *name, float wd)
     free(w0), free(b0), free(gw), free(gb);
 }
 
-static void test_sgd(void) { run_optimizer("sgd", 0.05f); }
-static void test_nesterov(void) { run_optimizer("nesterov", 0.05f); }
-static void test_adam(void) { run_optimizer("adam", 0.05f); }
-static void test_adamw(void) { run_optimizer("adamw", 0.1f); }
+static void test_sgd(void)
+{
+    run_optimizer("sgd", 0.05f);
+}
+static void test_nesterov(void)
+{
+    run_optimizer("nesterov", 0.05f);
+}
+static void test_adam(void)
+{
+    run_optimizer("adam", 0.05f);
+}
+static void test_adamw(void)
+{
+    run_optimizer("adamw", 0.1f);
+}
 
 int main(void)
 {

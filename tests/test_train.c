@@ -44,7 +44,8 @@ static cx_model *train(const char *spec, const float *x, const int *y, int n, in
     int by[B];
     cx_rng rng;
     cx_rng_seed(&rng, seed);
-    for (int i = 0; i < n; i++) order[i] = i;
+    for (int i = 0; i < n; i++)
+        order[i] = i;
     long steps = (long)epochs * ((n + B - 1) / B), t = 0;
     cx_schedule sched = cx_schedule_make(CX_SCHED_ONECYCLE, 0.02f, steps);
     for (int e = 0; e < epochs; e++) {
@@ -128,13 +129,13 @@ static void test_schedules(void)
     CU_ASSERT_DOUBLE_EQUAL(cx_schedule_lr(&s, 100), 0.1, 1e-6);
     CU_ASSERT_DOUBLE_EQUAL(cx_schedule_lr(&s, 250), 0.01, 1e-6);
     s = cx_schedule_make(CX_SCHED_COSINE, 1.0f, 1000);
-    CU_ASSERT(cx_schedule_lr(&s, 0) < 0.1);                       /* warm-up */
-    CU_ASSERT_DOUBLE_EQUAL(cx_schedule_lr(&s, 50), 1.0, 1e-3);     /* peak */
-    CU_ASSERT_DOUBLE_EQUAL(cx_schedule_lr(&s, 525), 0.5, 1e-2);    /* halfway */
-    CU_ASSERT(cx_schedule_lr(&s, 999) < 1e-4);                     /* end */
+    CU_ASSERT(cx_schedule_lr(&s, 0) < 0.1);                     /* warm-up */
+    CU_ASSERT_DOUBLE_EQUAL(cx_schedule_lr(&s, 50), 1.0, 1e-3);  /* peak */
+    CU_ASSERT_DOUBLE_EQUAL(cx_schedule_lr(&s, 525), 0.5, 1e-2); /* halfway */
+    CU_ASSERT(cx_schedule_lr(&s, 999) < 1e-4);                  /* end */
     s = cx_schedule_make(CX_SCHED_ONECYCLE, 1.0f, 1000);
-    CU_ASSERT_DOUBLE_EQUAL(cx_schedule_lr(&s, 0), 0.04, 1e-6);     /* lr / 25 */
-    CU_ASSERT_DOUBLE_EQUAL(cx_schedule_lr(&s, 300), 1.0, 1e-6);    /* peak after 30% */
+    CU_ASSERT_DOUBLE_EQUAL(cx_schedule_lr(&s, 0), 0.04, 1e-6);  /* lr / 25 */
+    CU_ASSERT_DOUBLE_EQUAL(cx_schedule_lr(&s, 300), 1.0, 1e-6); /* peak after 30% */
     CU_ASSERT(cx_schedule_lr(&s, 999) < 1e-4);
     float prev = 2;
     for (long t = 300; t < 1000; t += 50) {
@@ -153,12 +154,14 @@ static void test_clip(void)
     cx_model *m;
     CU_ASSERT_EQUAL_FATAL(cx_model_create(&m, "input 3; dense 2", NULL, &err), CX_OK);
     cx_param *w = cx_model_tensor(m, 0), *b = cx_model_tensor(m, 1);
-    for (int i = 0; i < 6; i++) w->g[i] = 2.0f;
+    for (int i = 0; i < 6; i++)
+        w->g[i] = 2.0f;
     b->g[0] = b->g[1] = 2.0f; /* norm sqrt(8 * 4) = sqrt(32) */
     float norm = cx_grad_clip(m, 1.0f);
     CU_ASSERT_DOUBLE_EQUAL(norm, sqrt(32.0), 1e-4);
     double sq = 0;
-    for (int i = 0; i < 6; i++) sq += w->g[i] * w->g[i];
+    for (int i = 0; i < 6; i++)
+        sq += w->g[i] * w->g[i];
     sq += b->g[0] * b->g[0] + b->g[1] * b->g[1];
     CU_ASSERT_DOUBLE_EQUAL(sqrt(sq), 1.0, 1e-4);
     cx_model_free(m);
@@ -168,16 +171,18 @@ static void test_init(void)
 {
     cx_error err;
     cx_model *m;
-    CU_ASSERT_EQUAL_FATAL(cx_model_create(&m, "input 400; dense 300; batchnorm", NULL, &err), CX_OK);
+    CU_ASSERT_EQUAL_FATAL(cx_model_create(&m, "input 400; dense 300; batchnorm", NULL, &err),
+                          CX_OK);
     cx_model_init(m, 3);
     cx_param *w = cx_model_tensor(m, 0);
     double sq = 0;
-    for (size_t i = 0; i < w->size; i++) sq += (double)w->w[i] * w->w[i];
+    for (size_t i = 0; i < w->size; i++)
+        sq += (double)w->w[i] * w->w[i];
     /* He: variance 2 / fan_in */
     CU_ASSERT_DOUBLE_EQUAL(sq / w->size, 2.0 / 400, 0.1 * 2.0 / 400);
-    CU_ASSERT_EQUAL(cx_model_tensor(m, 1)->w[0], 0.0f);   /* bias */
-    CU_ASSERT_EQUAL(cx_model_tensor(m, 2)->w[5], 1.0f);   /* gamma */
-    CU_ASSERT_EQUAL(cx_model_tensor(m, 5)->w[7], 1.0f);   /* running var */
+    CU_ASSERT_EQUAL(cx_model_tensor(m, 1)->w[0], 0.0f); /* bias */
+    CU_ASSERT_EQUAL(cx_model_tensor(m, 2)->w[5], 1.0f); /* gamma */
+    CU_ASSERT_EQUAL(cx_model_tensor(m, 5)->w[7], 1.0f); /* running var */
     cx_model_free(m);
 }
 

@@ -21,7 +21,8 @@ int cx_test_main(const char *suite_name, const cx_test *tests)
 
 void cx_fill_uniform(float *v, size_t n, float lo, float hi, cx_rng *rng)
 {
-    for (size_t i = 0; i < n; i++) v[i] = lo + (hi - lo) * cx_rng_uniform(rng);
+    for (size_t i = 0; i < n; i++)
+        v[i] = lo + (hi - lo) * cx_rng_uniform(rng);
 }
 
 double cx_max_rel_err(const float *a, const float *b, size_t n, double floor)
@@ -60,7 +61,8 @@ static double loss_of(cx_model *m, int n, const float *x, const float *r, size_t
     cx_rng_seed(cx_model_rng(m), 1234);
     const float *y = cx_model_forward(m, n, x);
     double s = 0.0;
-    for (size_t i = 0; i < out_n; i++) s += (double)y[i] * r[i];
+    for (size_t i = 0; i < out_n; i++)
+        s += (double)y[i] * r[i];
     return s;
 }
 
@@ -102,7 +104,8 @@ int cx_gradcheck(const char *spec, int n, int training, uint64_t seed, float eps
     /* Biases start at zero; make them nonzero so their effect is tested. */
     for (int k = 0; k < cx_model_num_tensors(m); k++) {
         cx_param *p = cx_model_tensor(m, k);
-        if (p->trainable && p->init == CX_INIT_ZERO) cx_fill_uniform(p->w, p->size, -0.5f, 0.5f, &rng);
+        if (p->trainable && p->init == CX_INIT_ZERO)
+            cx_fill_uniform(p->w, p->size, -0.5f, 0.5f, &rng);
     }
 
     cx_model_zero_grad(m);

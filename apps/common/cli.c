@@ -104,7 +104,8 @@ void cli_progress(void *user, const cx_train_progress *p)
     last = now;
     int width = 28, fill = (int)(width * p->batch / (p->batches ? p->batches : 1));
     char bar[64], eta[32];
-    for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
+    for (int i = 0; i < width; i++)
+        bar[i] = i < fill ? '#' : '.';
     bar[width] = 0;
     fprintf(stderr, "\r\033[Kepoch %d/%d [%s] %ld/%ld  %.0f/s  loss %.4f  ETA %s", p->epoch,
             p->epochs, bar, p->batch, p->batches, p->samples_per_sec, (double)p->loss,
@@ -136,9 +137,11 @@ static void main_usage(FILE *f, const char *prog, const char *about, const cli_c
     fprintf(f, "usage: %s COMMAND [OPTIONS]\n\n", prog);
     fprintf(f, about, CX_VERSION_STRING);
     fprintf(f, "\n\ncommands:\n");
-    for (int i = 0; i < ncmds; i++) fprintf(f, "  %-*s %s\n", name_width, cmds[i].name, cmds[i].summary);
-    fprintf(f, "\n'%s COMMAND --help' documents each command.\n"
-               "Exit codes: 0 ok, 1 error, 2 usage error.\n",
+    for (int i = 0; i < ncmds; i++)
+        fprintf(f, "  %-*s %s\n", name_width, cmds[i].name, cmds[i].summary);
+    fprintf(f,
+            "\n'%s COMMAND --help' documents each command.\n"
+            "Exit codes: 0 ok, 1 error, 2 usage error.\n",
             prog);
 }
 

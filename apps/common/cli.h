@@ -18,8 +18,7 @@ void cli_install_stop_handler(void);
 /* Whole-token number parsing for option values; print a usage error naming
  * the option and return -1 on failure. */
 int cli_int(const char *prog, const char *opt, const char *val, long lo, long hi, int *out);
-int cli_float(const char *prog, const char *opt, const char *val, double lo, double hi,
-              float *out);
+int cli_float(const char *prog, const char *opt, const char *val, double lo, double hi, float *out);
 int cli_u64(const char *prog, const char *opt, const char *val, unsigned long long *out);
 
 /* Training progress on a terminal (a bar redrawn in place) or as nothing at

@@ -42,7 +42,8 @@ static void put(canvas *c, int x, int y, uint32_t color)
 void canvas_rect(canvas *c, int x0, int y0, int x1, int y1, uint32_t color)
 {
     for (int y = y0; y < y1; y++)
-        for (int x = x0; x < x1; x++) put(c, x, y, color);
+        for (int x = x0; x < x1; x++)
+            put(c, x, y, color);
 }
 
 void canvas_line(canvas *c, double x0, double y0, double x1, double y1, uint32_t color, int width)
@@ -53,11 +54,15 @@ void canvas_line(canvas *c, double x0, double y0, double x1, double y1, uint32_t
         double t = (double)i / steps;
         int x = (int)lround(x0 + t * dx), y = (int)lround(y0 + t * dy);
         for (int a = -(width / 2); a <= (width - 1) / 2; a++)
-            for (int b = -(width / 2); b <= (width - 1) / 2; b++) put(c, x + a, y + b, color);
+            for (int b = -(width / 2); b <= (width - 1) / 2; b++)
+                put(c, x + a, y + b, color);
     }
 }
 
-int canvas_text_width(const char *s, int scale) { return stb_easy_font_width((char *)s) * scale; }
+int canvas_text_width(const char *s, int scale)
+{
+    return stb_easy_font_width((char *)s) * scale;
+}
 
 int canvas_text(canvas *c, int x, int y, const char *s, uint32_t color, int scale)
 {

@@ -55,11 +55,13 @@ void report_print_text(const cx_model *m, const cx_confusion *cm, const report_s
     }
     int rw = st->row_width, cw = st->cell_width;
     printf("\nconfusion matrix (%s)\n%*s", st->axes, rw, "");
-    for (int p = 0; p < cm->k; p++) printf(" %*.*s", cw, cw, cx_model_label(m, p));
+    for (int p = 0; p < cm->k; p++)
+        printf(" %*.*s", cw, cw, cx_model_label(m, p));
     printf("\n");
     for (int t = 0; t < cm->k; t++) {
         printf("%-*.*s", rw, rw, cx_model_label(m, t));
-        for (int p = 0; p < cm->k; p++) printf(" %*ld", cw, cx_confusion_at(cm, t, p));
+        for (int p = 0; p < cm->k; p++)
+            printf(" %*ld", cw, cx_confusion_at(cm, t, p));
         printf("\n");
     }
 }
@@ -69,7 +71,8 @@ cx_status report_confusion_png(const cx_model *m, const cx_confusion *cm, const 
 {
     const char **labels = malloc(sizeof(char *) * (size_t)(cm->k ? cm->k : 1));
     if (!labels) return cx_fail(err, CX_ERR_NOMEM, "out of memory");
-    for (int i = 0; i < cm->k; i++) labels[i] = cx_model_label(m, i);
+    for (int i = 0; i < cm->k; i++)
+        labels[i] = cx_model_label(m, i);
     cx_status st = plot_confusion(path, cm, labels, err);
     free(labels);
     return st;

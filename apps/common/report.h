@@ -16,11 +16,11 @@ void report_print_json(cJSON *o);
 
 /* How each application lays out its text report. */
 typedef struct report_style {
-    const char *class_head;   /* first column's heading: "class", "word" */
-    int class_width;          /* its width */
-    int f1;                   /* show an f1 column */
-    const char *support_head; /* last column's heading: "support", "clips" */
-    const char *axes;         /* "rows: true class, columns: predicted" */
+    const char *class_head;    /* first column's heading: "class", "word" */
+    int class_width;           /* its width */
+    int f1;                    /* show an f1 column */
+    const char *support_head;  /* last column's heading: "support", "clips" */
+    const char *axes;          /* "rows: true class, columns: predicted" */
     int row_width, cell_width; /* the confusion matrix's label column and cells */
 } report_style;
 

@@ -21,7 +21,8 @@ static void on_epoch(void *user, const cx_epoch_report *r)
     char dur[32];
     printf("epoch %3d/%d  loss %.4f  train %.2f%%", r->epoch, t->epochs, (double)r->train_loss,
            100.0 * r->train_acc);
-    if (r->val_acc >= 0) printf("  val %.2f%% (loss %.4f)", 100.0 * r->val_acc, (double)r->val_loss);
+    if (r->val_acc >= 0)
+        printf("  val %.2f%% (loss %.4f)", 100.0 * r->val_acc, (double)r->val_loss);
     printf("  %.0f %s  %s%s\n", r->samples_per_sec, t->rate_unit,
            cli_duration(r->seconds, dur, sizeof dur), r->improved ? "  saved" : "");
     fflush(stdout);
@@ -58,33 +59,61 @@ cx_status train_run_go(train_run *t, cx_model *m, const cx_train_source *train,
     return st;
 }
 
-void train_run_done(train_run *t) { cx_train_result_free(&t->res); }
+void train_run_done(train_run *t)
+{
+    cx_train_result_free(&t->res);
+}
 
 int train_args_option(train_args *a, const char *prog, int c, const char *v)
 {
     int bad = 0;
     switch (c) {
-    case 'd': a->data = v; break;
-    case 'o': a->out = v; break;
-    case 'a': a->arch = v; break;
-    case 'e': bad = cli_int(prog, "--epochs", v, 1, 100000, &a->epochs); break;
-    case 'b': bad = cli_int(prog, "--batch", v, 1, 65536, &a->batch); break;
+    case 'd':
+        a->data = v;
+        break;
+    case 'o':
+        a->out = v;
+        break;
+    case 'a':
+        a->arch = v;
+        break;
+    case 'e':
+        bad = cli_int(prog, "--epochs", v, 1, 100000, &a->epochs);
+        break;
+    case 'b':
+        bad = cli_int(prog, "--batch", v, 1, 65536, &a->batch);
+        break;
     case 'l':
         bad = cli_float(prog, "--lr", v, 1e-7, 10, &a->lr);
         a->lr_set = 1;
         break;
-    case 's': bad = cli_u64(prog, "--seed", v, &a->seed); break;
-    case TRAIN_O_OPT: a->optimizer = v; break;
-    case TRAIN_O_SCHED: a->schedule = v; break;
+    case 's':
+        bad = cli_u64(prog, "--seed", v, &a->seed);
+        break;
+    case TRAIN_O_OPT:
+        a->optimizer = v;
+        break;
+    case TRAIN_O_SCHED:
+        a->schedule = v;
+        break;
     case TRAIN_O_WD:
         bad = cli_float(prog, "--weight-decay", v, 0, 1, &a->weight_decay);
         a->wd_set = 1;
         break;
-    case TRAIN_O_LS: bad = cli_float(prog, "--label-smoothing", v, 0, 0.5, &a->smoothing); break;
-    case TRAIN_O_THREADS: bad = cli_int(prog, "--threads", v, 1, 256, &a->threads); break;
-    case TRAIN_O_RESUME: a->resume = 1; break;
-    case TRAIN_O_STOP: bad = cli_int(prog, "--stop-after", v, 1, 1 << 30, &a->stop_after); break;
-    default: return 0;
+    case TRAIN_O_LS:
+        bad = cli_float(prog, "--label-smoothing", v, 0, 0.5, &a->smoothing);
+        break;
+    case TRAIN_O_THREADS:
+        bad = cli_int(prog, "--threads", v, 1, 256, &a->threads);
+        break;
+    case TRAIN_O_RESUME:
+        a->resume = 1;
+        break;
+    case TRAIN_O_STOP:
+        bad = cli_int(prog, "--stop-after", v, 1, 1 << 30, &a->stop_after);
+        break;
+    default:
+        return 0;
     }
     return bad ? -1 : 1;
 }

@@ -19,20 +19,29 @@ typedef struct train_args {
     unsigned long long seed;
 } train_args;
 
-enum { TRAIN_O_OPT = 400, TRAIN_O_SCHED, TRAIN_O_WD, TRAIN_O_LS, TRAIN_O_THREADS, TRAIN_O_RESUME,
-       TRAIN_O_STOP };
+enum {
+    TRAIN_O_OPT = 400,
+    TRAIN_O_SCHED,
+    TRAIN_O_WD,
+    TRAIN_O_LS,
+    TRAIN_O_THREADS,
+    TRAIN_O_RESUME,
+    TRAIN_O_STOP
+};
 #define TRAIN_ARGS_SHORT "d:o:a:e:b:l:s:"
-#define TRAIN_ARGS_OPTIONS                                                                        \
-    {"data", required_argument, 0, 'd'}, {"out", required_argument, 0, 'o'},                      \
-        {"arch", required_argument, 0, 'a'}, {"epochs", required_argument, 0, 'e'},               \
-        {"batch", required_argument, 0, 'b'}, {"lr", required_argument, 0, 'l'},                  \
-        {"seed", required_argument, 0, 's'}, {"optimizer", required_argument, 0, TRAIN_O_OPT},    \
-        {"schedule", required_argument, 0, TRAIN_O_SCHED},                                        \
-        {"weight-decay", required_argument, 0, TRAIN_O_WD},                                       \
-        {"label-smoothing", required_argument, 0, TRAIN_O_LS},                                    \
-        {"threads", required_argument, 0, TRAIN_O_THREADS},                                       \
-        {"resume", no_argument, 0, TRAIN_O_RESUME},                                               \
-        {"stop-after", required_argument, 0, TRAIN_O_STOP}
+#define TRAIN_ARGS_OPTIONS                                                                         \
+    {"data", required_argument, 0, 'd'}, {"out", required_argument, 0, 'o'},                       \
+        {"arch", required_argument, 0, 'a'}, {"epochs", required_argument, 0, 'e'},                \
+        {"batch", required_argument, 0, 'b'}, {"lr", required_argument, 0, 'l'},                   \
+        {"seed", required_argument, 0, 's'}, {"optimizer", required_argument, 0, TRAIN_O_OPT},     \
+        {"schedule", required_argument, 0, TRAIN_O_SCHED},                                         \
+        {"weight-decay", required_argument, 0, TRAIN_O_WD},                                        \
+        {"label-smoothing", required_argument, 0, TRAIN_O_LS},                                     \
+        {"threads", required_argument, 0, TRAIN_O_THREADS},                                        \
+        {"resume", no_argument, 0, TRAIN_O_RESUME},                                                \
+    {                                                                                              \
+        "stop-after", required_argument, 0, TRAIN_O_STOP                                           \
+    }
 
 /* Handles getopt's c if it is one of TRAIN_ARGS_OPTIONS: 1 if it was, -1 if
  * its value is bad (reported), 0 if it is not one of them. */
@@ -47,7 +56,7 @@ typedef struct train_run {
     const char *prog;      /* for messages */
     const char *out;       /* the model path; MODEL.ckpt and MODEL.curve.png beside it */
     const char *rate_unit; /* per-epoch lines: "img/s", "clips/s" */
-    long stop_after;       /* --stop-after: stop as Ctrl-C would after this many batches (0 = off) */
+    long stop_after; /* --stop-after: stop as Ctrl-C would after this many batches (0 = off) */
     char ckpt[4096], curve[4096];
     int epochs;
     cx_train_result res; /* after train_run_go; freed by train_run_done */

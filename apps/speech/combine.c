@@ -9,35 +9,35 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: cortex-speech combine --out MODEL [--data DATA] MEMBER MEMBER...\n"
-            "\n"
-            "Combines speech models trained for the same words with the same features\n"
-            "(e.g. one recipe run with different --seed) into one ensemble model that\n"
-            "classifies with the mean of their probabilities. An ensemble is usually\n"
-            "more accurate on voices none of them heard than its members are; it costs\n"
-            "the members' CPU time added up. Every command takes the combined MODEL\n"
-            "like any other model.\n"
-            "\n"
-            "With --data the detector's settings are tuned for the ensemble, on a stream\n"
-            "built from DATA the way the first member's training built its own (its\n"
-            "validation speakers, else its training speakers); without it the first\n"
-            "member's settings are kept.\n"
-            "\n"
-            "  --out MODEL            model file to write (required)\n"
-            "  --data DATA            the word folders to tune the detector on\n"
-            "  --unknown-ratio X      _unknown_ examples per keyword class size in the\n"
-            "                         stream (default: as the first member was trained)\n"
-            "  --silence-ratio X      the same for _silence_\n"
-            "  --seed N               the stream's random seed (default 1)\n"
-            SPEECH_TUNE_LIMITS_HELP
-            "  --threads N            CPU threads (default: all cores)\n"
-            "  -h, --help             this help\n"
-            "\n"
-            "example:\n"
-            "  cortex-speech train --data DATA --out a.safetensors --seed 1 ...\n"
-            "  cortex-speech train --data DATA --out b.safetensors --seed 2 ...\n"
-            "  cortex-speech combine --data DATA --out ab.safetensors a.safetensors b.safetensors\n");
+    fprintf(
+        f,
+        "usage: cortex-speech combine --out MODEL [--data DATA] MEMBER MEMBER...\n"
+        "\n"
+        "Combines speech models trained for the same words with the same features\n"
+        "(e.g. one recipe run with different --seed) into one ensemble model that\n"
+        "classifies with the mean of their probabilities. An ensemble is usually\n"
+        "more accurate on voices none of them heard than its members are; it costs\n"
+        "the members' CPU time added up. Every command takes the combined MODEL\n"
+        "like any other model.\n"
+        "\n"
+        "With --data the detector's settings are tuned for the ensemble, on a stream\n"
+        "built from DATA the way the first member's training built its own (its\n"
+        "validation speakers, else its training speakers); without it the first\n"
+        "member's settings are kept.\n"
+        "\n"
+        "  --out MODEL            model file to write (required)\n"
+        "  --data DATA            the word folders to tune the detector on\n"
+        "  --unknown-ratio X      _unknown_ examples per keyword class size in the\n"
+        "                         stream (default: as the first member was trained)\n"
+        "  --silence-ratio X      the same for _silence_\n"
+        "  --seed N               the stream's random seed (default 1)\n" SPEECH_TUNE_LIMITS_HELP
+        "  --threads N            CPU threads (default: all cores)\n"
+        "  -h, --help             this help\n"
+        "\n"
+        "example:\n"
+        "  cortex-speech train --data DATA --out a.safetensors --seed 1 ...\n"
+        "  cortex-speech train --data DATA --out b.safetensors --seed 2 ...\n"
+        "  cortex-speech combine --data DATA --out ab.safetensors a.safetensors b.safetensors\n");
 }
 
 /* The stream the detector is tuned on: DATA split as the first member's
@@ -74,13 +74,16 @@ static cx_status tuning_data(cx_speech_dataset **out, const char *data, const cx
 int cmd_combine(int argc, char **argv)
 {
     enum { O_UR = 256, O_SR, O_SEED, O_THREADS, O_MAXFA, O_MAXDELAY };
-    static const struct option opts[] = {
-        {"out", required_argument, 0, 'o'},           {"data", required_argument, 0, 'd'},
-        {"unknown-ratio", required_argument, 0, O_UR}, {"silence-ratio", required_argument, 0, O_SR},
-        {"seed", required_argument, 0, O_SEED},       {"threads", required_argument, 0, O_THREADS},
-        {"max-false-per-hour", required_argument, 0, O_MAXFA},
-        {"max-delay-ms", required_argument, 0, O_MAXDELAY},
-        {"help", no_argument, 0, 'h'},                {0, 0, 0, 0}};
+    static const struct option opts[] = {{"out", required_argument, 0, 'o'},
+                                         {"data", required_argument, 0, 'd'},
+                                         {"unknown-ratio", required_argument, 0, O_UR},
+                                         {"silence-ratio", required_argument, 0, O_SR},
+                                         {"seed", required_argument, 0, O_SEED},
+                                         {"threads", required_argument, 0, O_THREADS},
+                                         {"max-false-per-hour", required_argument, 0, O_MAXFA},
+                                         {"max-delay-ms", required_argument, 0, O_MAXDELAY},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     const char *out = NULL, *data = NULL;
     float ur = -1.0f, sr = -1.0f;
     unsigned long long seed = 1;
@@ -89,20 +92,35 @@ int cmd_combine(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:d:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'o': out = optarg; break;
-        case 'd': data = optarg; break;
-        case O_UR: bad = cli_float(PROG, "--unknown-ratio", optarg, 0, 100, &ur); break;
-        case O_SR: bad = cli_float(PROG, "--silence-ratio", optarg, 0, 100, &sr); break;
-        case O_SEED: bad = cli_u64(PROG, "--seed", optarg, &seed); break;
-        case O_THREADS: bad = cli_int(PROG, "--threads", optarg, 0, 256, &threads); break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'd':
+            data = optarg;
+            break;
+        case O_UR:
+            bad = cli_float(PROG, "--unknown-ratio", optarg, 0, 100, &ur);
+            break;
+        case O_SR:
+            bad = cli_float(PROG, "--silence-ratio", optarg, 0, 100, &sr);
+            break;
+        case O_SEED:
+            bad = cli_u64(PROG, "--seed", optarg, &seed);
+            break;
+        case O_THREADS:
+            bad = cli_int(PROG, "--threads", optarg, 0, 256, &threads);
+            break;
         case O_MAXFA:
             bad = cli_float(PROG, "--max-false-per-hour", optarg, 0, 3600, &limits.fa_per_hour);
             break;
         case O_MAXDELAY:
             bad = cli_int(PROG, "--max-delay-ms", optarg, 0, 10000, &limits.max_delay_ms);
             break;
-        case 'h': usage(stdout); return EXIT_OK;
-        default: bad = 1;
+        case 'h':
+            usage(stdout);
+            return EXIT_OK;
+        default:
+            bad = 1;
         }
         if (bad) {
             fprintf(stderr, "Try 'cortex-speech combine --help'.\n");
@@ -141,8 +159,10 @@ int cmd_combine(int argc, char **argv)
         const char *fb = cx_model_get_meta(b, CX_SPEECH_META_FEATURES);
         int wa = cx_speech_model_window(s[0]), wb = cx_speech_model_window(s[opened]);
         if (strcmp(fa, fb) || wa != wb) {
-            st = cx_fail(&err, CX_ERR_ARG, "%s: its features or window differ from %s's (%s, %d "
-                         "samples vs %s, %d samples)", path, argv[optind], fb, wb, fa, wa);
+            st = cx_fail(&err, CX_ERR_ARG,
+                         "%s: its features or window differ from %s's (%s, %d "
+                         "samples vs %s, %d samples)",
+                         path, argv[optind], fb, wb, fa, wa);
             goto fail;
         }
         int same = cx_model_num_labels(a) == cx_model_num_labels(b);
@@ -161,7 +181,8 @@ int cmd_combine(int argc, char **argv)
         st = cx_fail(&err, CX_ERR_ARG, "%s: more than 256 words", argv[optind]);
         goto fail;
     }
-    for (int i = 0; i < k; i++) labels[i] = cx_model_label(first, i);
+    for (int i = 0; i < k; i++)
+        labels[i] = cx_model_label(first, i);
     if ((st = cx_model_set_labels(e, k, labels, &err))) goto fail;
     for (int i = 0; i < cx_model_num_meta(first); i++) {
         const char *key = cx_model_meta_key(first, i);
@@ -196,7 +217,8 @@ int cmd_combine(int argc, char **argv)
 fail:
     cli_error(PROG, "%s", err.msg);
 done:
-    for (int i = 0; s && i < n; i++) cx_speech_model_free(s[i]);
+    for (int i = 0; s && i < n; i++)
+        cx_speech_model_free(s[i]);
     cx_model_free(e);
     cx_speech_free(ds);
     free(s);

@@ -30,31 +30,38 @@ static void overrides_apply(const detect_overrides *o, cx_detect_config *c)
     if (o->every >= 0) c->every_frames = o->every;
 }
 
-#define DETECT_OPTION_HELP                                                                        \
-    "  --threshold X          fire when a word's averaged probability reaches X\n"             \
-    "  --average-ms N         average the scores over the last N ms\n"                          \
-    "  --min-count N          evaluations needed in that span\n"                                \
-    "  --suppress-ms N        quiet time after a detection\n"                                   \
-    "  --every N              run the model every N feature frames (10 ms each)\n"              \
+#define DETECT_OPTION_HELP                                                                         \
+    "  --threshold X          fire when a word's averaged probability reaches X\n"                 \
+    "  --average-ms N         average the scores over the last N ms\n"                             \
+    "  --min-count N          evaluations needed in that span\n"                                   \
+    "  --suppress-ms N        quiet time after a detection\n"                                      \
+    "  --every N              run the model every N feature frames (10 ms each)\n"                 \
     "                         (defaults: the settings tuned at training, stored in MODEL)\n"
 
 enum { O_THRESHOLD = 300, O_AVERAGE, O_MINCOUNT, O_SUPPRESS, O_EVERY };
-#define DETECT_OPTIONS                                                                            \
-    {"threshold", required_argument, 0, O_THRESHOLD},                                            \
-        {"average-ms", required_argument, 0, O_AVERAGE},                                         \
-        {"min-count", required_argument, 0, O_MINCOUNT},                                         \
-        {"suppress-ms", required_argument, 0, O_SUPPRESS},                                       \
-        {"every", required_argument, 0, O_EVERY}
+#define DETECT_OPTIONS                                                                             \
+    {"threshold", required_argument, 0, O_THRESHOLD},                                              \
+        {"average-ms", required_argument, 0, O_AVERAGE},                                           \
+        {"min-count", required_argument, 0, O_MINCOUNT},                                           \
+        {"suppress-ms", required_argument, 0, O_SUPPRESS},                                         \
+    {                                                                                              \
+        "every", required_argument, 0, O_EVERY                                                     \
+    }
 
 /* Handles one of the DETECT_OPTIONS; returns 1 if c was one, -1 on a bad value. */
 static int overrides_option(detect_overrides *o, int c, const char *v)
 {
     switch (c) {
-    case O_THRESHOLD: return cli_float(PROG, "--threshold", v, 0, 1, &o->threshold) ? -1 : 1;
-    case O_AVERAGE: return cli_int(PROG, "--average-ms", v, 0, 60000, &o->average_ms) ? -1 : 1;
-    case O_MINCOUNT: return cli_int(PROG, "--min-count", v, 1, 10000, &o->min_count) ? -1 : 1;
-    case O_SUPPRESS: return cli_int(PROG, "--suppress-ms", v, 0, 600000, &o->suppress_ms) ? -1 : 1;
-    case O_EVERY: return cli_int(PROG, "--every", v, 1, 1000, &o->every) ? -1 : 1;
+    case O_THRESHOLD:
+        return cli_float(PROG, "--threshold", v, 0, 1, &o->threshold) ? -1 : 1;
+    case O_AVERAGE:
+        return cli_int(PROG, "--average-ms", v, 0, 60000, &o->average_ms) ? -1 : 1;
+    case O_MINCOUNT:
+        return cli_int(PROG, "--min-count", v, 1, 10000, &o->min_count) ? -1 : 1;
+    case O_SUPPRESS:
+        return cli_int(PROG, "--suppress-ms", v, 0, 600000, &o->suppress_ms) ? -1 : 1;
+    case O_EVERY:
+        return cli_int(PROG, "--every", v, 1, 1000, &o->every) ? -1 : 1;
     }
     return 0;
 }
@@ -88,7 +95,8 @@ static void detect_usage(FILE *f)
                "'listen' would have reported it from a microphone.\n"
                "\n"
                "  --model MODEL          the model file\n"
-               "  --json                 one JSON object per line: word, time, confidence\n" DETECT_OPTION_HELP
+               "  --json                 one JSON object per line: word, time, "
+               "confidence\n" DETECT_OPTION_HELP
                "  --threads N            CPU threads for the model (default 1, as 'listen')\n"
                "  -h, --help             this help\n");
 }
@@ -111,13 +119,21 @@ int cmd_detect(int argc, char **argv)
         if (r < 0) return EXIT_USAGE;
         if (r) continue;
         switch (c) {
-        case 'm': model = optarg; break;
-        case 'j': json = 1; break;
+        case 'm':
+            model = optarg;
+            break;
+        case 'j':
+            json = 1;
+            break;
         case 'T':
             if (cli_int(PROG, "--threads", optarg, 1, 256, &threads)) return EXIT_USAGE;
             break;
-        case 'h': detect_usage(stdout); return EXIT_OK;
-        default: detect_usage(stderr); return EXIT_USAGE;
+        case 'h':
+            detect_usage(stdout);
+            return EXIT_OK;
+        default:
+            detect_usage(stderr);
+            return EXIT_USAGE;
         }
     }
     if (!model || optind != argc - 1) {
@@ -149,7 +165,8 @@ int cmd_detect(int argc, char **argv)
     for (size_t at = 0; at < n; at += chunk) {
         size_t len = n - at < chunk ? n - at : chunk;
         int k = cx_detector_push(d, samples + at, len, ev, 64);
-        for (int i = 0; i < k && i < 64; i++) speech_print_detection(&ev[i], json, NULL);
+        for (int i = 0; i < k && i < 64; i++)
+            speech_print_detection(&ev[i], json, NULL);
         found += k;
     }
     double cpu = (double)clock() / CLOCKS_PER_SEC - t0, secs = (double)n / rate;

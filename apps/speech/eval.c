@@ -30,8 +30,8 @@ static void eval_usage(FILE *f)
                "  -h, --help             this help\n");
 }
 
-static const report_style style = {"word", 14, 0, "clips",
-                                   "rows: spoken word, columns: recognized", 9, 5};
+static const report_style style = {"word", 14, 0, "clips", "rows: spoken word, columns: recognized",
+                                   9,      5};
 
 int cmd_eval(int argc, char **argv)
 {
@@ -52,15 +52,32 @@ int cmd_eval(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "m:d:h", opts, NULL)) != -1) {
         int bad = 0;
         switch (c) {
-        case 'm': model = optarg; break;
-        case 'd': data = optarg; break;
-        case O_SPLIT: bad = cli_split(PROG, optarg, &split); break;
-        case O_TS: ts = optarg; break;
-        case O_JSON: json = 1; break;
-        case O_PNG: png = optarg; break;
-        case O_THREADS: bad = cli_int(PROG, "--threads", optarg, 1, 256, &threads); break;
-        case 'h': eval_usage(stdout); return EXIT_OK;
-        default: bad = 1;
+        case 'm':
+            model = optarg;
+            break;
+        case 'd':
+            data = optarg;
+            break;
+        case O_SPLIT:
+            bad = cli_split(PROG, optarg, &split);
+            break;
+        case O_TS:
+            ts = optarg;
+            break;
+        case O_JSON:
+            json = 1;
+            break;
+        case O_PNG:
+            png = optarg;
+            break;
+        case O_THREADS:
+            bad = cli_int(PROG, "--threads", optarg, 1, 256, &threads);
+            break;
+        case 'h':
+            eval_usage(stdout);
+            return EXIT_OK;
+        default:
+            bad = 1;
         }
         if (bad) {
             fprintf(stderr, "Try 'cortex-speech eval --help'.\n");
@@ -138,9 +155,9 @@ int cmd_eval(int argc, char **argv)
         if (o) cJSON_AddNumberToObject(o, "keyword_accuracy", keyword_acc);
         report_print_json(o);
     } else {
-        printf("%s (%s speakers%s%s): accuracy %.2f%% (%ld clips); keywords alone %.2f%%\n\n",
-               data, cx_split_name(split), ts ? ": " : "", ts ? ts : "",
-               100 * cx_confusion_accuracy(&cm), cm.n, 100 * keyword_acc);
+        printf("%s (%s speakers%s%s): accuracy %.2f%% (%ld clips); keywords alone %.2f%%\n\n", data,
+               cx_split_name(split), ts ? ": " : "", ts ? ts : "", 100 * cx_confusion_accuracy(&cm),
+               cm.n, 100 * keyword_acc);
         report_print_text(m, &cm, &style);
     }
     if (png && (st = report_confusion_png(m, &cm, png, &err))) goto fail;
@@ -183,10 +200,18 @@ int cmd_classify(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "m:jh", opts, NULL)) != -1) {
         switch (c) {
-        case 'm': model = optarg; break;
-        case 'j': json = 1; break;
-        case 'h': classify_usage(stdout); return EXIT_OK;
-        default: classify_usage(stderr); return EXIT_USAGE;
+        case 'm':
+            model = optarg;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'h':
+            classify_usage(stdout);
+            return EXIT_OK;
+        default:
+            classify_usage(stderr);
+            return EXIT_USAGE;
         }
     }
     if (!model || optind >= argc) {

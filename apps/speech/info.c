@@ -22,7 +22,8 @@ cx_status speech_tune_and_save(cx_model *m, const cx_feat_config *fc, const cx_s
 {
     cx_speech_tune_report rep;
     double max_delay_s = lim->max_delay_ms ? lim->max_delay_ms / 1000.0 : INFINITY;
-    cx_status st = cx_speech_tune_detector(m, fc, ds, seed, lim->fa_per_hour, max_delay_s, &rep, err);
+    cx_status st =
+        cx_speech_tune_detector(m, fc, ds, seed, lim->fa_per_hour, max_delay_s, &rep, err);
     if (!st) st = cx_model_save(m, out, err);
     if (st) return st;
     const cx_detect_tune_result *tr = &rep.result;
@@ -85,7 +86,8 @@ int cmd_info(int argc, char **argv)
     char buf[CX_DETECT_CONFIG_STRLEN];
     cx_error err;
     if (!cx_detect_config_to_string(cx_speech_model_detect_config(s), buf, sizeof buf, &err))
-        printf("detector:     %s%s\n", buf, cx_speech_model_has_detect_config(s) ? "" : " (defaults)");
+        printf("detector:     %s%s\n", buf,
+               cx_speech_model_has_detect_config(s) ? "" : " (defaults)");
     report_print_record(m, 24, NULL);
     cx_speech_model_free(s);
     return EXIT_OK;

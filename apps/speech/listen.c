@@ -87,19 +87,44 @@ int cmd_listen(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "m:h", opts, NULL)) != -1) {
         int bad = 0;
         switch (c) {
-        case 'm': model = optarg; break;
-        case O_DEVICE: device = optarg; break;
-        case O_JSON: json = 1; break;
-        case O_EXEC: exec_cmd = optarg; break;
-        case O_SECONDS: bad = cli_float(PROG, "--seconds", optarg, 0.1, 1e7, &seconds); break;
-        case O_THREADS: bad = cli_int(PROG, "--threads", optarg, 1, 256, &threads); break;
-        case 't': bad = cli_float(PROG, "--threshold", optarg, 0, 1, &over.threshold); break;
-        case 'a': bad = cli_int(PROG, "--average-ms", optarg, 0, 60000, &over.average_ms); break;
-        case 'c': bad = cli_int(PROG, "--min-count", optarg, 1, 10000, &over.min_count); break;
-        case 's': bad = cli_int(PROG, "--suppress-ms", optarg, 0, 600000, &over.suppress_ms); break;
-        case 'e': bad = cli_int(PROG, "--every", optarg, 1, 1000, &over.every_frames); break;
-        case 'h': listen_usage(stdout); return EXIT_OK;
-        default: bad = 1;
+        case 'm':
+            model = optarg;
+            break;
+        case O_DEVICE:
+            device = optarg;
+            break;
+        case O_JSON:
+            json = 1;
+            break;
+        case O_EXEC:
+            exec_cmd = optarg;
+            break;
+        case O_SECONDS:
+            bad = cli_float(PROG, "--seconds", optarg, 0.1, 1e7, &seconds);
+            break;
+        case O_THREADS:
+            bad = cli_int(PROG, "--threads", optarg, 1, 256, &threads);
+            break;
+        case 't':
+            bad = cli_float(PROG, "--threshold", optarg, 0, 1, &over.threshold);
+            break;
+        case 'a':
+            bad = cli_int(PROG, "--average-ms", optarg, 0, 60000, &over.average_ms);
+            break;
+        case 'c':
+            bad = cli_int(PROG, "--min-count", optarg, 1, 10000, &over.min_count);
+            break;
+        case 's':
+            bad = cli_int(PROG, "--suppress-ms", optarg, 0, 600000, &over.suppress_ms);
+            break;
+        case 'e':
+            bad = cli_int(PROG, "--every", optarg, 1, 1000, &over.every_frames);
+            break;
+        case 'h':
+            listen_usage(stdout);
+            return EXIT_OK;
+        default:
+            bad = 1;
         }
         if (bad) {
             fprintf(stderr, "Try 'cortex-speech listen --help'.\n");

@@ -33,13 +33,21 @@ int cmd_spectrogram(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "p:m:r:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'p': png = optarg; break;
-        case 'm': model = optarg; break;
+        case 'p':
+            png = optarg;
+            break;
+        case 'm':
+            model = optarg;
+            break;
         case 'r':
             if (cli_int(PROG, "--rate", optarg, 4000, 96000, &rate)) return EXIT_USAGE;
             break;
-        case 'h': usage(stdout); return EXIT_OK;
-        default: usage(stderr); return EXIT_USAGE;
+        case 'h':
+            usage(stdout);
+            return EXIT_OK;
+        default:
+            usage(stderr);
+            return EXIT_USAGE;
         }
     }
     if (!png || optind != argc - 1) {

@@ -18,7 +18,10 @@ typedef struct {
     int max_delay_ms;
 } speech_tune_limits;
 
-#define SPEECH_TUNE_LIMITS_DEFAULT {1.0f, 300}
+#define SPEECH_TUNE_LIMITS_DEFAULT                                                                 \
+    {                                                                                              \
+        1.0f, 300                                                                                  \
+    }
 
 /* The two options' lines for --help. */
 #define SPEECH_TUNE_LIMITS_HELP                                                                    \

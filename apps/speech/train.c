@@ -20,8 +20,7 @@ static const struct {
     {"gru", "conv1d 64 5 relu; gru 64; gru 64; mean",
      "a temporal convolution, two GRU layers (default)"},
     {"lstm", "conv1d 64 5 relu; lstm 64; lstm 64; mean", "the same with LSTM layers"},
-    {"crnn",
-     "image; conv 16 3 relu; maxpool 1x2; conv 32 3 relu; maxpool 1x2; seq; gru 64; mean",
+    {"crnn", "image; conv 16 3 relu; maxpool 1x2; conv 32 3 relu; maxpool 1x2; seq; gru 64; mean",
      "2-D convolutions over time x frequency, then a GRU: best on unseen speakers"},
     {"small", "gru 48; mean", "one small GRU layer: the cheapest to run"},
 };
@@ -29,74 +28,72 @@ static const struct {
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: cortex-speech train --data DATA --out MODEL [OPTIONS]\n"
-            "\n"
-            "Trains a keyword recognizer. DATA holds one folder per word with its\n"
-            "recordings (DATA/<word>/<speaker>_<n>.wav, any format libsndfile reads, any\n"
-            "rate), as in Google's Speech Commands; DATA/_background_noise_/ may hold long\n"
-            "noise recordings, mixed into training clips and cut into _silence_ examples.\n"
-            "Folders not chosen with --words become the _unknown_ class. Speakers are\n"
-            "split into train/validation/test by a hash of the speaker name (the part of\n"
-            "the file name before the first '_'), so no speaker is in two splits.\n"
-            "The best model (by validation accuracy) goes to MODEL, a checkpoint to\n"
-            "MODEL.ckpt, the learning curve to MODEL.curve.png; the detector's settings\n"
-            "are then tuned on a validation stream and stored in MODEL: the setting that\n"
-            "finds the most words with at most 1 false detection per hour of audio\n"
-            "without keywords and a median delay under 300 ms.\n"
-            "\n"
-            "data:\n"
-            "  --data DATA            the word folders (required)\n"
-            "  --out MODEL            model file to write (required)\n"
-            "  --words a,b,c          the keywords (default: every word folder)\n"
-            "  --test-speakers a,b    hold out exactly these speakers for testing\n"
-            "  --test-percent N       else hold out speakers by hash (default 10)\n"
-            "  --val-percent N        validation speakers by hash (default 10; 0 = none)\n"
-            "  --unknown-ratio X      _unknown_ examples per keyword class size (default 1)\n"
-            "  --silence-ratio X      _silence_ examples per keyword class size (default 1)\n"
-            "features:\n"
-            "  --rate HZ              sample rate of the model (default 16000)\n"
-            "  --window SECONDS       length of the window the model classifies (default 1)\n"
-            "  --mels N               mel bands (default 40)\n"
-            "  --mfcc N               use N MFCCs instead of log-mel energies\n"
-            "  --log-floor X          added to mel energies before the log (default 1e-6)\n"
-            "model and training:\n"
-            "  --arch ARCH            a preset or a layer spec (default gru)\n"
-            "  --epochs N             (default 30)\n"
-            "  --batch N              (default 64)\n"
-            "  --optimizer NAME       adamw, adam, sgd or nesterov (default adamw)\n"
-            "  --lr X                 peak learning rate (default 0.003)\n"
-            "  --schedule NAME        onecycle, cosine, step or constant (default onecycle)\n"
-            "  --weight-decay X       (default 0.01)\n"
-            "  --label-smoothing X    (default 0.1)\n"
-            "  --seed N               same seed, data and threads give the same model\n"
-            "  --threads N            CPU threads (default: all cores)\n"
-            "  --resume               continue from MODEL.ckpt\n"
-            "  --stop-after N         stop after N batches as Ctrl-C would (tests)\n"
-            "augmentation (training clips only):\n"
-            "  --no-augment           none of the below\n"
-            "  --shift-ms X           random time shift (default: half the window, so a\n"
-            "                         word is seen anywhere in it, as the detector sees it)\n"
-            "  --speed A:B            speed/pitch perturbation range (default 0.9:1.1)\n"
-            "  --gain-db X            random gain of up to +-X dB (default 20:\n"
-            "                         microphones and speakers differ that much)\n"
-            "  --noise-prob P         add background noise with probability P (default 0.8)\n"
-            "  --snr A:B              noise SNR range in dB (default 0:20)\n"
-            "  --masks T:F            SpecAugment time and frequency masks (default 2:2)\n"
-            "  --warp X               random stretch of the mel axis by up to X (0.1 = 10%%,\n"
-            "                         vocal tracts of other lengths; default 0 = off)\n"
-            "  --eq-db X              random microphone colouring of up to X dB across the\n"
-            "                         mel bands (log-mel features; default 0 = off)\n"
-            "  --partial P            with probability P a keyword example shows only the\n"
-            "                         start or the end of its word and is labelled _unknown_,\n"
-            "                         as a live detector sees words enter and leave its\n"
-            "                         window (needs other words in DATA; default 0 = off)\n"
-            "live detection:\n"
-            SPEECH_TUNE_LIMITS_HELP
-            "  -h, --help             this help\n"
-            "\n"
-            "presets:\n");
-    for (int i = 0; i < NPRESETS; i++) fprintf(f, "  %-6s %s\n", presets[i].name, presets[i].about);
+    fprintf(f, "usage: cortex-speech train --data DATA --out MODEL [OPTIONS]\n"
+               "\n"
+               "Trains a keyword recognizer. DATA holds one folder per word with its\n"
+               "recordings (DATA/<word>/<speaker>_<n>.wav, any format libsndfile reads, any\n"
+               "rate), as in Google's Speech Commands; DATA/_background_noise_/ may hold long\n"
+               "noise recordings, mixed into training clips and cut into _silence_ examples.\n"
+               "Folders not chosen with --words become the _unknown_ class. Speakers are\n"
+               "split into train/validation/test by a hash of the speaker name (the part of\n"
+               "the file name before the first '_'), so no speaker is in two splits.\n"
+               "The best model (by validation accuracy) goes to MODEL, a checkpoint to\n"
+               "MODEL.ckpt, the learning curve to MODEL.curve.png; the detector's settings\n"
+               "are then tuned on a validation stream and stored in MODEL: the setting that\n"
+               "finds the most words with at most 1 false detection per hour of audio\n"
+               "without keywords and a median delay under 300 ms.\n"
+               "\n"
+               "data:\n"
+               "  --data DATA            the word folders (required)\n"
+               "  --out MODEL            model file to write (required)\n"
+               "  --words a,b,c          the keywords (default: every word folder)\n"
+               "  --test-speakers a,b    hold out exactly these speakers for testing\n"
+               "  --test-percent N       else hold out speakers by hash (default 10)\n"
+               "  --val-percent N        validation speakers by hash (default 10; 0 = none)\n"
+               "  --unknown-ratio X      _unknown_ examples per keyword class size (default 1)\n"
+               "  --silence-ratio X      _silence_ examples per keyword class size (default 1)\n"
+               "features:\n"
+               "  --rate HZ              sample rate of the model (default 16000)\n"
+               "  --window SECONDS       length of the window the model classifies (default 1)\n"
+               "  --mels N               mel bands (default 40)\n"
+               "  --mfcc N               use N MFCCs instead of log-mel energies\n"
+               "  --log-floor X          added to mel energies before the log (default 1e-6)\n"
+               "model and training:\n"
+               "  --arch ARCH            a preset or a layer spec (default gru)\n"
+               "  --epochs N             (default 30)\n"
+               "  --batch N              (default 64)\n"
+               "  --optimizer NAME       adamw, adam, sgd or nesterov (default adamw)\n"
+               "  --lr X                 peak learning rate (default 0.003)\n"
+               "  --schedule NAME        onecycle, cosine, step or constant (default onecycle)\n"
+               "  --weight-decay X       (default 0.01)\n"
+               "  --label-smoothing X    (default 0.1)\n"
+               "  --seed N               same seed, data and threads give the same model\n"
+               "  --threads N            CPU threads (default: all cores)\n"
+               "  --resume               continue from MODEL.ckpt\n"
+               "  --stop-after N         stop after N batches as Ctrl-C would (tests)\n"
+               "augmentation (training clips only):\n"
+               "  --no-augment           none of the below\n"
+               "  --shift-ms X           random time shift (default: half the window, so a\n"
+               "                         word is seen anywhere in it, as the detector sees it)\n"
+               "  --speed A:B            speed/pitch perturbation range (default 0.9:1.1)\n"
+               "  --gain-db X            random gain of up to +-X dB (default 20:\n"
+               "                         microphones and speakers differ that much)\n"
+               "  --noise-prob P         add background noise with probability P (default 0.8)\n"
+               "  --snr A:B              noise SNR range in dB (default 0:20)\n"
+               "  --masks T:F            SpecAugment time and frequency masks (default 2:2)\n"
+               "  --warp X               random stretch of the mel axis by up to X (0.1 = 10%%,\n"
+               "                         vocal tracts of other lengths; default 0 = off)\n"
+               "  --eq-db X              random microphone colouring of up to X dB across the\n"
+               "                         mel bands (log-mel features; default 0 = off)\n"
+               "  --partial P            with probability P a keyword example shows only the\n"
+               "                         start or the end of its word and is labelled _unknown_,\n"
+               "                         as a live detector sees words enter and leave its\n"
+               "                         window (needs other words in DATA; default 0 = off)\n"
+               "live detection:\n" SPEECH_TUNE_LIMITS_HELP "  -h, --help             this help\n"
+               "\n"
+               "presets:\n");
+    for (int i = 0; i < NPRESETS; i++)
+        fprintf(f, "  %-6s %s\n", presets[i].name, presets[i].about);
 }
 
 typedef struct {
@@ -120,37 +117,59 @@ static int parse_range(const char *opt, const char *v, float lo, float hi, float
 /* 0: go on; 1: --help was shown; -1: a usage error was reported. */
 static int parse_args(int argc, char **argv, train_opts *o)
 {
-    enum { O_WORDS = 256, O_TS, O_TP, O_VP, O_UR, O_SR, O_RATE, O_WIN, O_MELS, O_MFCC, O_NOAUG,
-           O_SHIFT, O_SPEED, O_GAIN, O_NP, O_SNR, O_MASKS, O_EQ, O_FLOOR, O_WARP, O_PARTIAL,
-           O_MAXFA, O_MAXDELAY };
-    static const struct option opts[] = {
-        TRAIN_ARGS_OPTIONS,
-                
-                
-               
-                {"words", required_argument, 0, O_WORDS},
-        {"test-speakers", required_argument, 0, O_TS},
-        {"test-percent", required_argument, 0, O_TP},
-        {"val-percent", required_argument, 0, O_VP},
-        {"unknown-ratio", required_argument, 0, O_UR},
-        {"silence-ratio", required_argument, 0, O_SR}, {"rate", required_argument, 0, O_RATE},
-        {"window", required_argument, 0, O_WIN},    {"mels", required_argument, 0, O_MELS},
-        {"mfcc", required_argument, 0, O_MFCC},     
-        
-        
-        
-         
-         {"no-augment", no_argument, 0, O_NOAUG},
-        {"shift-ms", required_argument, 0, O_SHIFT}, {"speed", required_argument, 0, O_SPEED},
-        {"gain-db", required_argument, 0, O_GAIN},  {"noise-prob", required_argument, 0, O_NP},
-        {"snr", required_argument, 0, O_SNR},       {"masks", required_argument, 0, O_MASKS},
-        {"eq-db", required_argument, 0, O_EQ},
-        {"partial", required_argument, 0, O_PARTIAL},
-        {"warp", required_argument, 0, O_WARP},
-        {"log-floor", required_argument, 0, O_FLOOR},
-        {"max-false-per-hour", required_argument, 0, O_MAXFA},
-        {"max-delay-ms", required_argument, 0, O_MAXDELAY},
-        {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
+    enum {
+        O_WORDS = 256,
+        O_TS,
+        O_TP,
+        O_VP,
+        O_UR,
+        O_SR,
+        O_RATE,
+        O_WIN,
+        O_MELS,
+        O_MFCC,
+        O_NOAUG,
+        O_SHIFT,
+        O_SPEED,
+        O_GAIN,
+        O_NP,
+        O_SNR,
+        O_MASKS,
+        O_EQ,
+        O_FLOOR,
+        O_WARP,
+        O_PARTIAL,
+        O_MAXFA,
+        O_MAXDELAY
+    };
+    static const struct option opts[] = {TRAIN_ARGS_OPTIONS,
+
+                                         {"words", required_argument, 0, O_WORDS},
+                                         {"test-speakers", required_argument, 0, O_TS},
+                                         {"test-percent", required_argument, 0, O_TP},
+                                         {"val-percent", required_argument, 0, O_VP},
+                                         {"unknown-ratio", required_argument, 0, O_UR},
+                                         {"silence-ratio", required_argument, 0, O_SR},
+                                         {"rate", required_argument, 0, O_RATE},
+                                         {"window", required_argument, 0, O_WIN},
+                                         {"mels", required_argument, 0, O_MELS},
+                                         {"mfcc", required_argument, 0, O_MFCC},
+
+                                         {"no-augment", no_argument, 0, O_NOAUG},
+                                         {"shift-ms", required_argument, 0, O_SHIFT},
+                                         {"speed", required_argument, 0, O_SPEED},
+                                         {"gain-db", required_argument, 0, O_GAIN},
+                                         {"noise-prob", required_argument, 0, O_NP},
+                                         {"snr", required_argument, 0, O_SNR},
+                                         {"masks", required_argument, 0, O_MASKS},
+                                         {"eq-db", required_argument, 0, O_EQ},
+                                         {"partial", required_argument, 0, O_PARTIAL},
+                                         {"warp", required_argument, 0, O_WARP},
+                                         {"log-floor", required_argument, 0, O_FLOOR},
+                                         {"max-false-per-hour", required_argument, 0, O_MAXFA},
+                                         {"max-delay-ms", required_argument, 0, O_MAXDELAY},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->limits = (speech_tune_limits)SPEECH_TUNE_LIMITS_DEFAULT;
     o->t.arch = "gru";
@@ -179,28 +198,58 @@ static int parse_args(int argc, char **argv, train_opts *o)
         if (r) continue;
         int t, f;
         switch (c) {
-        case O_WORDS: o->words = optarg; break;
-        case O_TS: o->test_speakers = optarg; break;
-        case O_TP: bad = cli_int(PROG, "--test-percent", optarg, 0, 100, &o->test_pct); break;
-        case O_VP: bad = cli_int(PROG, "--val-percent", optarg, 0, 100, &o->val_pct); break;
-        case O_UR: bad = cli_float(PROG, "--unknown-ratio", optarg, 0, 100, &o->unknown_ratio); break;
-        case O_SR: bad = cli_float(PROG, "--silence-ratio", optarg, 0, 100, &o->silence_ratio); break;
-        case O_RATE: bad = cli_int(PROG, "--rate", optarg, 4000, 96000, &o->rate); break;
-        case O_WIN: bad = cli_float(PROG, "--window", optarg, 0.1, 10, &o->window); break;
-        case O_MELS: bad = cli_int(PROG, "--mels", optarg, 4, 128, &o->mels); break;
-        case O_MFCC: bad = cli_int(PROG, "--mfcc", optarg, 2, 128, &o->mfcc); break;
+        case O_WORDS:
+            o->words = optarg;
+            break;
+        case O_TS:
+            o->test_speakers = optarg;
+            break;
+        case O_TP:
+            bad = cli_int(PROG, "--test-percent", optarg, 0, 100, &o->test_pct);
+            break;
+        case O_VP:
+            bad = cli_int(PROG, "--val-percent", optarg, 0, 100, &o->val_pct);
+            break;
+        case O_UR:
+            bad = cli_float(PROG, "--unknown-ratio", optarg, 0, 100, &o->unknown_ratio);
+            break;
+        case O_SR:
+            bad = cli_float(PROG, "--silence-ratio", optarg, 0, 100, &o->silence_ratio);
+            break;
+        case O_RATE:
+            bad = cli_int(PROG, "--rate", optarg, 4000, 96000, &o->rate);
+            break;
+        case O_WIN:
+            bad = cli_float(PROG, "--window", optarg, 0.1, 10, &o->window);
+            break;
+        case O_MELS:
+            bad = cli_int(PROG, "--mels", optarg, 4, 128, &o->mels);
+            break;
+        case O_MFCC:
+            bad = cli_int(PROG, "--mfcc", optarg, 2, 128, &o->mfcc);
+            break;
         case O_NOAUG:
             cx_speech_augment_off(&o->aug);
             o->aug.shift_ms = 0;
             break;
-        case O_SHIFT: bad = cli_float(PROG, "--shift-ms", optarg, 0, 5000, &o->aug.shift_ms); break;
+        case O_SHIFT:
+            bad = cli_float(PROG, "--shift-ms", optarg, 0, 5000, &o->aug.shift_ms);
+            break;
         case O_SPEED:
             bad = parse_range("--speed", optarg, 0.5f, 2.0f, &o->aug.speed_min, &o->aug.speed_max);
             break;
-        case O_GAIN: bad = cli_float(PROG, "--gain-db", optarg, 0, 40, &o->aug.gain_db); break;
-        case O_FLOOR: bad = cli_float(PROG, "--log-floor", optarg, 1e-12f, 1.0f, &o->log_floor); break;
-        case O_WARP: bad = cli_float(PROG, "--warp", optarg, 0, 0.5f, &o->aug.warp); break;
-        case O_EQ: bad = cli_float(PROG, "--eq-db", optarg, 0, 40, &o->aug.eq_db); break;
+        case O_GAIN:
+            bad = cli_float(PROG, "--gain-db", optarg, 0, 40, &o->aug.gain_db);
+            break;
+        case O_FLOOR:
+            bad = cli_float(PROG, "--log-floor", optarg, 1e-12f, 1.0f, &o->log_floor);
+            break;
+        case O_WARP:
+            bad = cli_float(PROG, "--warp", optarg, 0, 0.5f, &o->aug.warp);
+            break;
+        case O_EQ:
+            bad = cli_float(PROG, "--eq-db", optarg, 0, 40, &o->aug.eq_db);
+            break;
         case O_MAXFA:
             bad = cli_float(PROG, "--max-false-per-hour", optarg, 0, 3600, &o->limits.fa_per_hour);
             break;
@@ -210,7 +259,9 @@ static int parse_args(int argc, char **argv, train_opts *o)
         case O_PARTIAL:
             bad = cli_float(PROG, "--partial", optarg, 0, 1, &o->aug.partial_prob);
             break;
-        case O_NP: bad = cli_float(PROG, "--noise-prob", optarg, 0, 1, &o->aug.noise_prob); break;
+        case O_NP:
+            bad = cli_float(PROG, "--noise-prob", optarg, 0, 1, &o->aug.noise_prob);
+            break;
         case O_SNR:
             bad = parse_range("--snr", optarg, -30.0f, 60.0f, &o->aug.snr_min, &o->aug.snr_max);
             break;
@@ -226,8 +277,11 @@ static int parse_args(int argc, char **argv, train_opts *o)
             }
             break;
         }
-        case 'h': usage(stdout); return 1;
-        default: bad = 1;
+        case 'h':
+            usage(stdout);
+            return 1;
+        default:
+            bad = 1;
         }
         if (bad) return -1;
     }
@@ -259,7 +313,8 @@ static void report_dataset(const char *what, const cx_speech_dataset *ds)
     if (!counts) return;
     cx_speech_class_counts(ds, counts);
     printf("%s: %d examples from %d speakers:", what, ds->n, ds->nspeakers);
-    for (int i = 0; i < ds->nclasses; i++) printf(" %s %d", ds->class_names[i], counts[i]);
+    for (int i = 0; i < ds->nclasses; i++)
+        printf(" %s %d", ds->class_names[i], counts[i]);
     printf("\n");
     free(counts);
 }
@@ -301,7 +356,8 @@ int cmd_train(int argc, char **argv)
     int rc = EXIT_ERROR, nwords = 0, nts = 0;
     char **words = o.words ? cx_strlist_split(o.words, &nwords) : NULL;
     char **test_speakers = o.test_speakers ? cx_strlist_split(o.test_speakers, &nts) : NULL;
-    train_run run = {.prog = PROG, .out = o.t.out, .rate_unit = "clips/s", .stop_after = o.t.stop_after};
+    train_run run = {
+        .prog = PROG, .out = o.t.out, .rate_unit = "clips/s", .stop_after = o.t.stop_after};
     cx_speech_dataset *train = NULL, *val = NULL;
     cx_speech_source *tsrc = NULL, *vsrc = NULL;
     cx_melspec *fx = NULL;
@@ -326,7 +382,8 @@ int cmd_train(int argc, char **argv)
     if (o.val_pct > 0) {
         if (cx_speech_load(&val, o.t.data, &so, &err)) {
             if (isatty(STDERR_FILENO)) fprintf(stderr, "\r\033[K");
-            cli_error(PROG, "warning: no validation speakers (%s): the last epoch is kept", err.msg);
+            cli_error(PROG, "warning: no validation speakers (%s): the last epoch is kept",
+                      err.msg);
             val = NULL;
         } else {
             report_dataset("validation", val);
@@ -366,7 +423,8 @@ int cmd_train(int argc, char **argv)
         (st = cx_model_set_meta(m, "train.data", o.t.data, &err)))
         goto fail;
     snprintf(buf, sizeof buf, "%s lr=%g wd=%g schedule=%s batch=%d smoothing=%g", o.t.optimizer,
-             (double)o.t.lr, (double)o.t.weight_decay, o.t.schedule, o.t.batch, (double)o.t.smoothing);
+             (double)o.t.lr, (double)o.t.weight_decay, o.t.schedule, o.t.batch,
+             (double)o.t.smoothing);
     if ((st = cx_model_set_meta(m, "train.recipe", buf, &err))) goto fail;
     snprintf(buf, sizeof buf,
              "shift=%gms speed=%g:%g gain=%gdB noise=%g snr=%g:%g masks=%d:%d eq=%gdB warp=%g "

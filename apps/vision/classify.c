@@ -116,13 +116,21 @@ int cmd_classify(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "m:k:jh", opts, NULL)) != -1) {
         switch (c) {
-        case 'm': model = optarg; break;
+        case 'm':
+            model = optarg;
+            break;
         case 'k':
             if (cli_int(PROG, "--top", optarg, 1, 1000, &top)) return EXIT_USAGE;
             break;
-        case 'j': json = 1; break;
-        case 'h': classify_usage(stdout); return EXIT_OK;
-        default: classify_usage(stderr); return EXIT_USAGE;
+        case 'j':
+            json = 1;
+            break;
+        case 'h':
+            classify_usage(stdout);
+            return EXIT_OK;
+        default:
+            classify_usage(stderr);
+            return EXIT_USAGE;
         }
     }
     if (!model || optind >= argc) {
@@ -179,25 +187,33 @@ static int wanted(const char *name)
 
 int cmd_watch(int argc, char **argv)
 {
-    static const struct option opts[] = {{"model", required_argument, 0, 'm'},
-                                         {"top", required_argument, 0, 'k'},
-                                         {"json", no_argument, 0, 'j'},
-                                         {"existing", no_argument, 0, 'e'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"model", required_argument, 0, 'm'}, {"top", required_argument, 0, 'k'},
+        {"json", no_argument, 0, 'j'},        {"existing", no_argument, 0, 'e'},
+        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
     const char *model = NULL;
     int top = 1, json = 0, existing = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "m:k:jeh", opts, NULL)) != -1) {
         switch (c) {
-        case 'm': model = optarg; break;
+        case 'm':
+            model = optarg;
+            break;
         case 'k':
             if (cli_int(PROG, "--top", optarg, 1, 1000, &top)) return EXIT_USAGE;
             break;
-        case 'j': json = 1; break;
-        case 'e': existing = 1; break;
-        case 'h': watch_usage(stdout); return EXIT_OK;
-        default: watch_usage(stderr); return EXIT_USAGE;
+        case 'j':
+            json = 1;
+            break;
+        case 'e':
+            existing = 1;
+            break;
+        case 'h':
+            watch_usage(stdout);
+            return EXIT_OK;
+        default:
+            watch_usage(stderr);
+            return EXIT_USAGE;
         }
     }
     if (!model || optind != argc - 1) {

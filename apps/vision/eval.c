@@ -43,8 +43,8 @@ static int map_classes(const cx_model *m, const cx_dataset *ds, int *map)
     return unknown;
 }
 
-static const report_style style = {"class", 20, 1, "support",
-                                   "rows: true class, columns: predicted", 8, 6};
+static const report_style style = {
+    "class", 20, 1, "support", "rows: true class, columns: predicted", 8, 6};
 
 int cmd_eval(int argc, char **argv)
 {
@@ -65,18 +65,33 @@ int cmd_eval(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "m:d:b:h", opts, NULL)) != -1) {
         int bad = 0;
         switch (c) {
-        case 'm': model = optarg; break;
-        case 'd': data = optarg; break;
+        case 'm':
+            model = optarg;
+            break;
+        case 'd':
+            data = optarg;
+            break;
         case O_SPLIT:
             bad = cli_split(PROG, optarg, &split);
             split_set = 1;
             break;
-        case O_JSON: json = 1; break;
-        case O_PNG: png = optarg; break;
-        case 'b': bad = cli_int(PROG, "--batch", optarg, 1, 65536, &batch); break;
-        case O_THREADS: bad = cli_int(PROG, "--threads", optarg, 1, 256, &threads); break;
-        case 'h': usage(stdout); return EXIT_OK;
-        default: bad = 1;
+        case O_JSON:
+            json = 1;
+            break;
+        case O_PNG:
+            png = optarg;
+            break;
+        case 'b':
+            bad = cli_int(PROG, "--batch", optarg, 1, 65536, &batch);
+            break;
+        case O_THREADS:
+            bad = cli_int(PROG, "--threads", optarg, 1, 256, &threads);
+            break;
+        case 'h':
+            usage(stdout);
+            return EXIT_OK;
+        default:
+            bad = 1;
         }
         if (bad) {
             fprintf(stderr, "Try 'cortex-vision eval --help'.\n");
@@ -121,8 +136,9 @@ int cmd_eval(int argc, char **argv)
             st = vision_open_data(&ds, data, split, prep.channels, prep.height, prep.width,
                                   val_fraction, &err);
             if (!st && !json)
-                fprintf(stderr, "%s: evaluating the held-out %.0f%% of %s the model was trained "
-                                "on (--split all for every image)\n",
+                fprintf(stderr,
+                        "%s: evaluating the held-out %.0f%% of %s the model was trained "
+                        "on (--split all for every image)\n",
                         PROG, 100 * val_fraction, data);
         }
     }
@@ -152,7 +168,8 @@ int cmd_eval(int argc, char **argv)
     float loss, acc;
     if ((st = cx_evaluate(m, &ts, batch, pred, truth, &loss, &acc, &err))) goto fail;
     if ((st = cx_confusion_init(&cm, cx_model_num_labels(m), &err))) goto fail;
-    for (int i = 0; i < ds->n; i++) truth[i] = map[truth[i]];
+    for (int i = 0; i < ds->n; i++)
+        truth[i] = map[truth[i]];
     cx_confusion_add(&cm, truth, pred, ds->n);
     if (json) {
         report_print_json(report_confusion_json(m, &cm));

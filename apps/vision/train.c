@@ -34,52 +34,51 @@ static const struct {
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: cortex-vision train --data DATA --out MODEL [OPTIONS]\n"
-            "\n"
-            "Trains an image classifier. DATA is a folder of class folders\n"
-            "(DATA/<label>/<image>; labels come from the folder names), optionally split\n"
-            "into DATA/train, DATA/val and DATA/test, or a folder of MNIST-style IDX\n"
-            "files such as /usr/share/datasets/fashion-mnist. Images of any size and\n"
-            "format are converted to the model's input. The best model (by validation\n"
-            "accuracy) is saved to MODEL, a checkpoint to MODEL.ckpt after every epoch\n"
-            "and on Ctrl-C, and the learning curve to MODEL.curve.png.\n"
-            "\n"
-            "data:\n"
-            "  --data DATA            training data (required)\n"
-            "  --out MODEL            model file to write (required)\n"
-            "  --val-split F          held-out validation fraction when DATA has no val/\n"
-            "                         folder (by a hash of the file name; default 0.1;\n"
-            "                         0 = no validation, the last epoch is kept)\n"
-            "  --channels 1|3         input channels (default: 3 if the images have colour)\n"
-            "  --size HxW             input size (default: the architecture's, 28x28 gray or\n"
-            "                         32x32 colour)\n"
-            "model:\n"
-            "  --arch ARCH            a preset or a layer spec (default small28 for gray,\n"
-            "                         rgb32 for colour); the last 'dense CLASSES' is added\n"
-            "training:\n"
-            "  --epochs N             passes over the data (default 10)\n"
-            "  --batch N              batch size (default 64)\n"
-            "  --optimizer NAME       adamw, adam, sgd or nesterov (default adamw)\n"
-            "  --lr X                 peak learning rate (default 0.002; sgd 0.05)\n"
-            "  --schedule NAME        onecycle, cosine, step or constant (default onecycle)\n"
-            "  --weight-decay X       (default 0.0005; adamw 0.05)\n"
-            "  --label-smoothing X    (default 0)\n"
-            "  --seed N               random seed; same seed, data and threads give the\n"
-            "                         same model bit for bit (default 1)\n"
-            "  --threads N            CPU threads (default: all cores)\n"
-            "  --resume               continue from MODEL.ckpt (same data and options)\n"
-            "  --stop-after N         stop after N batches as Ctrl-C would, checkpoint\n"
-            "                         included (time-boxed runs, tests)\n"
-            "augmentation (training images only):\n"
-            "  --crop PAD             random crop with PAD pixels of zero padding\n"
-            "                         (default 2; 0 = off)\n"
-            "  --flip                 random horizontal flips (off by default: they hurt\n"
-            "                         digits and text)\n"
-            "  --erase P              random erasing with probability P (default 0)\n"
-            "  -h, --help             this help\n"
-            "\n"
-            "presets:\n");
+    fprintf(f, "usage: cortex-vision train --data DATA --out MODEL [OPTIONS]\n"
+               "\n"
+               "Trains an image classifier. DATA is a folder of class folders\n"
+               "(DATA/<label>/<image>; labels come from the folder names), optionally split\n"
+               "into DATA/train, DATA/val and DATA/test, or a folder of MNIST-style IDX\n"
+               "files such as /usr/share/datasets/fashion-mnist. Images of any size and\n"
+               "format are converted to the model's input. The best model (by validation\n"
+               "accuracy) is saved to MODEL, a checkpoint to MODEL.ckpt after every epoch\n"
+               "and on Ctrl-C, and the learning curve to MODEL.curve.png.\n"
+               "\n"
+               "data:\n"
+               "  --data DATA            training data (required)\n"
+               "  --out MODEL            model file to write (required)\n"
+               "  --val-split F          held-out validation fraction when DATA has no val/\n"
+               "                         folder (by a hash of the file name; default 0.1;\n"
+               "                         0 = no validation, the last epoch is kept)\n"
+               "  --channels 1|3         input channels (default: 3 if the images have colour)\n"
+               "  --size HxW             input size (default: the architecture's, 28x28 gray or\n"
+               "                         32x32 colour)\n"
+               "model:\n"
+               "  --arch ARCH            a preset or a layer spec (default small28 for gray,\n"
+               "                         rgb32 for colour); the last 'dense CLASSES' is added\n"
+               "training:\n"
+               "  --epochs N             passes over the data (default 10)\n"
+               "  --batch N              batch size (default 64)\n"
+               "  --optimizer NAME       adamw, adam, sgd or nesterov (default adamw)\n"
+               "  --lr X                 peak learning rate (default 0.002; sgd 0.05)\n"
+               "  --schedule NAME        onecycle, cosine, step or constant (default onecycle)\n"
+               "  --weight-decay X       (default 0.0005; adamw 0.05)\n"
+               "  --label-smoothing X    (default 0)\n"
+               "  --seed N               random seed; same seed, data and threads give the\n"
+               "                         same model bit for bit (default 1)\n"
+               "  --threads N            CPU threads (default: all cores)\n"
+               "  --resume               continue from MODEL.ckpt (same data and options)\n"
+               "  --stop-after N         stop after N batches as Ctrl-C would, checkpoint\n"
+               "                         included (time-boxed runs, tests)\n"
+               "augmentation (training images only):\n"
+               "  --crop PAD             random crop with PAD pixels of zero padding\n"
+               "                         (default 2; 0 = off)\n"
+               "  --flip                 random horizontal flips (off by default: they hurt\n"
+               "                         digits and text)\n"
+               "  --erase P              random erasing with probability P (default 0)\n"
+               "  -h, --help             this help\n"
+               "\n"
+               "presets:\n");
     for (int i = 0; i < NPRESETS; i++)
         fprintf(f, "  %-8s %s\n", presets[i].name, presets[i].about);
 }
@@ -108,12 +107,15 @@ static int parse_size(const char *s, int *h, int *w)
 static int parse_args(int argc, char **argv, train_opts *o)
 {
     enum { O_VAL = 256, O_CH, O_SIZE, O_CROP, O_FLIP, O_ERASE };
-    static const struct option opts[] = {
-        TRAIN_ARGS_OPTIONS,
-        {"val-split", required_argument, 0, O_VAL}, {"channels", required_argument, 0, O_CH},
-        {"size", required_argument, 0, O_SIZE},     {"crop", required_argument, 0, O_CROP},
-        {"flip", no_argument, 0, O_FLIP},           {"erase", required_argument, 0, O_ERASE},
-        {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
+    static const struct option opts[] = {TRAIN_ARGS_OPTIONS,
+                                         {"val-split", required_argument, 0, O_VAL},
+                                         {"channels", required_argument, 0, O_CH},
+                                         {"size", required_argument, 0, O_SIZE},
+                                         {"crop", required_argument, 0, O_CROP},
+                                         {"flip", no_argument, 0, O_FLIP},
+                                         {"erase", required_argument, 0, O_ERASE},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->val_split = 0.1f;
     o->t.epochs = 10;
@@ -130,17 +132,30 @@ static int parse_args(int argc, char **argv, train_opts *o)
         if (r < 0) return -1;
         if (r) continue;
         switch (c) {
-        case O_VAL: bad = cli_float(PROG, "--val-split", optarg, 0, 0.9, &o->val_split); break;
+        case O_VAL:
+            bad = cli_float(PROG, "--val-split", optarg, 0, 0.9, &o->val_split);
+            break;
         case O_CH:
             bad = cli_int(PROG, "--channels", optarg, 1, 3, &o->channels) || o->channels == 2;
             if (o->channels == 2) cli_error(PROG, "--channels: 1 (gray) or 3 (colour)");
             break;
-        case O_SIZE: bad = parse_size(optarg, &o->height, &o->width); break;
-        case O_CROP: bad = cli_int(PROG, "--crop", optarg, 0, 64, &o->aug.crop_pad); break;
-        case O_FLIP: o->aug.flip = 1; break;
-        case O_ERASE: bad = cli_float(PROG, "--erase", optarg, 0, 1, &o->aug.erase_prob); break;
-        case 'h': usage(stdout); return 1;
-        default: bad = 1;
+        case O_SIZE:
+            bad = parse_size(optarg, &o->height, &o->width);
+            break;
+        case O_CROP:
+            bad = cli_int(PROG, "--crop", optarg, 0, 64, &o->aug.crop_pad);
+            break;
+        case O_FLIP:
+            o->aug.flip = 1;
+            break;
+        case O_ERASE:
+            bad = cli_float(PROG, "--erase", optarg, 0, 1, &o->aug.erase_prob);
+            break;
+        case 'h':
+            usage(stdout);
+            return 1;
+        default:
+            bad = 1;
         }
         if (bad) return -1;
     }
@@ -168,7 +183,8 @@ static int build_spec(train_opts *o, int nclasses, char *spec, size_t len)
             }
             const cx_shape *in = cx_model_input_shape(probe);
             if (in->ndim != 3 || (in->d[0] != 1 && in->d[0] != 3)) {
-                cli_error(PROG, "--arch: the input must be CHANNELS HEIGHT WIDTH with 1 or 3 channels");
+                cli_error(PROG,
+                          "--arch: the input must be CHANNELS HEIGHT WIDTH with 1 or 3 channels");
                 cx_model_free(probe);
                 return -1;
             }
@@ -248,7 +264,8 @@ int cmd_train(int argc, char **argv)
     cx_model *m = NULL;
     float mean[3], sd[3];
     int mnist = cx_mnist_dir_detect(o.t.data);
-    train_run run = {.prog = PROG, .out = o.t.out, .rate_unit = "img/s", .stop_after = o.t.stop_after};
+    train_run run = {
+        .prog = PROG, .out = o.t.out, .rate_unit = "img/s", .stop_after = o.t.stop_after};
     cli_install_stop_handler();
     cx_status st = vision_open_data(&train, o.t.data, CX_SPLIT_TRAIN, o.channels, o.height, o.width,
                                     o.val_split, &err);
@@ -300,7 +317,8 @@ int cmd_train(int argc, char **argv)
              (double)o.aug.erase_prob);
     if ((st = cx_model_set_meta(m, "train.augment", buf, &err))) goto fail;
     snprintf(buf, sizeof buf, "%s lr=%g wd=%g schedule=%s batch=%d smoothing=%g", o.t.optimizer,
-             (double)o.t.lr, (double)ocfg.weight_decay, o.t.schedule, o.t.batch, (double)o.t.smoothing);
+             (double)o.t.lr, (double)ocfg.weight_decay, o.t.schedule, o.t.batch,
+             (double)o.t.smoothing);
     if ((st = cx_model_set_meta(m, "train.recipe", buf, &err))) goto fail;
     snprintf(buf, sizeof buf, "%g", (double)o.val_split);
     if ((st = cx_model_set_meta(m, "train.val_split", buf, &err))) goto fail;

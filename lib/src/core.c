@@ -24,14 +24,22 @@ cx_status cx_fail(cx_error *err, cx_status status, const char *fmt, ...)
 const char *cx_status_name(cx_status status)
 {
     switch (status) {
-    case CX_OK: return "ok";
-    case CX_ERR_ARG: return "invalid argument";
-    case CX_ERR_NOMEM: return "out of memory";
-    case CX_ERR_IO: return "I/O error";
-    case CX_ERR_FORMAT: return "format error";
-    case CX_ERR_SHAPE: return "shape mismatch";
-    case CX_ERR_STATE: return "invalid state";
-    case CX_ERR_INTERRUPTED: return "interrupted";
+    case CX_OK:
+        return "ok";
+    case CX_ERR_ARG:
+        return "invalid argument";
+    case CX_ERR_NOMEM:
+        return "out of memory";
+    case CX_ERR_IO:
+        return "I/O error";
+    case CX_ERR_FORMAT:
+        return "format error";
+    case CX_ERR_SHAPE:
+        return "shape mismatch";
+    case CX_ERR_STATE:
+        return "invalid state";
+    case CX_ERR_INTERRUPTED:
+        return "interrupted";
     }
     return "unknown error";
 }
@@ -54,7 +62,10 @@ void cx_rng_seed(cx_rng *rng, uint64_t seed)
     if (!(rng->s[0] | rng->s[1] | rng->s[2] | rng->s[3])) rng->s[0] = 1;
 }
 
-static inline uint32_t rotl(uint32_t x, int k) { return (x << k) | (x >> (32 - k)); }
+static inline uint32_t rotl(uint32_t x, int k)
+{
+    return (x << k) | (x >> (32 - k));
+}
 
 uint32_t cx_rng_u32(cx_rng *rng)
 {
@@ -70,7 +81,10 @@ uint32_t cx_rng_u32(cx_rng *rng)
     return result;
 }
 
-float cx_rng_uniform(cx_rng *rng) { return (float)(cx_rng_u32(rng) >> 8) * (1.0f / 16777216.0f); }
+float cx_rng_uniform(cx_rng *rng)
+{
+    return (float)(cx_rng_u32(rng) >> 8) * (1.0f / 16777216.0f);
+}
 
 float cx_rng_normal(cx_rng *rng)
 {
@@ -112,7 +126,8 @@ char **cx_strlist_split(const char *s, int *n)
     if (n) *n = 0;
     if (!s) s = "";
     size_t cap = 1;
-    for (const char *p = s; *p; p++) cap += *p == ',';
+    for (const char *p = s; *p; p++)
+        cap += *p == ',';
     char **v = calloc(cap + 1, sizeof *v);
     if (!v) return NULL;
     for (const char *p = s;;) {
@@ -135,7 +150,8 @@ char **cx_strlist_split(const char *s, int *n)
 void cx_strlist_free(char **v)
 {
     if (!v) return;
-    for (char **p = v; *p; p++) free(*p);
+    for (char **p = v; *p; p++)
+        free(*p);
     free(v);
 }
 

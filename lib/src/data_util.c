@@ -83,6 +83,7 @@ uint32_t cx_split_bucket(const char *name, uint64_t seed)
 uint32_t cx_split_buckets_of(double fraction)
 {
     /* Rounded so that 0.1f means exactly buckets 0..999. */
-    return fraction <= 0 ? 0 : fraction >= 1 ? CX_SPLIT_BUCKETS
-                                             : (uint32_t)(fraction * CX_SPLIT_BUCKETS + 0.5);
+    return fraction <= 0   ? 0
+           : fraction >= 1 ? CX_SPLIT_BUCKETS
+                           : (uint32_t)(fraction * CX_SPLIT_BUCKETS + 0.5);
 }

@@ -27,11 +27,11 @@ int cx_warn(int *n, char ***msgs, long long *total, size_t len, const char *fmt,
 
 /* cx_warn into the warnings of a cx_dataset (image folders, IDX) or of a
  * cx_speech_dataset. ds is evaluated more than once. */
-#define cx_dataset_warn(ds, ...)                                                                 \
-    cx_warn(&(ds)->nwarnings, &(ds)->warnings, &(ds)->total_warnings, CX_DATASET_WARNING_LEN,    \
+#define cx_dataset_warn(ds, ...)                                                                   \
+    cx_warn(&(ds)->nwarnings, &(ds)->warnings, &(ds)->total_warnings, CX_DATASET_WARNING_LEN,      \
             __VA_ARGS__)
-#define cx_speech_warn(ds, ...)                                                                  \
-    cx_warn(&(ds)->nwarnings, &(ds)->warnings, &(ds)->total_warnings, CX_SPEECH_WARNING_LEN,     \
+#define cx_speech_warn(ds, ...)                                                                    \
+    cx_warn(&(ds)->nwarnings, &(ds)->warnings, &(ds)->total_warnings, CX_SPEECH_WARNING_LEN,       \
             __VA_ARGS__)
 
 /* ---- strings and paths ---------------------------------------------------- */

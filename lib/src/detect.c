@@ -841,8 +841,7 @@ cx_status cx_detect_tune(cx_model *m, const cx_feat_config *fc, const cx_detect_
                         if (better_feasible(&c, &best_ok)) best_ok = c, cfg_ok = here;
                         int fast = max_median_delay_s == INFINITY ||
                                    (c.st.hits > 0 && c.st.median_delay <= max_median_delay_s);
-                        if (fast && better_feasible(&c, &best_fast))
-                            best_fast = c, cfg_fast = here;
+                        if (fast && better_feasible(&c, &best_fast)) best_fast = c, cfg_fast = here;
                     } else if (better_infeasible(&c, &best_no)) {
                         best_no = c, cfg_no = here;
                     }
@@ -859,8 +858,7 @@ cx_status cx_detect_tune(cx_model *m, const cx_feat_config *fc, const cx_detect_
     memset(res, 0, sizeof *res);
     res->feasible = best_ok.valid;
     res->fast = best_fast.valid;
-    if (best_fast.valid)
-        best_ok = best_fast, cfg_ok = cfg_fast;
+    if (best_fast.valid) best_ok = best_fast, cfg_ok = cfg_fast;
     res->config = best_ok.valid ? cfg_ok : cfg_no;
     res->stats = best_ok.valid ? best_ok.st : best_no.st;
     res->fa_per_hour = res->stats.outside / background_hours;

@@ -233,8 +233,7 @@ static int parse_list(const char *v, float *out, int *count)
     for (;;) {
         if (n == CX_FEAT_MAX_MELS) return -1;
         const char *end;
-        if (cx_parse_float_at(v, -CX_PARSE_FLOAT_MAX, CX_PARSE_FLOAT_MAX, &end, &out[n]))
-            return -1;
+        if (cx_parse_float_at(v, -CX_PARSE_FLOAT_MAX, CX_PARSE_FLOAT_MAX, &end, &out[n])) return -1;
         n++;
         if (*end == '\0') break;
         if (*end != ',') return -1;

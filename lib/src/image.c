@@ -419,8 +419,10 @@ cx_status cx_image_convert(const uint8_t *hwc, int in_width, int in_height, int 
         return cx_fail(err, CX_ERR_ARG, "%s: %d channels (1 to 4: gray, gray+alpha, RGB, RGBA)",
                        name, in_channels);
     if (in_width < 1 || in_height < 1 || too_big((uint32_t)in_width, (uint32_t)in_height))
-        return cx_fail(err, CX_ERR_ARG, "%s: size %dx%d is outside 1x1 .. the limits (%d a side, "
-                       "%lld pixels)", name, in_width, in_height, CX_IMAGE_MAX_SIDE,
+        return cx_fail(err, CX_ERR_ARG,
+                       "%s: size %dx%d is outside 1x1 .. the limits (%d a side, "
+                       "%lld pixels)",
+                       name, in_width, in_height, CX_IMAGE_MAX_SIDE,
                        (long long)CX_IMAGE_MAX_PIXELS);
     size_t npix = (size_t)in_width * in_height, n = (size_t)channels * height * width;
     /* RGBA first, as the decoders give it, so one routine applies the channel rules. */

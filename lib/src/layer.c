@@ -23,7 +23,10 @@ static const struct {
     {"leakyrelu", &cx_kind_leaky},
 };
 
-const cx_layer_kind *const *cx_layer_kinds(void) { return kinds; }
+const cx_layer_kind *const *cx_layer_kinds(void)
+{
+    return kinds;
+}
 
 const cx_layer_kind *cx_layer_find(const char *name)
 {
@@ -126,9 +129,8 @@ cx_status cx_parse_pool_args(const cx_layer_kind *kind, int argc, char **argv, i
     return CX_OK;
 }
 
-cx_param *cx_declare_param(cx_layer *l, const char *name, int ndim, const int *shape,
-                           int trainable, int decay, cx_init init, float init_value, int fan_in,
-                           int fan_out)
+cx_param *cx_declare_param(cx_layer *l, const char *name, int ndim, const int *shape, int trainable,
+                           int decay, cx_init init, float init_value, int fan_in, int fan_out)
 {
     if (l->nparams >= CX_LAYER_MAX_PARAMS) return NULL;
     cx_param *p = &l->params[l->nparams++];
@@ -161,7 +163,8 @@ void *cx_layer_new(size_t size, const cx_layer_kind *kind, const cx_shape *in)
 
 cx_status cx_bad_token(cx_error *err, const char *layer, const char *tok, const char *expected)
 {
-    return cx_fail(err, CX_ERR_ARG, "layer '%s': bad token '%s': expected %s", layer, tok, expected);
+    return cx_fail(err, CX_ERR_ARG, "layer '%s': bad token '%s': expected %s", layer, tok,
+                   expected);
 }
 
 cx_status cx_bad_input(cx_error *err, const char *layer, const cx_shape *in, const char *expected)

@@ -37,9 +37,8 @@ cx_status cx_parse_pool_args(const cx_layer_kind *kind, int argc, char **argv, i
                              int *sh, int *sw, cx_error *err);
 
 /* Declares parameter i of l. Dims beyond ndim are ignored. */
-cx_param *cx_declare_param(cx_layer *l, const char *name, int ndim, const int *shape,
-                           int trainable, int decay, cx_init init, float init_value, int fan_in,
-                           int fan_out);
+cx_param *cx_declare_param(cx_layer *l, const char *name, int ndim, const int *shape, int trainable,
+                           int decay, cx_init init, float init_value, int fan_in, int fan_out);
 
 /* Allocates a zeroed layer struct of `size` bytes whose first member is a
  * cx_layer, and fills in kind and in. */
@@ -50,7 +49,10 @@ cx_status cx_bad_token(cx_error *err, const char *layer, const char *tok, const 
 cx_status cx_bad_input(cx_error *err, const char *layer, const cx_shape *in, const char *expected);
 
 /* The size of the last dimension (features of a vector or a time step). */
-static inline int cx_last_dim(const cx_shape *s) { return s->d[s->ndim - 1]; }
+static inline int cx_last_dim(const cx_shape *s)
+{
+    return s->d[s->ndim - 1];
+}
 
 /* Elementwise layers (activations): y = f(x) with an optional scalar
  * argument alpha (leaky slope). They step frame by frame when streaming. */
@@ -73,13 +75,13 @@ void cx_eltwise_backward(cx_layer *l, const cx_run *r, int n, const float *x, co
                          const float *dy, float *dx);
 void cx_eltwise_step(cx_layer *l, int n, const float *x, float *y);
 
-#define CX_ELTWISE_KIND(var, keyword)                                                             \
-    const cx_layer_kind var = {.name = keyword,                                                   \
-                               .usage = keyword,                                                  \
-                               .activation = 1,                                                   \
-                               .create = create,                                                  \
-                               .forward = cx_eltwise_forward,                                     \
-                               .backward = cx_eltwise_backward,                                   \
+#define CX_ELTWISE_KIND(var, keyword)                                                              \
+    const cx_layer_kind var = {.name = keyword,                                                    \
+                               .usage = keyword,                                                   \
+                               .activation = 1,                                                    \
+                               .create = create,                                                   \
+                               .forward = cx_eltwise_forward,                                      \
+                               .backward = cx_eltwise_backward,                                    \
                                .step = cx_eltwise_step}
 
 #endif

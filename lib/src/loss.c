@@ -17,7 +17,8 @@ void cx_softmax(const float *logits, int n, int k, float *probs)
             p[j] = expf(z[j] - mx);
             sum += p[j];
         }
-        for (int j = 0; j < k; j++) p[j] /= sum;
+        for (int j = 0; j < k; j++)
+            p[j] /= sum;
     }
 }
 
@@ -36,7 +37,8 @@ float cx_softmax_xent(const float *logits, const int *labels, int n, int k, floa
         for (int j = 1; j < k; j++)
             if (z[j] > mx) mx = z[j];
         double sum = 0.0;
-        for (int j = 0; j < k; j++) sum += exp((double)(z[j] - mx));
+        for (int j = 0; j < k; j++)
+            sum += exp((double)(z[j] - mx));
         double lse = log(sum);
         int y = labels[i] >= 0 && labels[i] < k ? labels[i] : 0;
         double loss = 0.0;

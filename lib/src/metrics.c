@@ -26,26 +26,32 @@ void cx_confusion_add(cx_confusion *c, const int *truth, const int *pred, int n)
     }
 }
 
-long cx_confusion_at(const cx_confusion *c, int t, int p) { return c->m[(size_t)t * c->k + p]; }
+long cx_confusion_at(const cx_confusion *c, int t, int p)
+{
+    return c->m[(size_t)t * c->k + p];
+}
 
 double cx_confusion_accuracy(const cx_confusion *c)
 {
     long right = 0;
-    for (int i = 0; i < c->k; i++) right += cx_confusion_at(c, i, i);
+    for (int i = 0; i < c->k; i++)
+        right += cx_confusion_at(c, i, i);
     return c->n ? (double)right / (double)c->n : 0.0;
 }
 
 double cx_confusion_precision(const cx_confusion *c, int cls)
 {
     long col = 0;
-    for (int t = 0; t < c->k; t++) col += cx_confusion_at(c, t, cls);
+    for (int t = 0; t < c->k; t++)
+        col += cx_confusion_at(c, t, cls);
     return col ? (double)cx_confusion_at(c, cls, cls) / (double)col : 0.0;
 }
 
 long cx_confusion_support(const cx_confusion *c, int cls)
 {
     long row = 0;
-    for (int p = 0; p < c->k; p++) row += cx_confusion_at(c, cls, p);
+    for (int p = 0; p < c->k; p++)
+        row += cx_confusion_at(c, cls, p);
     return row;
 }
 

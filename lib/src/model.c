@@ -27,10 +27,10 @@ struct cx_model {
     cx_rng rng;
 
     int max_batch;
-    float **act;        /* act[i]: output of layer i, max_batch x out size */
-    float *grad[2];     /* ping-pong buffers for output gradients */
-    float *grad_input;  /* gradient wrt the model input */
-    size_t grad_size;   /* floats in each grad buffer */
+    float **act;       /* act[i]: output of layer i, max_batch x out size */
+    float *grad[2];    /* ping-pong buffers for output gradients */
+    float *grad_input; /* gradient wrt the model input */
+    size_t grad_size;  /* floats in each grad buffer */
     float *work;
     size_t work_size;
     const float *last_x;
@@ -149,7 +149,8 @@ static int find_pool(const cx_model *m)
 
 static int is_ensemble_spec(const char *spec)
 {
-    while (isspace((unsigned char)*spec)) spec++;
+    while (isspace((unsigned char)*spec))
+        spec++;
     return !strncmp(spec, "ensemble", 8) &&
            (spec[8] == '|' || isspace((unsigned char)spec[8]) || !spec[8]);
 }
@@ -159,7 +160,8 @@ static int is_ensemble_spec(const char *spec)
 static char *ensemble_spec(cx_model *const *members, int n)
 {
     size_t cap = 16;
-    for (int i = 0; i < n; i++) cap += strlen(members[i]->spec) + 3;
+    for (int i = 0; i < n; i++)
+        cap += strlen(members[i]->spec) + 3;
     char *spec = malloc(cap);
     if (!spec) return NULL;
     size_t used = (size_t)snprintf(spec, cap, "ensemble");
@@ -208,11 +210,15 @@ static cx_status create_ensemble_layout(cx_model **out, const char *spec, const 
         m->members[m->nmembers++] = mem;
         const cx_shape *o = cx_model_output_shape(mem), *o0 = cx_model_output_shape(m->members[0]);
         if (o->ndim != 1)
-            st = cx_fail(err, CX_ERR_SHAPE, "spec: ensemble member %d does not end in class scores "
-                         "(a 1-D output)", m->nmembers);
+            st = cx_fail(err, CX_ERR_SHAPE,
+                         "spec: ensemble member %d does not end in class scores "
+                         "(a 1-D output)",
+                         m->nmembers);
         else if (!cx_shape_equal(&mem->input, &m->members[0]->input) || !cx_shape_equal(o, o0))
-            st = cx_fail(err, CX_ERR_SHAPE, "spec: ensemble member %d has other input or output "
-                         "shapes than member 1", m->nmembers);
+            st = cx_fail(err, CX_ERR_SHAPE,
+                         "spec: ensemble member %d has other input or output "
+                         "shapes than member 1",
+                         m->nmembers);
     }
     free(text);
     if (!st && m->nmembers < 2)
@@ -323,8 +329,7 @@ cx_status cx_model_create_layout(cx_model **out, const char *spec, const cx_shap
     return st;
 }
 
-cx_status cx_model_create(cx_model **out, const char *spec, const cx_shape *input,
-                          cx_error *err)
+cx_status cx_model_create(cx_model **out, const char *spec, const cx_shape *input, cx_error *err)
 {
     cx_status st = cx_model_create_layout(out, spec, input, err);
     if (!st && (st = cx_model_alloc_params(*out, err))) {
@@ -337,13 +342,16 @@ cx_status cx_model_create(cx_model **out, const char *spec, const cx_shape *inpu
 void cx_model_free(cx_model *m)
 {
     if (!m) return;
-    for (int i = 0; i < m->nmembers; i++) cx_model_free(m->members[i]);
+    for (int i = 0; i < m->nmembers; i++)
+        cx_model_free(m->members[i]);
     free(m->members);
     cx_free_floats(m->ens_out);
     cx_free_floats(m->ens_prob);
-    for (int i = 0; i < m->nlayers; i++) cx_layer_destroy(m->layers[i]);
+    for (int i = 0; i < m->nlayers; i++)
+        cx_layer_destroy(m->layers[i]);
     if (m->act)
-        for (int i = 0; i < m->nlayers; i++) cx_free_floats(m->act[i]);
+        for (int i = 0; i < m->nlayers; i++)
+            cx_free_floats(m->act[i]);
     free(m->act);
     free(m->layers);
     cx_free_floats(m->grad[0]);
@@ -352,7 +360,8 @@ void cx_model_free(cx_model *m)
     cx_free_floats(m->work);
     cx_free_floats(m->w);
     cx_free_floats(m->g);
-    for (int i = 0; i < m->nlabels; i++) free(m->labels[i]);
+    for (int i = 0; i < m->nlabels; i++)
+        free(m->labels[i]);
     free(m->labels);
     for (int i = 0; i < m->nmeta; i++) {
         free(m->meta_key[i]);
@@ -372,51 +381,71 @@ static void init_param(cx_param *p, cx_rng *rng)
         memset(p->w, 0, n * sizeof(float));
         break;
     case CX_INIT_CONST:
-        for (size_t i = 0; i < n; i++) p->w[i] = p->init_value;
+        for (size_t i = 0; i < n; i++)
+            p->w[i] = p->init_value;
         break;
     case CX_INIT_HE: {
         float sd = sqrtf(2.0f / (float)(p->fan_in > 0 ? p->fan_in : 1));
-        for (size_t i = 0; i < n; i++) p->w[i] = sd * cx_rng_normal(rng);
+        for (size_t i = 0; i < n; i++)
+            p->w[i] = sd * cx_rng_normal(rng);
         break;
     }
     case CX_INIT_GLOROT: {
         float lim = sqrtf(6.0f / (float)(p->fan_in + p->fan_out > 0 ? p->fan_in + p->fan_out : 1));
-        for (size_t i = 0; i < n; i++) p->w[i] = lim * (2.0f * cx_rng_uniform(rng) - 1.0f);
+        for (size_t i = 0; i < n; i++)
+            p->w[i] = lim * (2.0f * cx_rng_uniform(rng) - 1.0f);
         break;
     }
     case CX_INIT_UNIFORM:
-        for (size_t i = 0; i < n; i++) p->w[i] = p->init_value * (2.0f * cx_rng_uniform(rng) - 1.0f);
+        for (size_t i = 0; i < n; i++)
+            p->w[i] = p->init_value * (2.0f * cx_rng_uniform(rng) - 1.0f);
         break;
     case CX_INIT_LSTM_BIAS: /* a forget gate open at the start keeps gradients flowing */
         memset(p->w, 0, n * sizeof(float));
-        for (size_t i = n / 4; i < n / 2; i++) p->w[i] = p->init_value;
+        for (size_t i = n / 4; i < n / 2; i++)
+            p->w[i] = p->init_value;
         break;
     }
 }
 
 void cx_model_init(cx_model *m, uint64_t seed)
 {
-    for (int i = 0; i < m->nmembers; i++) cx_model_init(m->members[i], seed + (uint64_t)i);
+    for (int i = 0; i < m->nmembers; i++)
+        cx_model_init(m->members[i], seed + (uint64_t)i);
     cx_rng rng;
     cx_rng_seed(&rng, seed);
     for (int i = 0; i < m->nlayers; i++)
-        for (int j = 0; j < m->layers[i]->nparams; j++) init_param(&m->layers[i]->params[j], &rng);
+        for (int j = 0; j < m->layers[i]->nparams; j++)
+            init_param(&m->layers[i]->params[j], &rng);
     cx_rng_seed(&m->rng, seed ^ 0x5eed5eedULL);
 }
 
-const char *cx_model_spec(const cx_model *m) { return m->spec; }
-const cx_shape *cx_model_input_shape(const cx_model *m) { return &m->input; }
+const char *cx_model_spec(const cx_model *m)
+{
+    return m->spec;
+}
+const cx_shape *cx_model_input_shape(const cx_model *m)
+{
+    return &m->input;
+}
 const cx_shape *cx_model_output_shape(const cx_model *m)
 {
     return m->nmembers ? cx_model_output_shape(m->members[0]) : &m->layers[m->nlayers - 1]->out;
 }
-int cx_model_num_layers(const cx_model *m) { return m->nlayers; }
-cx_layer *cx_model_layer(cx_model *m, int i) { return i >= 0 && i < m->nlayers ? m->layers[i] : NULL; }
+int cx_model_num_layers(const cx_model *m)
+{
+    return m->nlayers;
+}
+cx_layer *cx_model_layer(cx_model *m, int i)
+{
+    return i >= 0 && i < m->nlayers ? m->layers[i] : NULL;
+}
 
 size_t cx_model_num_params(const cx_model *m)
 {
     size_t n = 0;
-    for (int i = 0; i < m->nmembers; i++) n += cx_model_num_params(m->members[i]);
+    for (int i = 0; i < m->nmembers; i++)
+        n += cx_model_num_params(m->members[i]);
     for (int i = 0; i < m->nlayers; i++)
         for (int j = 0; j < m->layers[i]->nparams; j++)
             if (m->layers[i]->params[j].trainable) n += m->layers[i]->params[j].size;
@@ -426,8 +455,10 @@ size_t cx_model_num_params(const cx_model *m)
 int cx_model_num_tensors(const cx_model *m)
 {
     int n = 0;
-    for (int i = 0; i < m->nmembers; i++) n += cx_model_num_tensors(m->members[i]);
-    for (int i = 0; i < m->nlayers; i++) n += m->layers[i]->nparams;
+    for (int i = 0; i < m->nmembers; i++)
+        n += cx_model_num_tensors(m->members[i]);
+    for (int i = 0; i < m->nlayers; i++)
+        n += m->layers[i]->nparams;
     return n;
 }
 
@@ -500,11 +531,21 @@ float *cx_model_grad_block(cx_model *m, size_t *n)
 void cx_model_set_training(cx_model *m, int training)
 {
     m->training = training != 0;
-    for (int i = 0; i < m->nmembers; i++) cx_model_set_training(m->members[i], training);
+    for (int i = 0; i < m->nmembers; i++)
+        cx_model_set_training(m->members[i], training);
 }
-int cx_model_training(const cx_model *m) { return m->training; }
-cx_rng *cx_model_rng(cx_model *m) { return &m->rng; }
-int cx_model_max_batch(const cx_model *m) { return m->max_batch; }
+int cx_model_training(const cx_model *m)
+{
+    return m->training;
+}
+cx_rng *cx_model_rng(cx_model *m)
+{
+    return &m->rng;
+}
+int cx_model_max_batch(const cx_model *m)
+{
+    return m->max_batch;
+}
 
 cx_status cx_model_reserve(cx_model *m, int max_batch, cx_error *err)
 {
@@ -582,7 +623,8 @@ static const float *ensemble_forward(cx_model *m, int n, const float *x)
         const float *z = cx_model_forward(m->members[i], n, x);
         if (!z) return NULL;
         cx_softmax(z, n, k, m->ens_prob);
-        for (size_t j = 0; j < nk; j++) m->ens_out[j] += m->ens_prob[j];
+        for (size_t j = 0; j < nk; j++)
+            m->ens_out[j] += m->ens_prob[j];
     }
     const float scale = 1.0f / (float)m->nmembers;
     for (size_t j = 0; j < nk; j++) {
@@ -627,7 +669,10 @@ void cx_model_backward(cx_model *m, int n, const float *dy)
     }
 }
 
-void cx_model_want_input_grad(cx_model *m, int want) { m->want_input_grad = want != 0; }
+void cx_model_want_input_grad(cx_model *m, int want)
+{
+    m->want_input_grad = want != 0;
+}
 
 const float *cx_model_input_grad(const cx_model *m)
 {
@@ -637,8 +682,9 @@ const float *cx_model_input_grad(const cx_model *m)
 cx_status cx_model_stream_reset(cx_model *m, cx_error *err)
 {
     if (m->nmembers)
-        return cx_fail(err, CX_ERR_STATE, "model: an ensemble runs on whole windows, not one "
-                                          "frame at a time");
+        return cx_fail(err, CX_ERR_STATE,
+                       "model: an ensemble runs on whole windows, not one "
+                       "frame at a time");
     if (m->input.ndim != 2)
         return cx_fail(err, CX_ERR_STATE, "model: streaming needs a (time, features) input");
     for (int i = 0; i < m->pool_at; i++)
@@ -688,18 +734,23 @@ cx_status cx_model_set_labels(cx_model *m, int n, const char *const *labels, cx_
     if (n > 0 && !copy) return cx_fail(err, CX_ERR_NOMEM, "model: out of memory for labels");
     for (int i = 0; i < n; i++)
         if (!(copy[i] = dup_str(labels[i]))) {
-            for (int j = 0; j < i; j++) free(copy[j]);
+            for (int j = 0; j < i; j++)
+                free(copy[j]);
             free(copy);
             return cx_fail(err, CX_ERR_NOMEM, "model: out of memory for labels");
         }
-    for (int i = 0; i < m->nlabels; i++) free(m->labels[i]);
+    for (int i = 0; i < m->nlabels; i++)
+        free(m->labels[i]);
     free(m->labels);
     m->labels = copy;
     m->nlabels = n;
     return CX_OK;
 }
 
-int cx_model_num_labels(const cx_model *m) { return m->nlabels; }
+int cx_model_num_labels(const cx_model *m)
+{
+    return m->nlabels;
+}
 const char *cx_model_label(const cx_model *m, int i)
 {
     return i >= 0 && i < m->nlabels ? m->labels[i] : NULL;
@@ -749,7 +800,10 @@ const char *cx_model_get_meta(const cx_model *m, const char *key)
     return NULL;
 }
 
-int cx_model_num_meta(const cx_model *m) { return m->nmeta; }
+int cx_model_num_meta(const cx_model *m)
+{
+    return m->nmeta;
+}
 const char *cx_model_meta_key(const cx_model *m, int i)
 {
     return i >= 0 && i < m->nmeta ? m->meta_key[i] : NULL;
@@ -758,7 +812,8 @@ const char *cx_model_meta_key(const cx_model *m, int i)
 cx_status cx_model_copy_weights(cx_model *dst, const cx_model *src, cx_error *err)
 {
     if (dst->nw != src->nw || strcmp(dst->spec, src->spec) != 0)
-        return cx_fail(err, CX_ERR_SHAPE, "model: cannot copy weights between different architectures");
+        return cx_fail(err, CX_ERR_SHAPE,
+                       "model: cannot copy weights between different architectures");
     for (int i = 0; i < src->nmembers; i++) {
         cx_status st = cx_model_copy_weights(dst->members[i], src->members[i], err);
         if (st) return st;
@@ -767,7 +822,10 @@ cx_status cx_model_copy_weights(cx_model *dst, const cx_model *src, cx_error *er
     return CX_OK;
 }
 
-int cx_model_num_members(const cx_model *m) { return m->nmembers; }
+int cx_model_num_members(const cx_model *m)
+{
+    return m->nmembers;
+}
 
 cx_model *cx_model_member(cx_model *m, int i)
 {
@@ -781,16 +839,19 @@ cx_status cx_model_ensemble(cx_model **out, cx_model *const *members, int n, cx_
         return cx_fail(err, CX_ERR_ARG, "model: an ensemble has 2 to %d members",
                        CX_MODEL_MAX_MEMBERS);
     for (int i = 0; i < n; i++) {
-        if (!members[i]) return cx_fail(err, CX_ERR_ARG, "model: ensemble member %d is missing", i + 1);
+        if (!members[i])
+            return cx_fail(err, CX_ERR_ARG, "model: ensemble member %d is missing", i + 1);
         if (members[i]->nmembers)
-            return cx_fail(err, CX_ERR_ARG, "model: ensemble member %d is itself an ensemble", i + 1);
+            return cx_fail(err, CX_ERR_ARG, "model: ensemble member %d is itself an ensemble",
+                           i + 1);
     }
     char *spec = ensemble_spec(members, n);
     if (!spec) return cx_fail(err, CX_ERR_NOMEM, "model: out of memory");
     cx_model *m = NULL;
     cx_status st = cx_model_create(&m, spec, NULL, err);
     free(spec);
-    for (int i = 0; !st && i < n; i++) st = cx_model_copy_weights(m->members[i], members[i], err);
+    for (int i = 0; !st && i < n; i++)
+        st = cx_model_copy_weights(m->members[i], members[i], err);
     if (st) {
         cx_model_free(m);
         return st;

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #define NAME_LEN 64
 /* Longest spec accepted from a file (a 256-layer spec is ~25 KB). */
 #define MAX_SPEC_LEN (1u << 20)

@@ -38,7 +38,8 @@ cx_status cx_optim_parse(const char *name, cx_optim_config *cfg, cx_error *err)
     else if (!strcmp(name, "adamw"))
         *cfg = cx_optim_defaults(CX_OPT_ADAMW);
     else
-        return cx_fail(err, CX_ERR_ARG, "unknown optimizer '%s' (sgd, nesterov, adam, adamw)", name);
+        return cx_fail(err, CX_ERR_ARG, "unknown optimizer '%s' (sgd, nesterov, adam, adamw)",
+                       name);
     return CX_OK;
 }
 
@@ -78,7 +79,8 @@ float cx_grad_clip(cx_model *m, float max_norm)
     for (int k = 0; k < nt; k++) {
         cx_param *p = cx_model_tensor(m, k);
         if (!p->trainable) continue;
-        for (size_t i = 0; i < p->size; i++) sq += (double)p->g[i] * p->g[i];
+        for (size_t i = 0; i < p->size; i++)
+            sq += (double)p->g[i] * p->g[i];
     }
     float norm = (float)sqrt(sq);
     if (max_norm > 0.0f && norm > max_norm) {
@@ -86,7 +88,8 @@ float cx_grad_clip(cx_model *m, float max_norm)
         for (int k = 0; k < nt; k++) {
             cx_param *p = cx_model_tensor(m, k);
             if (!p->trainable) continue;
-            for (size_t i = 0; i < p->size; i++) p->g[i] *= s;
+            for (size_t i = 0; i < p->size; i++)
+                p->g[i] *= s;
         }
     }
     return norm;
@@ -147,9 +150,18 @@ float cx_optim_step(cx_optim *o, float lr)
     return norm;
 }
 
-long cx_optim_steps(const cx_optim *o) { return o->t; }
-int cx_optim_num_state(const cx_optim *o) { return o->nstate; }
-void cx_optim_set_steps(cx_optim *o, long steps) { o->t = steps; }
+long cx_optim_steps(const cx_optim *o)
+{
+    return o->t;
+}
+int cx_optim_num_state(const cx_optim *o)
+{
+    return o->nstate;
+}
+void cx_optim_set_steps(cx_optim *o, long steps)
+{
+    o->t = steps;
+}
 
 float *cx_optim_state(cx_optim *o, int k, size_t *n)
 {
@@ -169,8 +181,8 @@ cx_status cx_schedule_parse(const char *name, cx_schedule_kind *kind, cx_error *
     else if (!strcmp(name, "onecycle") || !strcmp(name, "one-cycle"))
         *kind = CX_SCHED_ONECYCLE;
     else
-        return cx_fail(err, CX_ERR_ARG,
-                       "unknown schedule '%s' (constant, step, cosine, onecycle)", name);
+        return cx_fail(err, CX_ERR_ARG, "unknown schedule '%s' (constant, step, cosine, onecycle)",
+                       name);
     return CX_OK;
 }
 

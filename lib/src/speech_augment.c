@@ -337,8 +337,10 @@ void cx_speech_place(const float *clip, size_t n, long off, float *window, size_
     /* The clip covers window samples [off, off + n), clipped to [0, W). */
     long i0 = off > 0 ? off : 0, i1 = off + (long)n < (long)W ? off + (long)n : (long)W;
     memset(window, 0, sizeof(float) * W);
-    if (i1 > i0) memcpy(window + i0, clip + (i0 - off), sizeof(float) * (size_t)(i1 - i0));
-    else i1 = i0 = 0;
+    if (i1 > i0)
+        memcpy(window + i0, clip + (i0 - off), sizeof(float) * (size_t)(i1 - i0));
+    else
+        i1 = i0 = 0;
     if (first) *first = (size_t)i0;
     if (end) *end = (size_t)i1;
 }

@@ -31,7 +31,7 @@ static int cmp_float(const void *a, const void *b)
 }
 
 void cx_speech_find_word(const float *x, size_t n, int rate, float margin_s, float *scratch,
-                    cx_speech_span *out)
+                         cx_speech_span *out)
 {
     memset(out, 0, sizeof *out);
     out->peak_db = out->floor_db = -100.0f;

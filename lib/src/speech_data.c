@@ -148,8 +148,7 @@ static cx_status finish_items(cx_speech_dataset *ds, cx_speech_listing *l, cx_er
     for (int i = 0; !st && i < ds->n; i++) {
         cx_speech_speaker_of(ds->items[i].path, buf, sizeof buf);
         char *key = buf;
-        char **hit =
-            bsearch(&key, ds->speakers, (size_t)ds->nspeakers, sizeof(char *), cx_cmp_str);
+        char **hit = bsearch(&key, ds->speakers, (size_t)ds->nspeakers, sizeof(char *), cx_cmp_str);
         ds->items[i].speaker = hit ? (int)(hit - ds->speakers) : -1;
     }
     return st;

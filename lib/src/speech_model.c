@@ -103,12 +103,14 @@ cx_status cx_speech_model_wrap(cx_speech_model **out, cx_model *m, const char *n
     s->win = malloc(sizeof *s->win * (size_t)s->window);
     s->feats = malloc(sizeof *s->feats * (size_t)s->frames * (size_t)s->bins);
     const char *ts = cx_model_get_meta(m, META_TEST_SPEAKERS);
-    if (!s->words || !s->win || !s->feats || (ts && !(s->test_speakers = cx_strlist_split(ts, &s->ntest_speakers)))) {
+    if (!s->words || !s->win || !s->feats ||
+        (ts && !(s->test_speakers = cx_strlist_split(ts, &s->ntest_speakers)))) {
         st = cx_fail(err, CX_ERR_NOMEM, "%s: out of memory", name);
         goto fail;
     }
     for (int i = 0; i < k; i++)
-        if (!cx_speech_is_background(cx_model_label(m, i))) s->words[s->nwords++] = cx_model_label(m, i);
+        if (!cx_speech_is_background(cx_model_label(m, i)))
+            s->words[s->nwords++] = cx_model_label(m, i);
     if ((st = cx_melspec_create(&s->fx, &s->feat, err)) || (st = cx_model_reserve(m, 1, err)))
         goto fail;
     *out = s;
@@ -126,28 +128,58 @@ cx_status cx_speech_model_load(cx_speech_model **out, const char *path, cx_error
     return st ? st : cx_speech_model_wrap(out, m, path, err);
 }
 
-cx_model *cx_speech_model_net(const cx_speech_model *s) { return s->m; }
-const cx_feat_config *cx_speech_model_features(const cx_speech_model *s) { return &s->feat; }
-cx_melspec *cx_speech_model_extractor(const cx_speech_model *s) { return s->fx; }
+cx_model *cx_speech_model_net(const cx_speech_model *s)
+{
+    return s->m;
+}
+const cx_feat_config *cx_speech_model_features(const cx_speech_model *s)
+{
+    return &s->feat;
+}
+cx_melspec *cx_speech_model_extractor(const cx_speech_model *s)
+{
+    return s->fx;
+}
 const cx_detect_config *cx_speech_model_detect_config(const cx_speech_model *s)
 {
     return &s->detect;
 }
-int cx_speech_model_has_detect_config(const cx_speech_model *s) { return s->has_detect; }
-int cx_speech_model_window(const cx_speech_model *s) { return s->window; }
-int cx_speech_model_frames(const cx_speech_model *s) { return s->frames; }
-int cx_speech_model_features_per_frame(const cx_speech_model *s) { return s->bins; }
-int cx_speech_model_num_classes(const cx_speech_model *s) { return cx_model_num_labels(s->m); }
+int cx_speech_model_has_detect_config(const cx_speech_model *s)
+{
+    return s->has_detect;
+}
+int cx_speech_model_window(const cx_speech_model *s)
+{
+    return s->window;
+}
+int cx_speech_model_frames(const cx_speech_model *s)
+{
+    return s->frames;
+}
+int cx_speech_model_features_per_frame(const cx_speech_model *s)
+{
+    return s->bins;
+}
+int cx_speech_model_num_classes(const cx_speech_model *s)
+{
+    return cx_model_num_labels(s->m);
+}
 const char *cx_speech_model_label(const cx_speech_model *s, int i)
 {
     return cx_model_label(s->m, i);
 }
-int cx_speech_model_num_words(const cx_speech_model *s) { return s->nwords; }
+int cx_speech_model_num_words(const cx_speech_model *s)
+{
+    return s->nwords;
+}
 const char *cx_speech_model_word(const cx_speech_model *s, int i)
 {
     return i >= 0 && i < s->nwords ? s->words[i] : NULL;
 }
-const char *const *cx_speech_model_words(const cx_speech_model *s) { return s->words; }
+const char *const *cx_speech_model_words(const cx_speech_model *s)
+{
+    return s->words;
+}
 
 cx_status cx_speech_model_classify(cx_speech_model *s, const float *clip, size_t n, float *probs,
                                    int *best, cx_error *err)

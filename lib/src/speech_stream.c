@@ -239,7 +239,6 @@ cx_status cx_speech_keyword_stream_build(cx_speech_keyword_stream *ks, const cx_
         t->end = (double)e->end / ds->sample_rate;
         ks->keyword_seconds += t->end - t->start;
     }
-    ks->background_hours =
-        ((double)ks->length / ds->sample_rate - ks->keyword_seconds) / 3600.0;
+    ks->background_hours = ((double)ks->length / ds->sample_rate - ks->keyword_seconds) / 3600.0;
     return CX_OK;
 }

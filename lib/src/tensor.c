@@ -5,14 +5,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-cx_shape cx_shape1(int f) { return (cx_shape){1, {f, 0, 0, 0}}; }
-cx_shape cx_shape2(int t, int f) { return (cx_shape){2, {t, f, 0, 0}}; }
-cx_shape cx_shape3(int c, int h, int w) { return (cx_shape){3, {c, h, w, 0}}; }
+cx_shape cx_shape1(int f)
+{
+    return (cx_shape){1, {f, 0, 0, 0}};
+}
+cx_shape cx_shape2(int t, int f)
+{
+    return (cx_shape){2, {t, f, 0, 0}};
+}
+cx_shape cx_shape3(int c, int h, int w)
+{
+    return (cx_shape){3, {c, h, w, 0}};
+}
 
 size_t cx_shape_size(const cx_shape *s)
 {
     size_t n = 1;
-    for (int i = 0; i < s->ndim; i++) n *= (size_t)(s->d[i] > 0 ? s->d[i] : 0);
+    for (int i = 0; i < s->ndim; i++)
+        n *= (size_t)(s->d[i] > 0 ? s->d[i] : 0);
     return n;
 }
 
@@ -47,14 +57,16 @@ float *cx_alloc_floats(size_t n)
     return p;
 }
 
-void cx_free_floats(float *p) { free(p); }
+void cx_free_floats(float *p)
+{
+    free(p);
+}
 
 cx_status cx_tensor_alloc(cx_tensor *t, int n, const cx_shape *s, cx_error *err)
 {
     size_t per = cx_shape_size(s);
     if (n <= 0 || per == 0) return cx_fail(err, CX_ERR_ARG, "tensor: empty shape");
-    if (per > SIZE_MAX / 4 / (size_t)n)
-        return cx_fail(err, CX_ERR_NOMEM, "tensor: size overflows");
+    if (per > SIZE_MAX / 4 / (size_t)n) return cx_fail(err, CX_ERR_NOMEM, "tensor: size overflows");
     t->data = cx_alloc_floats(per * (size_t)n);
     if (!t->data) return cx_fail(err, CX_ERR_NOMEM, "tensor: out of memory (%zu floats)", per * n);
     t->n = n;
@@ -71,4 +83,7 @@ void cx_tensor_free(cx_tensor *t)
     t->capacity = 0;
 }
 
-size_t cx_tensor_size(const cx_tensor *t) { return (size_t)t->n * cx_shape_size(&t->s); }
+size_t cx_tensor_size(const cx_tensor *t)
+{
+    return (size_t)t->n * cx_shape_size(&t->s);
+}

@@ -41,7 +41,7 @@ typedef struct {
     long step;  /* optimizer steps so far */
     double loss_sum;
     long correct, seen;
-    double epoch_seconds; /* time spent in this epoch before a resume */
+    double epoch_seconds;      /* time spent in this epoch before a resume */
     float best_acc, best_loss; /* ties in accuracy go to the lower loss */
     int best_epoch;
 } loop_state;
@@ -76,7 +76,8 @@ cx_status cx_evaluate(cx_model *m, const cx_train_source *src, int batch, int *p
     cx_rng_seed(&rng, 0);
     for (int s = 0; s < src->count && !st; s += batch) {
         int nb = src->count - s < batch ? src->count - s : batch;
-        for (int i = 0; i < nb; i++) idx[i] = s + i;
+        for (int i = 0; i < nb; i++)
+            idx[i] = s + i;
         if ((st = src->get(src->ctx, idx, nb, 0, &rng, x, y, err))) break;
         const float *z = cx_model_forward(m, nb, x);
         total += (double)cx_softmax_xent(z, y, nb, k, 0.0f, NULL, NULL) * nb;
@@ -208,12 +209,12 @@ static cx_status save_checkpoint(cx_model *m, cx_optim *o, const float *best,
     snprintf(v[12], 64, "%.9g", (double)ls->best_loss);
     char *hist = history_json(res);
     if (!hist) return cx_fail(err, CX_ERR_NOMEM, "checkpoint: out of memory");
-    const char *keys[] = {"train.ckpt.epoch",    "train.ckpt.batch",   "train.ckpt.step",
-                          "train.ckpt.loss_sum", "train.ckpt.correct", "train.ckpt.seen",
-                          "train.ckpt.best_acc", "train.ckpt.best_epoch", "train.ckpt.seed",
-                          "train.ckpt.batch_size", "train.ckpt.count", "train.ckpt.seconds",
-                          "train.ckpt.best_loss", "train.ckpt.history"};
-    const char *vals[] = {v[0], v[1], v[2], v[3], v[4],  v[5], v[6],
+    const char *keys[] = {"train.ckpt.epoch",      "train.ckpt.batch",      "train.ckpt.step",
+                          "train.ckpt.loss_sum",   "train.ckpt.correct",    "train.ckpt.seen",
+                          "train.ckpt.best_acc",   "train.ckpt.best_epoch", "train.ckpt.seed",
+                          "train.ckpt.batch_size", "train.ckpt.count",      "train.ckpt.seconds",
+                          "train.ckpt.best_loss",  "train.ckpt.history"};
+    const char *vals[] = {v[0], v[1], v[2], v[3],  v[4],  v[5],  v[6],
                           v[7], v[8], v[9], v[10], v[11], v[12], hist};
     cx_status st = cx_model_save_ex(m, cfg->checkpoint_path, ne, extra, 14, keys, vals, err);
     free(hist);
@@ -259,11 +260,13 @@ static cx_status load_checkpoint(cx_model *m, cx_optim *o, float *best, const cx
         meta_long(st, "train.ckpt.seen", &seen) ||
         meta_long(st, "train.ckpt.best_epoch", &best_epoch) ||
         meta_long(st, "train.ckpt.seed", &seed) || meta_long(st, "train.ckpt.batch_size", &bs) ||
-        meta_long(st, "train.ckpt.count", &n) || meta_double(st, "train.ckpt.loss_sum", &loss_sum) ||
+        meta_long(st, "train.ckpt.count", &n) ||
+        meta_double(st, "train.ckpt.loss_sum", &loss_sum) ||
         meta_double(st, "train.ckpt.best_acc", &best_acc) ||
         meta_double(st, "train.ckpt.seconds", &secs) || !cx_st_meta(st, "train.ckpt.history") ||
         epoch < 0 || batch < 0 || step < 0 || seen < 0 || correct < 0) {
-        rc = cx_fail(err, CX_ERR_FORMAT, "%s: not a Cortex training checkpoint (training state missing or bad)", path);
+        rc = cx_fail(err, CX_ERR_FORMAT,
+                     "%s: not a Cortex training checkpoint (training state missing or bad)", path);
         goto done;
     }
     const char *bl = cx_st_meta(st, "train.ckpt.best_loss");
@@ -376,7 +379,8 @@ cx_status cx_train(cx_model *m, const cx_train_source *train, const cx_train_sou
     for (; ls.epoch < cfg->epochs; ls.epoch++) {
         cx_rng rng;
         derive(&rng, cfg->seed, 1, (uint64_t)ls.epoch, 0);
-        for (int i = 0; i < n; i++) b.order[i] = i;
+        for (int i = 0; i < n; i++)
+            b.order[i] = i;
         cx_rng_shuffle(&rng, b.order, n);
         double epoch_start = cx_now() - ls.epoch_seconds;
         long seen_at_start = ls.seen;
@@ -400,7 +404,8 @@ cx_status cx_train(cx_model *m, const cx_train_source *train, const cx_train_sou
             cx_model_zero_grad(m);
             const float *z = cx_model_forward(m, nb, b.x);
             float loss = cx_softmax_xent(z, b.y, nb, k, cfg->label_smoothing, b.dz, NULL);
-            for (int i = 0; i < nb; i++) ls.correct += argmax(z + (size_t)i * k, k) == b.y[i];
+            for (int i = 0; i < nb; i++)
+                ls.correct += argmax(z + (size_t)i * k, k) == b.y[i];
             cx_model_backward(m, nb, b.dz);
             cx_optim_step(o, cx_schedule_lr(&sched, ls.step));
             ls.step++;
@@ -409,7 +414,10 @@ cx_status cx_train(cx_model *m, const cx_train_source *train, const cx_train_sou
             if (cfg->on_progress) {
                 double now = cx_now(), el = now - epoch_start;
                 double run_rate = (double)(ls.step - steps_at_start) / (now - run_start + 1e-9);
-                cx_train_progress p = {ls.epoch + 1, cfg->epochs, ls.batch + 1, batches,
+                cx_train_progress p = {ls.epoch + 1,
+                                       cfg->epochs,
+                                       ls.batch + 1,
+                                       batches,
                                        (float)(ls.loss_sum / (double)ls.seen),
                                        (double)(ls.seen - seen_at_start) / (el + 1e-9),
                                        (double)((long)cfg->epochs * batches - ls.step) /
@@ -432,8 +440,8 @@ cx_status cx_train(cx_model *m, const cx_train_source *train, const cx_train_sou
         float score = have_val ? r.val_acc : r.train_acc;
         float score_loss = have_val ? r.val_loss : r.train_loss;
         /* Without validation data the newest model is the one kept. */
-        r.improved = !have_val || score > ls.best_acc ||
-                     (score == ls.best_acc && score_loss < ls.best_loss);
+        r.improved =
+            !have_val || score > ls.best_acc || (score == ls.best_acc && score_loss < ls.best_loss);
         if (r.improved) {
             ls.best_acc = score;
             ls.best_loss = score_loss;

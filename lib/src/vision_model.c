@@ -37,12 +37,12 @@ static int parse_floats(const char *s, float *out, int n)
         if (end == s) return -1;
         s = end;
     }
-    while (*s == ' ') s++;
+    while (*s == ' ')
+        s++;
     return *s ? -1 : 0;
 }
 
-cx_status cx_vision_prep_load(const cx_model *m, const char *name, cx_vision_prep *p,
-                              cx_error *err)
+cx_status cx_vision_prep_load(const cx_model *m, const char *name, cx_vision_prep *p, cx_error *err)
 {
     if (!name) name = "model";
     const char *in = cx_model_get_meta(m, CX_VISION_META_INPUT);
@@ -92,8 +92,7 @@ static uint8_t *byte_tail(const cx_vision_prep *p, float *out)
     return (uint8_t *)(out + total) - total;
 }
 
-cx_status cx_vision_input_file(const cx_vision_prep *p, const char *path, float *out,
-                               cx_error *err)
+cx_status cx_vision_input_file(const cx_vision_prep *p, const char *path, float *out, cx_error *err)
 {
     uint8_t *bytes = byte_tail(p, out);
     cx_status st = cx_image_load(path, p->channels, p->height, p->width, bytes, err);
@@ -110,12 +109,12 @@ cx_status cx_vision_input_encoded(const cx_vision_prep *p, const void *data, siz
     return st;
 }
 
-cx_status cx_vision_input_pixels(const cx_vision_prep *p, const uint8_t *hwc, int width,
-                                 int height, int channels, float *out, cx_error *err)
+cx_status cx_vision_input_pixels(const cx_vision_prep *p, const uint8_t *hwc, int width, int height,
+                                 int channels, float *out, cx_error *err)
 {
     uint8_t *bytes = byte_tail(p, out);
-    cx_status st = cx_image_convert(hwc, width, height, channels, p->channels, p->height,
-                                    p->width, bytes, err);
+    cx_status st = cx_image_convert(hwc, width, height, channels, p->channels, p->height, p->width,
+                                    bytes, err);
     if (!st) cx_vision_normalize(p, bytes, out);
     return st;
 }
@@ -156,7 +155,8 @@ cx_status cx_vision_model_wrap(cx_vision_model **out, cx_model *m, const char *n
         v->x = malloc(sizeof(float) * (size_t)v->prep.channels * v->prep.height * v->prep.width);
         v->probs = malloc(sizeof(float) * (size_t)k);
         v->order = malloc(sizeof(int) * (size_t)k);
-        if (!v->x || !v->probs || !v->order) st = cx_fail(err, CX_ERR_NOMEM, "%s: out of memory", name);
+        if (!v->x || !v->probs || !v->order)
+            st = cx_fail(err, CX_ERR_NOMEM, "%s: out of memory", name);
     }
     if (st) {
         cx_vision_model_free(v);
@@ -174,9 +174,18 @@ cx_status cx_vision_model_load(cx_vision_model **out, const char *path, cx_error
     return st ? st : cx_vision_model_wrap(out, m, path, err);
 }
 
-cx_model *cx_vision_model_net(const cx_vision_model *v) { return v->m; }
-const cx_vision_prep *cx_vision_model_prep(const cx_vision_model *v) { return &v->prep; }
-int cx_vision_model_num_labels(const cx_vision_model *v) { return cx_model_num_labels(v->m); }
+cx_model *cx_vision_model_net(const cx_vision_model *v)
+{
+    return v->m;
+}
+const cx_vision_prep *cx_vision_model_prep(const cx_vision_model *v)
+{
+    return &v->prep;
+}
+int cx_vision_model_num_labels(const cx_vision_model *v)
+{
+    return cx_model_num_labels(v->m);
+}
 const char *cx_vision_model_label(const cx_vision_model *v, int i)
 {
     return cx_model_label(v->m, i);
@@ -193,7 +202,8 @@ int cx_vision_model_classify_input(cx_vision_model *v, const float *x, cx_predic
     if (k > n) k = n;
     if (k < 0) k = 0;
     cx_softmax(cx_model_forward(v->m, 1, x), 1, n, v->probs);
-    for (int i = 0; i < n; i++) v->order[i] = i;
+    for (int i = 0; i < n; i++)
+        v->order[i] = i;
     for (int i = 0; i < k; i++) /* partial selection sort: k and n are small */
         for (int j = i + 1; j < n; j++)
             if (v->probs[v->order[j]] > v->probs[v->order[i]]) {

@@ -20,7 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static size_t shape_size(const cx_shape *s)
 {
     size_t n = 1;
-    for (int i = 0; i < s->ndim; i++) n *= (size_t)s->d[i];
+    for (int i = 0; i < s->ndim; i++)
+        n *= (size_t)s->d[i];
     return n;
 }
 
@@ -28,7 +29,8 @@ static size_t shape_size(const cx_shape *s)
 static int small(cx_model *m)
 {
     size_t params = 0;
-    for (int i = 0; i < cx_model_num_tensors(m); i++) params += cx_model_tensor(m, i)->size;
+    for (int i = 0; i < cx_model_num_tensors(m); i++)
+        params += cx_model_tensor(m, i)->size;
     if (params > MAX_FLOATS || shape_size(cx_model_input_shape(m)) > MAX_FLOATS / 4) return 0;
     for (int i = 0; i < cx_model_num_layers(m); i++)
         if (shape_size(&cx_model_layer(m, i)->out) > MAX_FLOATS / 4) return 0;
@@ -54,8 +56,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t nout = shape_size(cx_model_output_shape(m));
     float *x = malloc(2 * nin * sizeof *x), *dy = malloc(2 * nout * sizeof *dy);
     if (x && dy) {
-        for (size_t i = 0; i < 2 * nin; i++) x[i] = sinf(0.37f * (float)i);
-        for (size_t i = 0; i < 2 * nout; i++) dy[i] = 0.01f * (float)(i % 7) - 0.03f;
+        for (size_t i = 0; i < 2 * nin; i++)
+            x[i] = sinf(0.37f * (float)i);
+        for (size_t i = 0; i < 2 * nout; i++)
+            dy[i] = 0.01f * (float)(i % 7) - 0.03f;
         (void)cx_model_forward(m, 1, x);
         if (cx_model_num_members(m) == 0) { /* an ensemble has no backward */
             cx_model_set_training(m, 1);
@@ -66,7 +70,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         const cx_shape *in = cx_model_input_shape(m);
         if (in->ndim == 2 && !cx_model_stream_reset(m, &err))
-            for (int t = 0; t < in->d[0]; t++) (void)cx_model_stream_step(m, x + (size_t)t * in->d[1]);
+            for (int t = 0; t < in->d[0]; t++)
+                (void)cx_model_stream_step(m, x + (size_t)t * in->d[1]);
     }
     free(x);
     free(dy);

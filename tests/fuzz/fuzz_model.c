@@ -22,7 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     const cx_shape *in = cx_model_input_shape(m);
     size_t n_in = 1;
-    for (int i = 0; i < in->ndim; i++) n_in *= (size_t)in->d[i];
+    for (int i = 0; i < in->ndim; i++)
+        n_in *= (size_t)in->d[i];
     if (n_in <= (1u << 16) && !cx_model_reserve(m, 1, &err)) {
         float *x = calloc(n_in, sizeof *x);
         if (x) (void)cx_model_forward(m, 1, x);

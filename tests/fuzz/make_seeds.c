@@ -34,10 +34,12 @@ int main(int argc, char **argv)
             (cx_model_set_meta(m, "speech.features",
                                "sample_rate=8000 win=200 hop=80 n_fft=256 n_mels=6 fmin=20 "
                                "fmax=4000 mel=htk kind=logmel n_mfcc=13 log_floor=1e-06 "
-                               "norm=none", &err) ||
+                               "norm=none",
+                               &err) ||
              cx_model_set_meta(m, "speech.detect",
                                "window_frames=12 every_frames=5 average_ms=250 threshold=0.5 "
-                               "min_count=1 suppress_ms=500", &err))) {
+                               "min_count=1 suppress_ms=500",
+                               &err))) {
             fprintf(stderr, "make_seeds: %s\n", err.msg);
             return 1;
         }

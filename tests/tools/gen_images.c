@@ -94,7 +94,8 @@ int main(int argc, char **argv)
             if (!strcmp(ext, "pgm")) ch = ch >= 3 ? 3 : 1;
             if (!strcmp(ext, "jpg") && (ch == 2 || ch == 4)) ch--;
             draw(k, size, ch, px);
-            snprintf(path, sizeof path, "%s/img%03d.%s", dir, i, !strcmp(ext, "pgm") && ch == 3 ? "ppm" : ext);
+            snprintf(path, sizeof path, "%s/img%03d.%s", dir, i,
+                     !strcmp(ext, "pgm") && ch == 3 ? "ppm" : ext);
             if (!strcmp(ext, "png")) stbi_write_png(path, size, size, ch, px, size * ch);
             if (!strcmp(ext, "jpg")) stbi_write_jpg(path, size, size, ch, px, 90);
             if (!strcmp(ext, "bmp")) stbi_write_bmp(path, size, size, ch, px);

@@ -81,12 +81,12 @@ extern "C" {
  * (if orig_rate is non-NULL) receives the file's sample rate. On failure
  * *samples is NULL, *n is 0 and err names the file and the problem. */
 CX_API cx_status cx_audio_load(const char *path, int target_rate, float **samples, size_t *n,
-                        int *orig_rate, cx_error *err);
+                               int *orig_rate, cx_error *err);
 
 /* Writes mono samples as a 16-bit PCM WAV file (values outside [-1, 1] are
  * clipped; NaN or infinite values are rejected). n may be 0. Not atomic. */
 CX_API cx_status cx_audio_save_wav(const char *path, const float *samples, size_t n, int rate,
-                            cx_error *err);
+                                   cx_error *err);
 
 /* ---- streaming resampler ------------------------------------------------- */
 
@@ -111,14 +111,14 @@ CX_API size_t cx_resampler_max_output(const cx_resampler *r, size_t n_in);
  * look-ahead (a few dozen input samples); cx_resampler_flush releases it at
  * the end of a stream. Live input simply keeps calling process. */
 CX_API cx_status cx_resampler_process(cx_resampler *r, const float *in, size_t n_in, float *out,
-                               size_t max_out, size_t *n_out, cx_error *err);
+                                      size_t max_out, size_t *n_out, cx_error *err);
 
 /* Ends the stream: writes the remaining output (as if the input continued
  * with silence, trimmed so the total output is about n_in_total * ratio).
  * *n_out receives how many samples; max_out must be at least
  * cx_resampler_max_output(r, 0). After a flush only reset is allowed. */
 CX_API cx_status cx_resampler_flush(cx_resampler *r, float *out, size_t max_out, size_t *n_out,
-                             cx_error *err);
+                                    cx_error *err);
 
 /* Forgets all input: the next sample starts a new stream. */
 CX_API void cx_resampler_reset(cx_resampler *r);
@@ -183,7 +183,7 @@ CX_API size_t cx_feat_num_frames(const cx_feat_config *cfg, size_t n);
  * Floats are written in the shortest form (up to 9 significant digits)
  * that parses back to the same bits. Fails (CX_ERR_ARG) if cfg is invalid or buf too small. */
 CX_API cx_status cx_feat_config_to_string(const cx_feat_config *cfg, char *buf, size_t size,
-                                   cx_error *err);
+                                          cx_error *err);
 
 /* Parses such a string. Fields may come in any order; a missing field takes
  * its default for the string's sample_rate. Unknown, repeated or malformed
@@ -248,7 +248,8 @@ CX_API void cx_melspec_reset(cx_melspec *fx);
  * frame into out (row-major, frames x features), at most max_frames of them.
  * Returns the number of frames written, min(max_frames,
  * cx_feat_num_frames(cfg, n)). Leaves the extractor reset. */
-CX_API int cx_melspec_compute(cx_melspec *fx, const float *samples, size_t n, float *out, int max_frames);
+CX_API int cx_melspec_compute(cx_melspec *fx, const float *samples, size_t n, float *out,
+                              int max_frames);
 
 #ifdef __cplusplus
 }

@@ -113,8 +113,8 @@ typedef struct cx_folder_opts {
 CX_API void cx_folder_opts_init(cx_folder_opts *o, int channels, int height, int width);
 
 /* Loads a folder dataset (see above). *out is NULL on failure. */
-CX_API cx_status cx_dataset_load_folder(cx_dataset **out, const char *root, const cx_folder_opts *opts,
-                                 cx_error *err);
+CX_API cx_status cx_dataset_load_folder(cx_dataset **out, const char *root,
+                                        const cx_folder_opts *opts, cx_error *err);
 
 /* ---- IDX files (MNIST, Fashion-MNIST) ----------------------------------------
  * Big-endian header: magic 0x00000803 (uint8, 3 dims: n, rows, cols) for
@@ -124,8 +124,8 @@ CX_API cx_status cx_dataset_load_folder(cx_dataset **out, const char *root, cons
  * CX_IDX_MAX_ITEMS, rows and cols to CX_IDX_MAX_SIDE. */
 
 /* *pixels (malloc'd, caller frees) gets n*rows*cols bytes. */
-CX_API cx_status cx_idx_load_images(const char *path, uint8_t **pixels, int *n, int *rows, int *cols,
-                             cx_error *err);
+CX_API cx_status cx_idx_load_images(const char *path, uint8_t **pixels, int *n, int *rows,
+                                    int *cols, cx_error *err);
 /* *labels (malloc'd, caller frees) gets n bytes. */
 CX_API cx_status cx_idx_load_labels(const char *path, uint8_t **labels, int *n, cx_error *err);
 
@@ -133,8 +133,9 @@ CX_API cx_status cx_idx_load_labels(const char *path, uint8_t **labels, int *n, 
  * count (shape 1 x rows x cols). names: nclasses class names; NULL names
  * the classes "0", "1", ...; nclasses 0 with names NULL means max label + 1.
  * A label >= nclasses is an error naming the file and the item. */
-CX_API cx_status cx_dataset_load_idx(cx_dataset **out, const char *images_path, const char *labels_path,
-                              int nclasses, const char *const *names, cx_error *err);
+CX_API cx_status cx_dataset_load_idx(cx_dataset **out, const char *images_path,
+                                     const char *labels_path, int nclasses,
+                                     const char *const *names, cx_error *err);
 
 /* Opens DATA for training or evaluation: an MNIST-style IDX folder (which
  * must be asked for as 1 x 28 x 28; TRAIN, VAL and TEST as
@@ -142,7 +143,7 @@ CX_API cx_status cx_dataset_load_idx(cx_dataset **out, const char *images_path, 
  * opts (its channels, size, split, val_fraction and progress callback).
  * The message says what DATA should be when it is neither. */
 CX_API cx_status cx_dataset_open(cx_dataset **out, const char *path, const cx_folder_opts *opts,
-                          cx_error *err);
+                                 cx_error *err);
 
 /* The channel count a folder's images need: 3 if any of the first images
  * looked at (up to 5 per folder, two folder levels deep: class folders, or
@@ -167,12 +168,12 @@ CX_API int cx_mnist_dir_detect(const char *dir);
 /* Loads an MNIST-style folder: TRAIN = train-*, TEST and VAL = t10k-*,
  * ALL = both (train first). Always 10 classes. */
 CX_API cx_status cx_dataset_load_mnist_dir(cx_dataset **out, const char *dir, cx_split split,
-                                    cx_mnist_kind kind, cx_error *err);
+                                           cx_mnist_kind kind, cx_error *err);
 
 /* A new dataset holding copies of items idx[0..n) of ds (same classes, no
  * warnings). Fails on an index out of range. */
 CX_API cx_status cx_dataset_subset(cx_dataset **out, const cx_dataset *ds, const int *idx, int n,
-                            cx_error *err);
+                                   cx_error *err);
 
 CX_API void cx_dataset_free(cx_dataset *ds);
 
@@ -193,8 +194,9 @@ CX_API cx_status cx_dataset_mean_std(const cx_dataset *ds, float *mean, float *s
 /* Converts images idx[0..n) to floats, NCHW into x (n*c*h*w floats):
  * x = (pixel / 255 - mean[ch]) / std[ch]; mean or std NULL means 0 or 1.
  * y (n ints, may be NULL) gets the labels. Does not allocate. */
-CX_API cx_status cx_dataset_get_batch(const cx_dataset *ds, const int *idx, int n, const float *mean,
-                               const float *std, float *x, int *y, cx_error *err);
+CX_API cx_status cx_dataset_get_batch(const cx_dataset *ds, const int *idx, int n,
+                                      const float *mean, const float *std, float *x, int *y,
+                                      cx_error *err);
 
 /* ---- Augmentation (training only) -----------------------------------------------
  * Operates in place on normalized float CHW images, in this order:
@@ -232,7 +234,8 @@ CX_API cx_status cx_augment_check(const cx_augment *a, int h, int w, cx_error *e
  * clamped into range, never trusted. */
 CX_API void cx_augment_image(const cx_augment *a, float *img, int c, int h, int w, cx_rng *rng);
 /* Augments n images of x in order. */
-CX_API void cx_augment_batch(const cx_augment *a, float *x, int n, int c, int h, int w, cx_rng *rng);
+CX_API void cx_augment_batch(const cx_augment *a, float *x, int n, int c, int h, int w,
+                             cx_rng *rng);
 
 /* ---- Training batches ------------------------------------------------------------
  * A cx_train_source over a dataset: images normalized by mean and std (per
@@ -245,8 +248,8 @@ typedef struct cx_dataset_source {
 } cx_dataset_source;
 
 /* A cx_batch_fn over a cx_dataset_source. */
-CX_API cx_status cx_dataset_batch(void *ctx, const int *idx, int n, int augment, cx_rng *rng, float *x,
-                           int *labels, cx_error *err);
+CX_API cx_status cx_dataset_batch(void *ctx, const int *idx, int n, int augment, cx_rng *rng,
+                                  float *x, int *labels, cx_error *err);
 /* {s, s->ds->n, cx_dataset_batch} (count 0 without a dataset). */
 CX_API cx_train_source cx_dataset_train_source(cx_dataset_source *s);
 
@@ -255,7 +258,7 @@ CX_API cx_train_source cx_dataset_train_source(cx_dataset_source *s);
  * cx_split_buckets_of(fraction). For datasets that have no split of their
  * own (IDX training files, a train/ folder without val/). */
 CX_API cx_status cx_dataset_holdout(const cx_dataset *ds, float fraction, cx_dataset **train,
-                             cx_dataset **held, cx_error *err);
+                                    cx_dataset **held, cx_error *err);
 
 /* The individual operations. Shift: out(y, x) = in(y + dy, x + dx), zero
  * outside (crop offset (pad + dy, pad + dx) of the padded image). */
@@ -263,8 +266,8 @@ CX_API void cx_image_shift(float *img, int c, int h, int w, int dy, int dx);
 CX_API void cx_image_flip_h(float *img, int c, int h, int w);
 /* Fills rows [y0, y0+eh) x columns [x0, x0+ew) of every channel with value,
  * or with normal values from rng if rng is non-NULL. Clipped to the image. */
-CX_API void cx_image_erase(float *img, int c, int h, int w, int y0, int x0, int eh, int ew, float value,
-                    cx_rng *rng);
+CX_API void cx_image_erase(float *img, int c, int h, int w, int y0, int x0, int eh, int ew,
+                           float value, cx_rng *rng);
 
 #ifdef __cplusplus
 }

@@ -73,7 +73,7 @@ CX_API cx_status cx_detect_config_validate(const cx_detect_config *c, cx_error *
  * float, in the C locale whatever the application's locale. Fails if c is
  * invalid or buf too small. */
 CX_API cx_status cx_detect_config_to_string(const cx_detect_config *c, char *buf, size_t size,
-                                     cx_error *err);
+                                            cx_error *err);
 
 /* Parses such a line: fields in any order, missing ones take their
  * defaults; unknown, repeated, malformed or out-of-range fields are rejected
@@ -104,7 +104,7 @@ typedef struct cx_detector cx_detector;
  * labels of which at least one is not background, or when min_count could
  * never be reached (more than the evaluations average_ms holds). */
 CX_API cx_status cx_detector_create(cx_detector **out, cx_model *m, const cx_feat_config *fc,
-                             const cx_detect_config *dc, cx_error *err);
+                                    const cx_detect_config *dc, cx_error *err);
 CX_API void cx_detector_free(cx_detector *d);
 
 /* Feeds n samples (at the feature configuration's sample rate) and returns
@@ -115,7 +115,7 @@ CX_API void cx_detector_free(cx_detector *d);
  * -1 on a NULL detector, NULL samples with n > 0, or NULL events with
  * max_events > 0. */
 CX_API int cx_detector_push(cx_detector *d, const float *samples, size_t n, cx_detection *events,
-                     int max_events);
+                            int max_events);
 
 /* Forgets the stream (samples, frames, averages, the last detection): the
  * next sample pushed is at time 0. The evaluation counter is kept. */
@@ -163,9 +163,9 @@ typedef struct cx_detect_stats {
  * a detector and a dataset produce them); tolerance_s >= 0. If delays is
  * non-NULL it receives the delay of each hit, in detection order (room for
  * n_truth values). */
-CX_API cx_status cx_detect_score(const cx_detection *events, int n_events, const cx_detect_truth *truth,
-                          int n_truth, double tolerance_s, cx_detect_stats *stats, double *delays,
-                          cx_error *err);
+CX_API cx_status cx_detect_score(const cx_detection *events, int n_events,
+                                 const cx_detect_truth *truth, int n_truth, double tolerance_s,
+                                 cx_detect_stats *stats, double *delays, cx_error *err);
 
 /* ---- tuning ------------------------------------------------------------------ */
 
@@ -226,10 +226,10 @@ typedef struct cx_detect_tune_result {
  * on the recorded probabilities, so its score is the score a live detector
  * with that setting gets on the same stream. */
 CX_API cx_status cx_detect_tune(cx_model *m, const cx_feat_config *fc, const cx_detect_config *base,
-                         const cx_detect_grid *grid, const float *samples, size_t n,
-                         const cx_detect_truth *truth, int n_truth, double background_hours,
-                         double max_fa_per_hour, double max_median_delay_s, double tolerance_s,
-                         cx_detect_tune_result *res, cx_error *err);
+                                const cx_detect_grid *grid, const float *samples, size_t n,
+                                const cx_detect_truth *truth, int n_truth, double background_hours,
+                                double max_fa_per_hour, double max_median_delay_s,
+                                double tolerance_s, cx_detect_tune_result *res, cx_error *err);
 
 #ifdef __cplusplus
 }

@@ -54,25 +54,27 @@ extern "C" {
  * failure. Errors: CX_ERR_ARG (bad arguments), CX_ERR_IO (missing, a
  * directory, unreadable), CX_ERR_FORMAT (empty, too large, not an image,
  * corrupt or truncated, declared size too large), CX_ERR_NOMEM. */
-CX_API cx_status cx_image_load(const char *path, int channels, int height, int width, uint8_t *out_chw,
-                        cx_error *err);
+CX_API cx_status cx_image_load(const char *path, int channels, int height, int width,
+                               uint8_t *out_chw, cx_error *err);
 
 /* The same from an encoded image in memory; name is used in messages. */
-CX_API cx_status cx_image_decode(const void *data, size_t len, const char *name, int channels, int height,
-                          int width, uint8_t *out_chw, cx_error *err);
+CX_API cx_status cx_image_decode(const void *data, size_t len, const char *name, int channels,
+                                 int height, int width, uint8_t *out_chw, cx_error *err);
 
 /* The same from raw pixels: in_channels (1 gray, 2 gray+alpha, 3 RGB, 4
  * RGBA) interleaved bytes per pixel, row by row (HWC), width x height
  * within the declared-size limits above, converted and resized by the rules
  * above into out_chw. */
 CX_API cx_status cx_image_convert(const uint8_t *hwc, int in_width, int in_height, int in_channels,
-                           int channels, int height, int width, uint8_t *out_chw, cx_error *err);
+                                  int channels, int height, int width, uint8_t *out_chw,
+                                  cx_error *err);
 
 /* Reads only the header: the declared width, height and channel count
  * (1 gray, 2 gray+alpha, 3 RGB, 4 RGBA) of an image file, without decoding
  * pixels. Fails as cx_image_load does, including on a declared size beyond the
  * limits. Any output pointer may be NULL. */
-CX_API cx_status cx_image_info(const char *path, int *width, int *height, int *channels, cx_error *err);
+CX_API cx_status cx_image_info(const char *path, int *width, int *height, int *channels,
+                               cx_error *err);
 
 /* 1 if the file name ends in an extension of a format listed above
  * (case-insensitive: .png .jpg .jpeg .jpe .bmp .gif .tga .pnm .pgm .ppm .psd

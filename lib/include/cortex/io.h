@@ -78,7 +78,7 @@ typedef struct cx_st_entry {
  * metadata (keys[i] -> values[i]). Names, keys and values must be valid
  * UTF-8; tensor names must be unique, non-empty and not "__metadata__". */
 CX_API cx_status cx_st_write(const char *path, int ntensors, const cx_st_entry *tensors, int nmeta,
-                      const char *const *keys, const char *const *values, cx_error *err);
+                             const char *const *keys, const char *const *values, cx_error *err);
 
 /* A safetensors file read and validated in memory. */
 typedef struct cx_st cx_st;
@@ -96,7 +96,7 @@ typedef struct cx_st_tensor {
 CX_API cx_status cx_st_read(cx_st **out, const char *path, cx_error *err);
 /* The same from a memory buffer (copied); name is used in messages. */
 CX_API cx_status cx_st_read_mem(cx_st **out, const void *buf, size_t len, const char *name,
-                         cx_error *err);
+                                cx_error *err);
 CX_API void cx_st_free(cx_st *st);
 CX_API int cx_st_num_tensors(const cx_st *st);
 CX_API const cx_st_tensor *cx_st_tensor_at(const cx_st *st, int i);
@@ -104,7 +104,7 @@ CX_API const cx_st_tensor *cx_st_find(const cx_st *st, const char *name);
 /* Copies an F32 tensor's data into out (count floats); fails on a dtype or
  * size mismatch. */
 CX_API cx_status cx_st_get_f32(const cx_st *st, const char *name, float *out, size_t count,
-                        cx_error *err);
+                               cx_error *err);
 /* Metadata value for key, or NULL. Keys are listed in sorted order. */
 CX_API const char *cx_st_meta(const cx_st *st, const char *key);
 CX_API int cx_st_num_meta(const cx_st *st);
@@ -125,8 +125,8 @@ CX_API cx_status cx_model_from_st(cx_model **out, const cx_st *st, const char *p
  * "train.") and metadata (checkpoints: optimizer state, epoch, random
  * state). A key given here overrides a model metadata key of the same name. */
 CX_API cx_status cx_model_save_ex(const cx_model *m, const char *path, int nextra,
-                           const cx_st_entry *extra, int nmeta, const char *const *keys,
-                           const char *const *values, cx_error *err);
+                                  const cx_st_entry *extra, int nmeta, const char *const *keys,
+                                  const char *const *values, cx_error *err);
 
 #ifdef __cplusplus
 }

@@ -25,10 +25,10 @@ extern "C" {
 
 typedef enum cx_init {
     CX_INIT_ZERO,
-    CX_INIT_CONST,   /* every element = init_value */
-    CX_INIT_HE,      /* normal, sd sqrt(2 / fan_in): ReLU nets */
-    CX_INIT_GLOROT,  /* uniform, limit sqrt(6 / (fan_in + fan_out)) */
-    CX_INIT_UNIFORM, /* uniform in [-init_value, init_value] */
+    CX_INIT_CONST,     /* every element = init_value */
+    CX_INIT_HE,        /* normal, sd sqrt(2 / fan_in): ReLU nets */
+    CX_INIT_GLOROT,    /* uniform, limit sqrt(6 / (fan_in + fan_out)) */
+    CX_INIT_UNIFORM,   /* uniform in [-init_value, init_value] */
     CX_INIT_LSTM_BIAS, /* LSTM bias, gates i,f,g,o: zero, forget-gate quarter = init_value */
 } cx_init;
 
@@ -50,9 +50,9 @@ typedef struct cx_param {
 
 /* What a forward or backward call may use besides its inputs. */
 typedef struct cx_run {
-    int training;   /* training mode: dropout active, batch statistics */
-    cx_rng *rng;    /* for dropout and other randomness */
-    float *work;    /* scratch of at least kind->workspace(l, n) floats */
+    int training; /* training mode: dropout active, batch statistics */
+    cx_rng *rng;  /* for dropout and other randomness */
+    float *work;  /* scratch of at least kind->workspace(l, n) floats */
 } cx_run;
 
 #define CX_LAYER_MAX_PARAMS 6

@@ -16,7 +16,7 @@ extern "C" {
  * d(mean loss)/d logits = (softmax - target) / n. If probs is non-NULL it
  * receives the softmax. */
 CX_API float cx_softmax_xent(const float *logits, const int *labels, int n, int k, float smoothing,
-                      float *dlogits, float *probs);
+                             float *dlogits, float *probs);
 
 /* Row-wise softmax of (n, k) logits into probs (may alias logits). */
 CX_API void cx_softmax(const float *logits, int n, int k, float *probs);

@@ -54,7 +54,7 @@ typedef struct cx_model cx_model;
  * "input" layer; if both are given they must agree. Parameters are zero
  * until cx_model_init or a load. */
 CX_API cx_status cx_model_create(cx_model **out, const char *spec, const cx_shape *input,
-                          cx_error *err);
+                                 cx_error *err);
 CX_API void cx_model_free(cx_model *m);
 
 /* cx_model_create in two steps, for tools that look at a spec before paying

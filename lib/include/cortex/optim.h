@@ -35,7 +35,8 @@ CX_API cx_optim_config cx_optim_defaults(cx_optim_kind kind);
 /* Parses "sgd", "nesterov", "adam", "adamw". */
 CX_API cx_status cx_optim_parse(const char *name, cx_optim_config *cfg, cx_error *err);
 
-CX_API cx_status cx_optim_create(cx_optim **out, cx_model *m, const cx_optim_config *cfg, cx_error *err);
+CX_API cx_status cx_optim_create(cx_optim **out, cx_model *m, const cx_optim_config *cfg,
+                                 cx_error *err);
 CX_API void cx_optim_free(cx_optim *o);
 
 /* One update of every trainable tensor from its gradient with learning rate

@@ -141,8 +141,8 @@ typedef struct cx_speech_dataset {
 } cx_speech_dataset;
 
 /* Loads one split of ROOT (see above). *out is NULL on failure. */
-CX_API cx_status cx_speech_load(cx_speech_dataset **out, const char *root, const cx_speech_opts *opts,
-                         cx_error *err);
+CX_API cx_status cx_speech_load(cx_speech_dataset **out, const char *root,
+                                const cx_speech_opts *opts, cx_error *err);
 CX_API void cx_speech_free(cx_speech_dataset *ds);
 
 /* Items per class: counts[nclasses]. */
@@ -168,7 +168,7 @@ typedef struct cx_speech_speaker_info {
 
 /* *out (sorted by name, *n entries) is freed with cx_speech_speakers_free. */
 CX_API cx_status cx_speech_scan_speakers(const char *root, const cx_speech_opts *opts,
-                                  cx_speech_speaker_info **out, int *n, cx_error *err);
+                                         cx_speech_speaker_info **out, int *n, cx_error *err);
 CX_API void cx_speech_speakers_free(cx_speech_speaker_info *v, int n);
 
 /* ---- Augmentation -------------------------------------------------------------
@@ -237,11 +237,11 @@ CX_API void cx_speech_spec_eq(float *x, int frames, int features, float eq_db, c
  * interpolation, the edge band repeated): vocal tracts of other lengths
  * move the formants along the mel axis. scratch holds features floats. */
 CX_API void cx_speech_spec_warp(float *x, int frames, int features, float warp, cx_rng *rng,
-                         float *scratch);
+                                float *scratch);
 
 /* Masks (frames x features) features in place: step 5 above. */
-CX_API void cx_speech_spec_mask(float *x, int frames, int features, const cx_speech_augment *a, float fill,
-                         cx_rng *rng);
+CX_API void cx_speech_spec_mask(float *x, int frames, int features, const cx_speech_augment *a,
+                                float fill, cx_rng *rng);
 
 /* ---- Batches ------------------------------------------------------------------
  * A cx_speech_source turns dataset items into fixed-size windows of
@@ -258,8 +258,8 @@ typedef struct cx_speech_source cx_speech_source;
  * least one frame and be at most CX_SPEECH_MAX_SECONDS long. aug NULL means
  * cx_speech_augment_off. */
 CX_API cx_status cx_speech_source_create(cx_speech_source **out, const cx_speech_dataset *ds,
-                                  cx_melspec *fx, int window_samples, const cx_speech_augment *aug,
-                                  cx_error *err);
+                                         cx_melspec *fx, int window_samples,
+                                         const cx_speech_augment *aug, cx_error *err);
 CX_API void cx_speech_source_free(cx_speech_source *s);
 
 CX_API int cx_speech_source_frames(const cx_speech_source *s);   /* T */
@@ -270,14 +270,14 @@ CX_API int cx_speech_source_features(const cx_speech_source *s); /* F */
  * rounding): zero-padded around when L < W, and losing (L - W) / 2 samples
  * at its start and the rest at its end when L > W. With augmentation (rng
  * required) steps 1-4 are applied. */
-CX_API cx_status cx_speech_render(cx_speech_source *s, int item, int augment, cx_rng *rng, float *window,
-                           cx_error *err);
+CX_API cx_status cx_speech_render(cx_speech_source *s, int item, int augment, cx_rng *rng,
+                                  float *window, cx_error *err);
 
 /* A cx_batch_fn (ctx is the cx_speech_source): renders items idx[0..n),
  * computes their features into x (n x T x F), masks them when augmenting and
  * writes the labels (labels may be NULL). Fails on an index out of range. */
-CX_API cx_status cx_speech_batch(void *ctx, const int *idx, int n, int augment, cx_rng *rng, float *x,
-                          int *labels, cx_error *err);
+CX_API cx_status cx_speech_batch(void *ctx, const int *idx, int n, int augment, cx_rng *rng,
+                                 float *x, int *labels, cx_error *err);
 
 /* {s, ds->n, cx_speech_batch}. */
 CX_API cx_train_source cx_speech_train_source(cx_speech_source *s);
@@ -302,7 +302,7 @@ typedef struct cx_speech_span {
 CX_API size_t cx_speech_word_scratch(size_t n, int rate);
 /* Finds the word in x (n samples at rate); never allocates. */
 CX_API void cx_speech_find_word(const float *x, size_t n, int rate, float margin_s, float *scratch,
-                         cx_speech_span *out);
+                                cx_speech_span *out);
 
 /* ---- Placement ------------------------------------------------------------------
  * Where a clip sits in a window: its sample i goes to window[i + off]. A clip
@@ -315,8 +315,8 @@ CX_API long cx_speech_center_offset(size_t window, size_t n);
 /* Writes the window (W samples): the clip (n samples) at offset off, zeros
  * elsewhere. *first and *end (either may be NULL) receive the window samples
  * [first, end) that hold the clip (first == end when none does). */
-CX_API void cx_speech_place(const float *clip, size_t n, long off, float *window, size_t W, size_t *first,
-                     size_t *end);
+CX_API void cx_speech_place(const float *clip, size_t n, long off, float *window, size_t W,
+                            size_t *first, size_t *end);
 
 /* ---- Test streams ---------------------------------------------------------------
  * A long recording for detection benchmarks: the given items (clips, in the
@@ -352,8 +352,9 @@ CX_API void cx_speech_stream_opts_init(cx_speech_stream_opts *o);
  * stream order) are malloc'ed, the caller frees both with free(). Fails on an
  * item out of range or a _silence_ item (no audio). */
 CX_API cx_status cx_speech_stream_build(const cx_speech_dataset *ds, const int *items, int n,
-                                 const cx_speech_stream_opts *o, float **samples, size_t *length,
-                                 cx_speech_event **events, int *nevents, cx_error *err);
+                                        const cx_speech_stream_opts *o, float **samples,
+                                        size_t *length, cx_speech_event **events, int *nevents,
+                                        cx_error *err);
 
 /* The keyword stream that the detector tuning and the benchmarks score a
  * model on: every keyword clip of ds (items with a keyword label and audio,
@@ -381,8 +382,9 @@ typedef struct cx_speech_keyword_stream {
 } cx_speech_keyword_stream;
 
 /* Builds it into *ks (zeroed on failure); free with cx_speech_keyword_stream_free. */
-CX_API cx_status cx_speech_keyword_stream_build(cx_speech_keyword_stream *ks, const cx_speech_dataset *ds,
-                                         uint64_t seed, cx_error *err);
+CX_API cx_status cx_speech_keyword_stream_build(cx_speech_keyword_stream *ks,
+                                                const cx_speech_dataset *ds, uint64_t seed,
+                                                cx_error *err);
 CX_API void cx_speech_keyword_stream_free(cx_speech_keyword_stream *ks);
 
 #ifdef __cplusplus

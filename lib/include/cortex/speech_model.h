@@ -54,7 +54,7 @@ CX_API cx_status cx_speech_model_load(cx_speech_model **out, const char *path, c
 /* The same for a model already in memory, which the speech model takes over
  * (it is freed with it, or at once on failure). name is used in messages. */
 CX_API cx_status cx_speech_model_wrap(cx_speech_model **out, cx_model *m, const char *name,
-                               cx_error *err);
+                                      cx_error *err);
 CX_API void cx_speech_model_free(cx_speech_model *s);
 
 /* The network (for cx_model_* queries; labels, metadata, forward). */
@@ -87,29 +87,29 @@ CX_API int cx_speech_is_background(const char *label);
  * training evaluates its clips), features, network, softmax. probs receives
  * one probability per class; *best (may be NULL) the most probable class.
  * Uses buffers made at load: nothing is allocated. */
-CX_API cx_status cx_speech_model_classify(cx_speech_model *s, const float *clip, size_t n, float *probs,
-                                   int *best, cx_error *err);
+CX_API cx_status cx_speech_model_classify(cx_speech_model *s, const float *clip, size_t n,
+                                          float *probs, int *best, cx_error *err);
 /* The same for an audio file (any format and rate cx_audio_load reads). */
 CX_API cx_status cx_speech_model_classify_file(cx_speech_model *s, const char *path, float *probs,
-                                        int *best, cx_error *err);
+                                               int *best, cx_error *err);
 
 /* A live detector for the model (detect.h), with the stored settings, or dc
  * (window_frames 0 or the model's) when dc is non-NULL. The detector uses
  * the network, so it must be freed before the model. */
 CX_API cx_status cx_speech_model_detector(cx_speech_model *s, const cx_detect_config *dc,
-                                   cx_detector **out, cx_error *err);
+                                          cx_detector **out, cx_error *err);
 
 /* ---- what training records --------------------------------------------------- */
 
 /* Stores the feature settings and the window (samples) in m's metadata. */
 CX_API cx_status cx_speech_model_set_features(cx_model *m, const cx_feat_config *fc, int window,
-                                       cx_error *err);
+                                              cx_error *err);
 
 /* Stores how the data was split and sampled: the test speakers
  * (comma-separated, or NULL for o->test_percent), o->val_percent,
  * o->unknown_ratio and o->silence_ratio. */
-CX_API cx_status cx_speech_model_set_split(cx_model *m, const cx_speech_opts *o, const char *test_speakers,
-                                    cx_error *err);
+CX_API cx_status cx_speech_model_set_split(cx_model *m, const cx_speech_opts *o,
+                                           const char *test_speakers, cx_error *err);
 
 /* Dataset options that split a dataset as the model's training did: its
  * rate and keywords, no _unknown_ class unless it has one, the recorded test
@@ -144,9 +144,9 @@ typedef struct cx_speech_tune_report {
  * CX_DETECT_TOLERANCE_S. Stores it in m's metadata (CX_DETECT_META_KEY);
  * saving m is the caller's. */
 CX_API cx_status cx_speech_tune_detector(cx_model *m, const cx_feat_config *fc,
-                                  const cx_speech_dataset *ds, uint64_t seed,
-                                  double max_fa_per_hour, double max_median_delay_s,
-                                  cx_speech_tune_report *rep, cx_error *err);
+                                         const cx_speech_dataset *ds, uint64_t seed,
+                                         double max_fa_per_hour, double max_median_delay_s,
+                                         cx_speech_tune_report *rep, cx_error *err);
 
 #ifdef __cplusplus
 }

@@ -21,8 +21,8 @@ extern "C" {
 #define CX_MAX_DIMS 4
 
 typedef struct cx_shape {
-    int ndim;            /* 1 (F), 2 (T,F) or 3 (C,H,W) */
-    int d[CX_MAX_DIMS];  /* sizes, d[0] outermost */
+    int ndim;           /* 1 (F), 2 (T,F) or 3 (C,H,W) */
+    int d[CX_MAX_DIMS]; /* sizes, d[0] outermost */
 } cx_shape;
 
 CX_API cx_shape cx_shape1(int f);

@@ -84,14 +84,14 @@ typedef struct cx_train_result {
  * its history is allocated, even on failure: free it with
  * cx_train_result_free. */
 CX_API cx_status cx_train(cx_model *m, const cx_train_source *train, const cx_train_source *val,
-                   const cx_train_config *cfg, cx_train_result *res, cx_error *err);
+                          const cx_train_config *cfg, cx_train_result *res, cx_error *err);
 
 CX_API void cx_train_result_free(cx_train_result *res);
 
 /* Evaluates m on src in batches: writes predicted classes (if pred is
  * non-NULL, count entries) and returns mean loss / accuracy. */
-CX_API cx_status cx_evaluate(cx_model *m, const cx_train_source *src, int batch, int *pred, int *truth,
-                      float *loss, float *acc, cx_error *err);
+CX_API cx_status cx_evaluate(cx_model *m, const cx_train_source *src, int batch, int *pred,
+                             int *truth, float *loss, float *acc, cx_error *err);
 
 #ifdef __cplusplus
 }

@@ -45,7 +45,7 @@ CX_API cx_status cx_vision_prep_store(cx_model *m, const cx_vision_prep *p, cx_e
 /* Reads it back and checks it against the network (input shape, one output
  * per label); name is used in messages. */
 CX_API cx_status cx_vision_prep_load(const cx_model *m, const char *name, cx_vision_prep *p,
-                              cx_error *err);
+                                     cx_error *err);
 
 /* Normalizes channels x height x width CHW bytes into floats (see above). */
 CX_API void cx_vision_normalize(const cx_vision_prep *p, const uint8_t *chw, float *out);
@@ -54,11 +54,11 @@ CX_API void cx_vision_normalize(const cx_vision_prep *p, const uint8_t *chw, flo
  * gray+alpha, 3 RGB or 4 RGBA channels): out gets channels x height x width
  * floats. */
 CX_API cx_status cx_vision_input_file(const cx_vision_prep *p, const char *path, float *out,
-                               cx_error *err);
+                                      cx_error *err);
 CX_API cx_status cx_vision_input_encoded(const cx_vision_prep *p, const void *data, size_t len,
-                                  const char *name, float *out, cx_error *err);
+                                         const char *name, float *out, cx_error *err);
 CX_API cx_status cx_vision_input_pixels(const cx_vision_prep *p, const uint8_t *hwc, int width,
-                                 int height, int channels, float *out, cx_error *err);
+                                        int height, int channels, float *out, cx_error *err);
 
 /* ---- a model for predictions ---------------------------------------------- */
 
@@ -69,7 +69,7 @@ CX_API cx_status cx_vision_model_load(cx_vision_model **out, const char *path, c
 /* The same for a model in memory, which it takes over (freed with it, or at
  * once on failure). */
 CX_API cx_status cx_vision_model_wrap(cx_vision_model **out, cx_model *m, const char *name,
-                               cx_error *err);
+                                      cx_error *err);
 CX_API void cx_vision_model_free(cx_vision_model *v);
 
 CX_API cx_model *cx_vision_model_net(const cx_vision_model *v);
@@ -88,15 +88,17 @@ typedef struct cx_prediction {
  * first), into top[0..k); returns how many were written (min(k, labels)),
  * or -1 on failure with err set. Buffers are made at load: nothing is
  * allocated but the decoding of the image. */
-CX_API int cx_vision_model_classify_file(cx_vision_model *v, const char *path, cx_prediction *top, int k,
-                                  cx_error *err);
+CX_API int cx_vision_model_classify_file(cx_vision_model *v, const char *path, cx_prediction *top,
+                                         int k, cx_error *err);
 CX_API int cx_vision_model_classify_encoded(cx_vision_model *v, const void *data, size_t len,
-                                     const char *name, cx_prediction *top, int k, cx_error *err);
-CX_API int cx_vision_model_classify_pixels(cx_vision_model *v, const uint8_t *hwc, int width, int height,
-                                    int channels, cx_prediction *top, int k, cx_error *err);
+                                            const char *name, cx_prediction *top, int k,
+                                            cx_error *err);
+CX_API int cx_vision_model_classify_pixels(cx_vision_model *v, const uint8_t *hwc, int width,
+                                           int height, int channels, cx_prediction *top, int k,
+                                           cx_error *err);
 /* The same for an input already made (channels x height x width floats). */
-CX_API int cx_vision_model_classify_input(cx_vision_model *v, const float *x, cx_prediction *top, int k,
-                                   cx_error *err);
+CX_API int cx_vision_model_classify_input(cx_vision_model *v, const float *x, cx_prediction *top,
+                                          int k, cx_error *err);
 
 #ifdef __cplusplus
 }

@@ -14,16 +14,15 @@
 
 typedef struct {
     cx_layer base;
-    int c;         /* channels */
-    int inner;     /* elements per channel per row: H*W for images, 1 otherwise */
-    int rows;      /* rows per sample: 1 for images and vectors, T for sequences */
-    float *mean;   /* (c) statistics used by the last forward */
-    float *invstd; /* (c) */
+    int c;           /* channels */
+    int inner;       /* elements per channel per row: H*W for images, 1 otherwise */
+    int rows;        /* rows per sample: 1 for images and vectors, T for sequences */
+    float *mean;     /* (c) statistics used by the last forward */
+    float *invstd;   /* (c) */
     int batch_stats; /* the last forward used batch statistics */
 } bn_layer;
 
-static cx_status bn_create(cx_layer **out, int argc, char **argv, const cx_shape *in,
-                           cx_error *err)
+static cx_status bn_create(cx_layer **out, int argc, char **argv, const cx_shape *in, cx_error *err)
 {
     if (argc > 0) return cx_bad_token(err, "batchnorm", argv[0], "no arguments");
     bn_layer *b = cx_layer_new(sizeof *b, &cx_kind_batchnorm, in);
@@ -75,7 +74,8 @@ static void bn_apply(const bn_layer *b, int outer, const float *x, float *y)
         for (int c = 0; c < b->c; c++) {
             size_t base = ((size_t)o * b->c + c) * b->inner;
             float s = gamma[c] * b->invstd[c], t = beta[c] - b->mean[c] * s;
-            for (int i = 0; i < b->inner; i++) y[base + i] = x[base + i] * s + t;
+            for (int i = 0; i < b->inner; i++)
+                y[base + i] = x[base + i] * s + t;
         }
 }
 
@@ -108,12 +108,14 @@ static void bn_forward(cx_layer *l, const cx_run *r, int n, const float *x, floa
         double sum = 0.0, sq = 0.0;
         for (int o = 0; o < outer; o++) {
             const float *p = x + ((size_t)o * b->c + c) * b->inner;
-            for (int i = 0; i < b->inner; i++) sum += p[i];
+            for (int i = 0; i < b->inner; i++)
+                sum += p[i];
         }
         double mean = sum / count;
         for (int o = 0; o < outer; o++) {
             const float *p = x + ((size_t)o * b->c + c) * b->inner;
-            for (int i = 0; i < b->inner; i++) sq += (p[i] - mean) * (p[i] - mean);
+            for (int i = 0; i < b->inner; i++)
+                sq += (p[i] - mean) * (p[i] - mean);
         }
         double var = sq / count;
         b->mean[c] = (float)mean;

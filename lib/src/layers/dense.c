@@ -41,9 +41,10 @@ static void dense_forward(cx_layer *l, const cx_run *r, int n, const float *x, f
     (void)r;
     dense_layer *d = (dense_layer *)l;
     const float *w = l->params[0].w, *b = l->params[1].w;
-    for (int i = 0; i < n; i++) memcpy(y + (size_t)i * d->out, b, (size_t)d->out * sizeof(float));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, d->out, d->in, 1.0f, x, d->in, w,
-                d->in, 1.0f, y, d->out);
+    for (int i = 0; i < n; i++)
+        memcpy(y + (size_t)i * d->out, b, (size_t)d->out * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, d->out, d->in, 1.0f, x, d->in, w, d->in,
+                1.0f, y, d->out);
 }
 
 /* dy: (n, out)
@@ -61,7 +62,8 @@ static void dense_backward(cx_layer *l, const cx_run *r, int n, const float *x, 
                 d->in, 1.0f, w->g, d->in);
     for (int i = 0; i < n; i++) {
         const float *row = dy + (size_t)i * d->out;
-        for (int j = 0; j < d->out; j++) b->g[j] += row[j];
+        for (int j = 0; j < d->out; j++)
+            b->g[j] += row[j];
     }
     if (dx)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d->in, d->out, 1.0f, dy, d->out,

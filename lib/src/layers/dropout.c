@@ -68,7 +68,8 @@ static void dropout_backward(cx_layer *l, const cx_run *r, int n, const float *x
         memcpy(dx, dy, total * sizeof(float));
         return;
     }
-    for (size_t i = 0; i < total; i++) dx[i] = dy[i] * d->mask[i];
+    for (size_t i = 0; i < total; i++)
+        dx[i] = dy[i] * d->mask[i];
 }
 
 /* Streaming is evaluation: the identity on each frame. */

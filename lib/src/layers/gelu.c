@@ -7,7 +7,8 @@
 static void map(float a, const float *x, float *y, size_t n)
 {
     (void)a;
-    for (size_t i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678f));
+    for (size_t i = 0; i < n; i++)
+        y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678f));
 }
 
 /* dx = dy * (Phi(x) + x phi(x)), phi the standard normal density */

@@ -4,7 +4,8 @@
 static void map(float a, const float *x, float *y, size_t n)
 {
     (void)a;
-    for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    for (size_t i = 0; i < n; i++)
+        y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
 /* dx = dy * [x > 0] */
@@ -12,7 +13,8 @@ static void grad(float a, const float *x, const float *y, const float *dy, float
 {
     (void)a;
     (void)y;
-    for (size_t i = 0; i < n; i++) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+    for (size_t i = 0; i < n; i++)
+        dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
 }
 
 static cx_status create(cx_layer **out, int argc, char **argv, const cx_shape *in, cx_error *err)

@@ -21,7 +21,8 @@ static void grad(float a, const float *x, const float *y, const float *dy, float
 {
     (void)a;
     (void)x;
-    for (size_t i = 0; i < n; i++) dx[i] = dy[i] * y[i] * (1.0f - y[i]);
+    for (size_t i = 0; i < n; i++)
+        dx[i] = dy[i] * y[i] * (1.0f - y[i]);
 }
 
 static cx_status create(cx_layer **out, int argc, char **argv, const cx_shape *in, cx_error *err)

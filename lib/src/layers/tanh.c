@@ -6,7 +6,8 @@
 static void map(float a, const float *x, float *y, size_t n)
 {
     (void)a;
-    for (size_t i = 0; i < n; i++) y[i] = tanhf(x[i]);
+    for (size_t i = 0; i < n; i++)
+        y[i] = tanhf(x[i]);
 }
 
 /* dx = dy * (1 - y^2) */
@@ -14,7 +15,8 @@ static void grad(float a, const float *x, const float *y, const float *dy, float
 {
     (void)a;
     (void)x;
-    for (size_t i = 0; i < n; i++) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+    for (size_t i = 0; i < n; i++)
+        dx[i] = dy[i] * (1.0f - y[i] * y[i]);
 }
 
 static cx_status create(cx_layer **out, int argc, char **argv, const cx_shape *in, cx_error *err)
