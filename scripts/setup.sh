@@ -14,7 +14,7 @@ PACKAGES=(
   python3-torch python3-numpy
   dataset-fashion-mnist
   pulseaudio pulseaudio-utils libasound2-plugins espeak-ng sox flite
-  locales
+  locales clang-format
 )
 
 [ "${1:-}" = "--fuzz" ] && PACKAGES+=(clang libclang-rt-14-dev)
