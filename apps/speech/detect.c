@@ -8,28 +8,6 @@
 
 #include "speech.h"
 
-/* Options shared by detect and listen that override the model's detector
- * settings; a negative value leaves the setting alone. */
-typedef struct {
-    float threshold;
-    int average_ms, min_count, suppress_ms, every;
-} detect_overrides;
-
-static void overrides_init(detect_overrides *o)
-{
-    o->threshold = -1;
-    o->average_ms = o->min_count = o->suppress_ms = o->every = -1;
-}
-
-static void overrides_apply(const detect_overrides *o, cx_detect_config *c)
-{
-    if (o->threshold >= 0) c->threshold = o->threshold;
-    if (o->average_ms >= 0) c->average_ms = o->average_ms;
-    if (o->min_count >= 0) c->min_count = o->min_count;
-    if (o->suppress_ms >= 0) c->suppress_ms = o->suppress_ms;
-    if (o->every >= 0) c->every_frames = o->every;
-}
-
 #define DETECT_OPTION_HELP                                                                         \
     "  --threshold X          fire when a word's averaged probability reaches X\n"                 \
     "  --average-ms N         average the scores over the last N ms\n"                             \
@@ -37,34 +15,6 @@ static void overrides_apply(const detect_overrides *o, cx_detect_config *c)
     "  --suppress-ms N        quiet time after a detection\n"                                      \
     "  --every N              run the model every N feature frames (10 ms each)\n"                 \
     "                         (defaults: the settings tuned at training, stored in MODEL)\n"
-
-enum { O_THRESHOLD = 300, O_AVERAGE, O_MINCOUNT, O_SUPPRESS, O_EVERY };
-#define DETECT_OPTIONS                                                                             \
-    {"threshold", required_argument, 0, O_THRESHOLD},                                              \
-        {"average-ms", required_argument, 0, O_AVERAGE},                                           \
-        {"min-count", required_argument, 0, O_MINCOUNT},                                           \
-        {"suppress-ms", required_argument, 0, O_SUPPRESS},                                         \
-    {                                                                                              \
-        "every", required_argument, 0, O_EVERY                                                     \
-    }
-
-/* Handles one of the DETECT_OPTIONS; returns 1 if c was one, -1 on a bad value. */
-static int overrides_option(detect_overrides *o, int c, const char *v)
-{
-    switch (c) {
-    case O_THRESHOLD:
-        return cli_float(PROG, "--threshold", v, 0, 1, &o->threshold) ? -1 : 1;
-    case O_AVERAGE:
-        return cli_int(PROG, "--average-ms", v, 0, 60000, &o->average_ms) ? -1 : 1;
-    case O_MINCOUNT:
-        return cli_int(PROG, "--min-count", v, 1, 10000, &o->min_count) ? -1 : 1;
-    case O_SUPPRESS:
-        return cli_int(PROG, "--suppress-ms", v, 0, 600000, &o->suppress_ms) ? -1 : 1;
-    case O_EVERY:
-        return cli_int(PROG, "--every", v, 1, 1000, &o->every) ? -1 : 1;
-    }
-    return 0;
-}
 
 void speech_print_detection(const cx_detection *e, int json, const char *stamp)
 {
@@ -107,15 +57,15 @@ int cmd_detect(int argc, char **argv)
                                          {"json", no_argument, 0, 'j'},
                                          {"threads", required_argument, 0, 'T'},
                                          {"help", no_argument, 0, 'h'},
-                                         DETECT_OPTIONS,
+                                         SPEECH_OVERRIDE_OPTIONS,
                                          {0, 0, 0, 0}};
     const char *model = NULL;
     int json = 0, c, threads = 1;
-    detect_overrides ov;
-    overrides_init(&ov);
+    speech_overrides ov;
+    speech_overrides_init(&ov);
     optind = 1;
     while ((c = getopt_long(argc, argv, "m:jh", opts, NULL)) != -1) {
-        int r = overrides_option(&ov, c, optarg);
+        int r = speech_overrides_option(&ov, c, optarg);
         if (r < 0) return EXIT_USAGE;
         if (r) continue;
         switch (c) {
@@ -152,7 +102,7 @@ int cmd_detect(int argc, char **argv)
     cx_detector *d = NULL;
     int rc = EXIT_ERROR;
     cx_detect_config dc = *cx_speech_model_detect_config(s);
-    overrides_apply(&ov, &dc);
+    speech_overrides_apply(&ov, &dc);
     if (cx_audio_load(file, rate, &samples, &n, NULL, &err) ||
         cx_speech_model_detector(s, &dc, &d, &err)) {
         cli_error(PROG, "%s", err.msg);
@@ -182,4 +132,36 @@ done:
     free(samples);
     cx_speech_model_free(s);
     return rc;
+}
+
+void speech_overrides_init(speech_overrides *o)
+{
+    o->threshold = -1;
+    o->average_ms = o->min_count = o->suppress_ms = o->every = -1;
+}
+
+void speech_overrides_apply(const speech_overrides *o, cx_detect_config *c)
+{
+    if (o->threshold >= 0) c->threshold = o->threshold;
+    if (o->average_ms >= 0) c->average_ms = o->average_ms;
+    if (o->min_count >= 0) c->min_count = o->min_count;
+    if (o->suppress_ms >= 0) c->suppress_ms = o->suppress_ms;
+    if (o->every >= 0) c->every_frames = o->every;
+}
+
+int speech_overrides_option(speech_overrides *o, int c, const char *v)
+{
+    switch (c) {
+    case SPEECH_O_THRESHOLD:
+        return cli_float(PROG, "--threshold", v, 0, 1, &o->threshold) ? -1 : 1;
+    case SPEECH_O_AVERAGE:
+        return cli_int(PROG, "--average-ms", v, 0, 60000, &o->average_ms) ? -1 : 1;
+    case SPEECH_O_MINCOUNT:
+        return cli_int(PROG, "--min-count", v, 1, 10000, &o->min_count) ? -1 : 1;
+    case SPEECH_O_SUPPRESS:
+        return cli_int(PROG, "--suppress-ms", v, 0, 600000, &o->suppress_ms) ? -1 : 1;
+    case SPEECH_O_EVERY:
+        return cli_int(PROG, "--every", v, 1, 1000, &o->every) ? -1 : 1;
+    }
+    return 0;
 }

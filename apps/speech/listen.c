@@ -72,21 +72,19 @@ int cmd_listen(int argc, char **argv)
                                          {"exec", required_argument, 0, O_EXEC},
                                          {"seconds", required_argument, 0, O_SECONDS},
                                          {"threads", required_argument, 0, O_THREADS},
-                                         {"threshold", required_argument, 0, 't'},
-                                         {"average-ms", required_argument, 0, 'a'},
-                                         {"min-count", required_argument, 0, 'c'},
-                                         {"suppress-ms", required_argument, 0, 's'},
-                                         {"every", required_argument, 0, 'e'},
+                                         SPEECH_OVERRIDE_OPTIONS,
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *model = NULL, *device = NULL, *exec_cmd = NULL;
     int json = 0, c, threads = 1;
     float seconds = 0;
-    cx_detect_config over = {0, -1, -1, -1, -1, -1};
+    speech_overrides over;
+    speech_overrides_init(&over);
     optind = 1;
     while ((c = getopt_long(argc, argv, "m:h", opts, NULL)) != -1) {
-        int bad = 0;
-        switch (c) {
+        int bad = 0, r = speech_overrides_option(&over, c, optarg);
+        if (r > 0) continue;
+        switch (r < 0 ? -1 : c) {
         case 'm':
             model = optarg;
             break;
@@ -104,21 +102,6 @@ int cmd_listen(int argc, char **argv)
             break;
         case O_THREADS:
             bad = cli_int(PROG, "--threads", optarg, 1, 256, &threads);
-            break;
-        case 't':
-            bad = cli_float(PROG, "--threshold", optarg, 0, 1, &over.threshold);
-            break;
-        case 'a':
-            bad = cli_int(PROG, "--average-ms", optarg, 0, 60000, &over.average_ms);
-            break;
-        case 'c':
-            bad = cli_int(PROG, "--min-count", optarg, 1, 10000, &over.min_count);
-            break;
-        case 's':
-            bad = cli_int(PROG, "--suppress-ms", optarg, 0, 600000, &over.suppress_ms);
-            break;
-        case 'e':
-            bad = cli_int(PROG, "--every", optarg, 1, 1000, &over.every_frames);
             break;
         case 'h':
             listen_usage(stdout);
@@ -141,11 +124,7 @@ int cmd_listen(int argc, char **argv)
     if (!s) return EXIT_ERROR;
     int rate = cx_speech_model_features(s)->sample_rate;
     cx_detect_config dc = *cx_speech_model_detect_config(s);
-    if (over.threshold >= 0) dc.threshold = over.threshold;
-    if (over.average_ms >= 0) dc.average_ms = over.average_ms;
-    if (over.min_count >= 0) dc.min_count = over.min_count;
-    if (over.suppress_ms >= 0) dc.suppress_ms = over.suppress_ms;
-    if (over.every_frames >= 0) dc.every_frames = over.every_frames;
+    speech_overrides_apply(&over, &dc);
     cx_error err;
     cx_detector *d = NULL;
     mic *in = NULL;

@@ -39,6 +39,35 @@ cx_status speech_tune_and_save(cx_model *m, const cx_feat_config *fc, const cx_s
                                const char *out, uint64_t seed, const speech_tune_limits *lim,
                                cx_error *err);
 
+/* The options of detect and listen that override the detector settings
+ * stored in a model; a negative value leaves the setting alone. */
+typedef struct {
+    float threshold;
+    int average_ms, min_count, suppress_ms, every;
+} speech_overrides;
+
+enum {
+    SPEECH_O_THRESHOLD = 300,
+    SPEECH_O_AVERAGE,
+    SPEECH_O_MINCOUNT,
+    SPEECH_O_SUPPRESS,
+    SPEECH_O_EVERY
+};
+// clang-format off
+#define SPEECH_OVERRIDE_OPTIONS                               \
+    {"threshold", required_argument, 0, SPEECH_O_THRESHOLD},  \
+    {"average-ms", required_argument, 0, SPEECH_O_AVERAGE},   \
+    {"min-count", required_argument, 0, SPEECH_O_MINCOUNT},   \
+    {"suppress-ms", required_argument, 0, SPEECH_O_SUPPRESS}, \
+    {"every", required_argument, 0, SPEECH_O_EVERY}
+// clang-format on
+
+void speech_overrides_init(speech_overrides *o);
+void speech_overrides_apply(const speech_overrides *o, cx_detect_config *c);
+/* Handles getopt's c if it is one of SPEECH_OVERRIDE_OPTIONS: 1 if it was,
+ * -1 on a bad value (reported), 0 if it is not one of them. */
+int speech_overrides_option(speech_overrides *o, int c, const char *v);
+
 /* Prints one detection (plain or JSON); stamp, if non-NULL, is a wall-clock
  * time for live output. */
 void speech_print_detection(const cx_detection *e, int json, const char *stamp);
