@@ -14,6 +14,7 @@ PACKAGES=(
   python3-torch python3-numpy
   dataset-fashion-mnist
   pulseaudio pulseaudio-utils libasound2-plugins espeak-ng sox flite
+  fortunes festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
   locales clang-format
 )
 

@@ -1,8 +1,8 @@
 /* Speech datasets: folder listing, classes, unknown cap, silence, speaker
  * splits, warnings and errors; the batch builder (shapes, determinism, exact
  * features without augmentation, speed, noise SNR, masks, part words); the test stream
- * builder; FSDD when it is installed. The small dataset is generated here:
- * each "word" is a tone of its own frequency. */
+ * builder; running speech and hard-negative mining; FSDD when it is installed. The small dataset is
+ * generated here: each "word" is a tone of its own frequency. */
 #include <ftw.h>
 #include <math.h>
 #include <stdio.h>
@@ -949,6 +949,168 @@ static void test_fsdd(void)
     cx_speech_free(test);
 }
 
+/* Running speech (ROOT/_running_speech_): split by speaker, cut into
+ * _unknown_ segments, excluded speakers, the keyword stream; then
+ * hard-negative mining with a network that always says "alpha" (every
+ * window fires and becomes an _unknown_ clip) and one that always says
+ * _unknown_ (nothing fires). The folder is removed afterwards, so it
+ * changes no other test. */
+static void test_running_speech_mining(void)
+{
+    make_dir(CX_SPEECH_RUNNING_DIR);
+    cx_error err;
+    char p[512];
+    int n = 10 * RATE;
+    float *buf = malloc(sizeof(float) * (size_t)n);
+    cx_rng rng;
+    cx_rng_seed(&rng, 9);
+    for (int i = 0; i < n; i++)
+        buf[i] = 0.2f * (cx_rng_uniform(&rng) - 0.5f) + 0.3f * sinf(0.3f * (float)i);
+    /* spkA is a training speaker, spkJ a test speaker (test_speaker_of) */
+    CU_ASSERT_EQUAL(cx_audio_save_wav(path_of(p, CX_SPEECH_RUNNING_DIR "/spkA_0.wav"), buf,
+                                      (size_t)n, RATE, &err),
+                    CX_OK);
+    CU_ASSERT_EQUAL(cx_audio_save_wav(path_of(p, CX_SPEECH_RUNNING_DIR "/spkJ_0.wav"), buf,
+                                      (size_t)n / 2, RATE, &err),
+                    CX_OK);
+    free(buf);
+    const char *const w2[] = {"alpha", "bravo"};
+    cx_speech_opts o;
+    cx_speech_opts_init(&o);
+    o.sample_rate = RATE;
+    o.words = w2;
+    o.nwords = 2;
+    o.split = CX_SPLIT_TRAIN;
+    cx_speech_dataset *ds = NULL;
+    CU_ASSERT_EQUAL_FATAL(cx_speech_load(&ds, root, &o, &err), CX_OK);
+    CU_ASSERT_EQUAL(ds->nrunning, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ds->running_paths[0], "spkA_0.wav"));
+    CU_ASSERT_DOUBLE_EQUAL(ds->running_seconds_total, 10.0, 1e-6);
+    int counts[4] = {0}, segs = 0, before = ds->n;
+    cx_speech_class_counts(ds, counts);
+    for (int i = 0; i < ds->n; i++) {
+        const cx_speech_item *it = &ds->items[i];
+        if (it->path && strstr(it->path, CX_SPEECH_RUNNING_DIR)) {
+            segs++;
+            CU_ASSERT_EQUAL(it->label, ds->unknown_label);
+            CU_ASSERT_EQUAL(it->speaker, -1);
+            CU_ASSERT_EQUAL(it->length, RATE);
+            CU_ASSERT_PTR_NOT_NULL(strchr(it->path, '@'));
+        }
+    }
+    /* running_ratio 1: the mean keyword class size */
+    CU_ASSERT_EQUAL(segs, (counts[0] + counts[1] + 1) / 2);
+    CU_ASSERT_EQUAL(ds->running_segments, segs);
+    cx_speech_keyword_stream ks;
+    CU_ASSERT_EQUAL_FATAL(cx_speech_keyword_stream_build(&ks, ds, 1, &err), CX_OK);
+    CU_ASSERT_DOUBLE_EQUAL(ks.running_seconds, 10.0, 1e-6);
+    cx_speech_keyword_stream_free(&ks);
+
+    /* mining: a network that is sure of "alpha" whatever it hears */
+    cx_feat_config fc;
+    cx_feat_config_default(&fc, RATE);
+    int window = RATE, frames = (int)cx_feat_num_frames(&fc, (size_t)window);
+    char spec[128];
+    snprintf(spec, sizeof spec, "input %d %d; mean; dense %d", frames, cx_feat_num_features(&fc),
+             ds->nclasses);
+    cx_model *m = NULL;
+    CU_ASSERT_EQUAL_FATAL(cx_model_create(&m, spec, NULL, &err), CX_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        cx_model_set_labels(m, ds->nclasses, (const char *const *)ds->class_names, &err), CX_OK);
+    size_t np = 0;
+    float *pb = cx_model_param_block(m, &np);
+    memset(pb, 0, sizeof(float) * np);
+    float *bias = cx_model_tensor(m, cx_model_num_tensors(m) - 1)->w; /* the dense bias */
+    bias[0] = 20.0f;                                                  /* class 0: alpha */
+    cx_detect_config dc;
+    cx_detect_config_default(&dc);
+    dc.threshold = 0.5f;
+    dc.average_ms = 0;
+    dc.min_count = 1;
+    dc.suppress_ms = 1000;
+    cx_speech_mine_report rep;
+    CU_ASSERT_EQUAL(cx_speech_mine(ds, m, &fc, window, &dc, 0, 0, &rep, &err), CX_OK);
+    CU_ASSERT_DOUBLE_EQUAL(rep.hours, 10.0 / 3600, 1e-9);
+    CU_ASSERT(rep.detections >= 5 && rep.detections <= 10);
+    CU_ASSERT_EQUAL(rep.added, 0);
+    CU_ASSERT_EQUAL(ds->n, before);
+    int fired = rep.detections;
+    CU_ASSERT_EQUAL(cx_speech_mine(ds, m, &fc, window, &dc, 1, 3, &rep, &err), CX_OK);
+    CU_ASSERT_EQUAL(rep.detections, fired);
+    CU_ASSERT_EQUAL(rep.added, 3);
+    CU_ASSERT_EQUAL(ds->n, before + 3);
+    CU_ASSERT_EQUAL(cx_speech_mine(ds, m, &fc, window, &dc, 1, 0, &rep, &err), CX_OK);
+    CU_ASSERT_EQUAL(rep.added, fired);
+    CU_ASSERT_EQUAL(ds->n, before + 3 + fired);
+    for (int i = before; i < ds->n; i++) {
+        const cx_speech_item *it = &ds->items[i];
+        CU_ASSERT_EQUAL(it->label, ds->unknown_label);
+        CU_ASSERT_EQUAL(it->length, window);
+        CU_ASSERT_PTR_NOT_NULL(strstr(it->path, "spkA_0.wav@"));
+    }
+    /* the grown dataset makes batches like any other */
+    cx_melspec *fx = NULL;
+    cx_speech_source *src = NULL;
+    CU_ASSERT_EQUAL_FATAL(cx_melspec_create(&fx, &fc, &err), CX_OK);
+    CU_ASSERT_EQUAL_FATAL(cx_speech_source_create(&src, ds, fx, window, NULL, &err), CX_OK);
+    cx_train_source ts = cx_speech_train_source(src);
+    CU_ASSERT_EQUAL(ts.count, ds->n);
+    float *x = malloc(sizeof(float) * (size_t)frames * (size_t)cx_feat_num_features(&fc) * 2);
+    int idx[2] = {ds->n - 1, ds->n - 2}, labels[2];
+    cx_rng r2;
+    cx_rng_seed(&r2, 1);
+    CU_ASSERT_EQUAL(ts.get(ts.ctx, idx, 2, 0, &r2, x, labels, &err), CX_OK);
+    CU_ASSERT_EQUAL(labels[0], ds->unknown_label);
+    free(x);
+    cx_speech_source_free(src);
+    cx_melspec_free(fx);
+    /* a network sure of _unknown_: nothing fires */
+    memset(pb, 0, sizeof(float) * np);
+    bias[ds->unknown_label] = 20.0f;
+    CU_ASSERT_EQUAL(cx_speech_mine(ds, m, &fc, window, &dc, 1, 0, &rep, &err), CX_OK);
+    CU_ASSERT_EQUAL(rep.detections, 0);
+    CU_ASSERT_EQUAL(rep.added, 0);
+    cx_speech_free(ds);
+
+    /* no _unknown_ class: nothing to add to */
+    o.words = NULL;
+    o.nwords = 0;
+    CU_ASSERT_EQUAL_FATAL(cx_speech_load(&ds, root, &o, &err), CX_OK);
+    CU_ASSERT_EQUAL(ds->unknown_label, -1);
+    CU_ASSERT_EQUAL(ds->running_segments, 0);
+    CU_ASSERT_EQUAL(cx_speech_mine(ds, m, &fc, window, &dc, 1, 0, &rep, &err), CX_ERR_ARG);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "_unknown_"));
+    cx_speech_free(ds);
+    cx_model_free(m);
+
+    /* running_ratio 0: recordings kept for the stream, no segments */
+    o.words = w2;
+    o.nwords = 2;
+    o.running_ratio = 0;
+    CU_ASSERT_EQUAL_FATAL(cx_speech_load(&ds, root, &o, &err), CX_OK);
+    CU_ASSERT_EQUAL(ds->nrunning, 1);
+    CU_ASSERT_EQUAL(ds->running_segments, 0);
+    cx_speech_free(ds);
+    /* excluded speakers: neither their clips nor their speech */
+    const char *const ex[] = {"spkA"};
+    o.exclude_speakers = ex;
+    o.nexclude_speakers = 1;
+    o.split = CX_SPLIT_ALL;
+    CU_ASSERT_EQUAL_FATAL(cx_speech_load(&ds, root, &o, &err), CX_OK);
+    CU_ASSERT_EQUAL(ds->nrunning, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ds->running_paths[0], "spkJ_0.wav"));
+    for (int i = 0; i < ds->nspeakers; i++)
+        CU_ASSERT_STRING_NOT_EQUAL(ds->speakers[i], "spkA");
+    cx_speech_free(ds);
+    o.running_seconds = 5; /* more than max_seconds (2) */
+    CU_ASSERT_EQUAL(cx_speech_load(&ds, root, &o, &err), CX_ERR_ARG);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "running_seconds"));
+
+    remove(path_of(p, CX_SPEECH_RUNNING_DIR "/spkA_0.wav"));
+    remove(path_of(p, CX_SPEECH_RUNNING_DIR "/spkJ_0.wav"));
+    rmdir(path_of(p, CX_SPEECH_RUNNING_DIR));
+}
+
 int main(void)
 {
     make_dataset();
@@ -967,6 +1129,7 @@ int main(void)
         {"batch_masks", test_batch_masks},
         {"partial_words", test_partial_words},
         {"stream", test_stream},
+        {"running_speech_mining", test_running_speech_mining},
         {"fsdd", test_fsdd},
         {NULL, NULL},
     };

@@ -21,6 +21,7 @@ cJSON *report_confusion_json(const cx_model *m, const cx_confusion *cm)
         for (int p = 0; p < cm->k; p++)
             cJSON_AddItemToArray(row, cJSON_CreateNumber((double)cx_confusion_at(cm, t, p)));
         cJSON_AddItemToArray(conf, row);
+        if (cx_confusion_support(cm, t) == 0) continue; /* absent from the data */
         cJSON *c = cJSON_CreateObject();
         cJSON_AddStringToObject(c, "label", cx_model_label(m, t));
         cJSON_AddNumberToObject(c, "precision", cx_confusion_precision(cm, t));
@@ -48,6 +49,7 @@ void report_print_text(const cx_model *m, const cx_confusion *cm, const report_s
     if (st->f1) printf(" %9s", "f1");
     printf(" %8s\n", st->support_head);
     for (int t = 0; t < cm->k; t++) {
+        if (cx_confusion_support(cm, t) == 0) continue; /* absent from the data */
         printf("%-*.*s %9.4f %9.4f", w, w, cx_model_label(m, t), cx_confusion_precision(cm, t),
                cx_confusion_recall(cm, t));
         if (st->f1) printf(" %9.4f", cx_confusion_f1(cm, t));
@@ -59,6 +61,7 @@ void report_print_text(const cx_model *m, const cx_confusion *cm, const report_s
         printf(" %*.*s", cw, cw, cx_model_label(m, p));
     printf("\n");
     for (int t = 0; t < cm->k; t++) {
+        if (cx_confusion_support(cm, t) == 0) continue;
         printf("%-*.*s", rw, rw, cx_model_label(m, t));
         for (int p = 0; p < cm->k; p++)
             printf(" %*ld", cw, cx_confusion_at(cm, t, p));

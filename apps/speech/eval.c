@@ -16,13 +16,17 @@ static void eval_usage(FILE *f)
                "\n"
                "Accuracy, per-word precision and recall, and the confusion matrix of a\n"
                "model on a data set laid out as for training (DATA/<word>/<speaker>_*.wav).\n"
-               "By default the test speakers the model was trained without are used\n"
-               "(train.test_speakers or train.test_percent in the model file).\n"
+               "DATA may hold some of the model's words only: the others are absent from\n"
+               "the figures. By default every clip of a speaker the model was neither\n"
+               "trained nor validated on is scored (train.seen_speakers in the model file;\n"
+               "a model without that record: its test split, train.test_speakers or\n"
+               "train.test_percent), so a folder of new speakers is all test data.\n"
                "\n"
                "  --model MODEL          the model file\n"
                "  --data DATA            the word folders\n"
-               "  --split NAME           test (default), val, train or all\n"
-               "  --test-speakers a,b    the test speakers (default: the model's)\n"
+               "  --split NAME           test, val, train or all: that split of DATA by the\n"
+               "                         model's record, seen speakers included\n"
+               "  --test-speakers a,b    the test speakers (implies --split test)\n"
                "  --json                 one JSON object: accuracy, n, labels, confusion,\n"
                "                         per_class, keyword_accuracy\n"
                "  --confusion-png FILE   draw the confusion matrix\n"
@@ -46,7 +50,7 @@ int cmd_eval(int argc, char **argv)
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *model = NULL, *data = NULL, *png = NULL, *ts = NULL;
-    int json = 0, threads = 0, c;
+    int json = 0, threads = 0, c, split_set = 0;
     cx_split split = CX_SPLIT_TEST;
     optind = 1;
     while ((c = getopt_long(argc, argv, "m:d:h", opts, NULL)) != -1) {
@@ -60,6 +64,7 @@ int cmd_eval(int argc, char **argv)
             break;
         case O_SPLIT:
             bad = cli_split(PROG, optarg, &split);
+            split_set = 1;
             break;
         case O_TS:
             ts = optarg;
@@ -93,7 +98,7 @@ int cmd_eval(int argc, char **argv)
     cx_speech_model *s = speech_open_model(model);
     if (!s) return EXIT_ERROR;
     cx_model *m = cx_speech_model_net(s);
-    int rc = EXIT_ERROR, *pred = NULL, *truth = NULL;
+    int rc = EXIT_ERROR, *pred = NULL, *truth = NULL, *map = NULL;
     char **test_speakers = NULL;
     cx_speech_dataset *ds = NULL;
     cx_speech_source *src = NULL;
@@ -111,24 +116,28 @@ int cmd_eval(int argc, char **argv)
         so.test_speakers = (const char *const *)test_speakers;
         so.ntest_speakers = nts;
     }
-    if (!ts) ts = cx_speech_model_test_speakers(s);
-    so.split = split;
-    if ((st = cx_speech_load(&ds, data, &so, &err))) goto fail;
+    int nseen = 0;
+    const char *const *seen = cx_speech_model_seen_speakers(s, &nseen);
+    const char *which = cx_split_name(split);
+    if (!ts && !split_set && seen) {
+        /* everyone the model never heard */
+        so.split = CX_SPLIT_ALL;
+        so.exclude_speakers = seen;
+        so.nexclude_speakers = nseen;
+        which = "unseen";
+    } else {
+        if (!ts) ts = cx_speech_model_test_speakers(s);
+        so.split = split;
+    }
+    if ((st = cx_speech_model_load_data(s, data, &so, &ds, &map, &err))) goto fail;
     if (!json) {
         for (int i = 0; i < ds->nwarnings && i < 20; i++)
             fprintf(stderr, "%s: warning: %s\n", PROG, ds->warnings[i]);
     }
-    if (ds->nclasses != cx_model_num_labels(m)) {
-        st = cx_fail(&err, CX_ERR_ARG, "%s: %d classes, the model has %d labels", data,
-                     ds->nclasses, cx_model_num_labels(m));
+    if (ds->n == 0) {
+        st = cx_fail(&err, CX_ERR_ARG, "%s: no clips of %s speakers to score", data, which);
         goto fail;
     }
-    for (int i = 0; i < ds->nclasses; i++)
-        if (strcmp(ds->class_names[i], cx_model_label(m, i))) {
-            st = cx_fail(&err, CX_ERR_ARG, "%s: class '%s' is not the model's label '%s'", data,
-                         ds->class_names[i], cx_model_label(m, i));
-            goto fail;
-        }
     pred = malloc(sizeof(int) * (size_t)ds->n);
     truth = malloc(sizeof(int) * (size_t)ds->n);
     if (!pred || !truth) {
@@ -141,11 +150,13 @@ int cmd_eval(int argc, char **argv)
     cx_train_source tsrc = cx_speech_train_source(src);
     float loss, acc;
     if ((st = cx_evaluate(m, &tsrc, 64, pred, truth, &loss, &acc, &err))) goto fail;
-    if ((st = cx_confusion_init(&cm, ds->nclasses, &err))) goto fail;
+    for (int i = 0; i < ds->n; i++)
+        truth[i] = map[truth[i]]; /* the data's classes as the model's labels */
+    if ((st = cx_confusion_init(&cm, cx_model_num_labels(m), &err))) goto fail;
     cx_confusion_add(&cm, truth, pred, ds->n);
     long kw = 0, kw_right = 0;
     for (int i = 0; i < ds->n; i++)
-        if (truth[i] < ds->nwords) {
+        if (!cx_speech_is_background(cx_model_label(m, truth[i]))) {
             kw++;
             kw_right += pred[i] == truth[i];
         }
@@ -155,9 +166,10 @@ int cmd_eval(int argc, char **argv)
         if (o) cJSON_AddNumberToObject(o, "keyword_accuracy", keyword_acc);
         report_print_json(o);
     } else {
-        printf("%s (%s speakers%s%s): accuracy %.2f%% (%ld clips); keywords alone %.2f%%\n\n", data,
-               cx_split_name(split), ts ? ": " : "", ts ? ts : "", 100 * cx_confusion_accuracy(&cm),
-               cm.n, 100 * keyword_acc);
+        printf("%s (%s speakers%s%s, %d of them): accuracy %.2f%% (%ld clips); keywords alone "
+               "%.2f%%\n\n",
+               data, which, ts ? ": " : "", ts ? ts : "", ds->nspeakers,
+               100 * cx_confusion_accuracy(&cm), cm.n, 100 * keyword_acc);
         report_print_text(m, &cm, &style);
     }
     if (png && (st = report_confusion_png(m, &cm, png, &err))) goto fail;
@@ -171,6 +183,7 @@ done:
     cx_speech_free(ds);
     free(pred);
     free(truth);
+    free(map);
     cx_strlist_free(test_speakers);
     cx_speech_model_free(s);
     return rc;

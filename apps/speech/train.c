@@ -34,7 +34,9 @@ static void usage(FILE *f)
                "recordings (DATA/<word>/<speaker>_<n>.wav, any format libsndfile reads, any\n"
                "rate), as in Google's Speech Commands; DATA/_background_noise_/ may hold long\n"
                "noise recordings, mixed into training clips and cut into _silence_ examples.\n"
-               "Folders not chosen with --words become the _unknown_ class. Speakers are\n"
+               "Folders not chosen with --words become the _unknown_ class, and so do\n"
+               "segments of DATA/_running_speech_/ (long recordings of people talking\n"
+               "without saying a keyword: datasets/make_running_speech.sh). Speakers are\n"
                "split into train/validation/test by a hash of the speaker name (the part of\n"
                "the file name before the first '_'), so no speaker is in two splits.\n"
                "The best model (by validation accuracy) goes to MODEL, a checkpoint to\n"
@@ -52,6 +54,8 @@ static void usage(FILE *f)
                "  --val-percent N        validation speakers by hash (default 10; 0 = none)\n"
                "  --unknown-ratio X      _unknown_ examples per keyword class size (default 1)\n"
                "  --silence-ratio X      _silence_ examples per keyword class size (default 1)\n"
+               "  --running-ratio X      _unknown_ segments cut from DATA/_running_speech_ per\n"
+               "                         keyword class size (default 1)\n"
                "features:\n"
                "  --rate HZ              sample rate of the model (default 16000)\n"
                "  --window SECONDS       length of the window the model classifies (default 1)\n"
@@ -89,6 +93,19 @@ static void usage(FILE *f)
                "                         start or the end of its word and is labelled _unknown_,\n"
                "                         as a live detector sees words enter and leave its\n"
                "                         window (needs other words in DATA; default 0 = off)\n"
+               "hard-negative mining (needs DATA/_running_speech_ and an _unknown_ class):\n"
+               "  --mine-rounds N        after training, N times: run the detector over the\n"
+               "                         training speakers' running speech, add every window\n"
+               "                         that fires as an _unknown_ example, train on\n"
+               "                         (default 0); false detections per hour on the\n"
+               "                         validation speakers' running speech are reported\n"
+               "                         before and after each round\n"
+               "  --mine-epochs N        epochs of each round (default: a fifth of --epochs,\n"
+               "                         at least 2), at 0.3 times --lr\n"
+               "  --mine-threshold X     detection threshold while mining, below the tuned\n"
+               "                         one to catch near misses too (default 0.5)\n"
+               "  --mine-max N           windows added per round at most (default: the mean\n"
+               "                         keyword class size)\n"
                "live detection:\n" SPEECH_TUNE_LIMITS_HELP "  -h, --help             this help\n"
                "\n"
                "presets:\n");
@@ -101,7 +118,9 @@ typedef struct {
     const char *words, *test_speakers;
     int rate, mels, mfcc, test_pct, val_pct;
     float log_floor;
-    float window, unknown_ratio, silence_ratio;
+    float window, unknown_ratio, silence_ratio, running_ratio;
+    int mine_rounds, mine_epochs, mine_max;
+    float mine_threshold;
     cx_speech_augment aug;
     speech_tune_limits limits;
 } train_opts;
@@ -140,7 +159,12 @@ static int parse_args(int argc, char **argv, train_opts *o)
         O_WARP,
         O_PARTIAL,
         O_MAXFA,
-        O_MAXDELAY
+        O_MAXDELAY,
+        O_RR,
+        O_MROUNDS,
+        O_MEPOCHS,
+        O_MTHR,
+        O_MMAX
     };
     static const struct option opts[] = {TRAIN_ARGS_OPTIONS,
 
@@ -150,6 +174,11 @@ static int parse_args(int argc, char **argv, train_opts *o)
                                          {"val-percent", required_argument, 0, O_VP},
                                          {"unknown-ratio", required_argument, 0, O_UR},
                                          {"silence-ratio", required_argument, 0, O_SR},
+                                         {"running-ratio", required_argument, 0, O_RR},
+                                         {"mine-rounds", required_argument, 0, O_MROUNDS},
+                                         {"mine-epochs", required_argument, 0, O_MEPOCHS},
+                                         {"mine-threshold", required_argument, 0, O_MTHR},
+                                         {"mine-max", required_argument, 0, O_MMAX},
                                          {"rate", required_argument, 0, O_RATE},
                                          {"window", required_argument, 0, O_WIN},
                                          {"mels", required_argument, 0, O_MELS},
@@ -188,6 +217,9 @@ static int parse_args(int argc, char **argv, train_opts *o)
     o->val_pct = 10;
     o->unknown_ratio = 1.0f;
     o->silence_ratio = 1.0f;
+    o->running_ratio = 1.0f;
+    o->mine_epochs = -1;
+    o->mine_threshold = 0.5f;
     cx_speech_augment_default(&o->aug);
     o->aug.shift_ms = -1; /* half the window, once it is known */
     int c;
@@ -215,6 +247,21 @@ static int parse_args(int argc, char **argv, train_opts *o)
             break;
         case O_SR:
             bad = cli_float(PROG, "--silence-ratio", optarg, 0, 100, &o->silence_ratio);
+            break;
+        case O_RR:
+            bad = cli_float(PROG, "--running-ratio", optarg, 0, 100, &o->running_ratio);
+            break;
+        case O_MROUNDS:
+            bad = cli_int(PROG, "--mine-rounds", optarg, 0, 100, &o->mine_rounds);
+            break;
+        case O_MEPOCHS:
+            bad = cli_int(PROG, "--mine-epochs", optarg, 1, 100000, &o->mine_epochs);
+            break;
+        case O_MTHR:
+            bad = cli_float(PROG, "--mine-threshold", optarg, 0.01f, 1, &o->mine_threshold);
+            break;
+        case O_MMAX:
+            bad = cli_int(PROG, "--mine-max", optarg, 1, 10000000, &o->mine_max);
             break;
         case O_RATE:
             bad = cli_int(PROG, "--rate", optarg, 4000, 96000, &o->rate);
@@ -287,6 +334,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
     }
     if (train_args_check(&o->t, PROG, argc, argv)) return -1;
     if (o->aug.shift_ms < 0) o->aug.shift_ms = 500.0f * o->window;
+    if (o->mine_epochs < 0) o->mine_epochs = o->t.epochs / 5 > 2 ? o->t.epochs / 5 : 2;
     if (o->test_pct + o->val_pct > 100) {
         cli_error(PROG, "train: --test-percent plus --val-percent is more than 100");
         return -1;
@@ -316,6 +364,9 @@ static void report_dataset(const char *what, const cx_speech_dataset *ds)
     for (int i = 0; i < ds->nclasses; i++)
         printf(" %s %d", ds->class_names[i], counts[i]);
     printf("\n");
+    if (ds->nrunning)
+        printf("%s: running speech: %d recordings, %.1f min (%d _unknown_ segments)\n", what,
+               ds->nrunning, ds->running_seconds_total / 60, ds->running_segments);
     free(counts);
 }
 
@@ -333,6 +384,115 @@ static int build_spec(const char *arch, int frames, int bins, int classes, char 
     }
     snprintf(spec, len, "input %d %d; %s; dense %d", frames, bins, body, classes);
     return 0;
+}
+
+/* False detections per hour of ds's running speech with the mining
+ * detector, or -1 without any. */
+static double false_per_hour(const cx_speech_dataset *ds, cx_model *m, const cx_feat_config *fc,
+                             int window, const cx_detect_config *dc, cx_error *err, cx_status *st)
+{
+    if (!ds || ds->nrunning == 0) return -1;
+    cx_speech_mine_report r;
+    *st = cx_speech_mine((cx_speech_dataset *)ds, m, fc, window, dc, 0, 0, &r, err);
+    return *st || r.hours <= 0 ? -1 : r.detections / r.hours;
+}
+
+static void print_rate(const char *what, double per_hour)
+{
+    if (per_hour >= 0) printf("%s %.1f per hour", what, per_hour);
+}
+
+/* --mine-rounds: the detector runs over the training speakers' running
+ * speech, every window that fires becomes an _unknown_ example and training
+ * goes on from the current weights (at 0.3 times the learning rate, without
+ * a checkpoint: the model file keeps each round's best). */
+static cx_status mine_rounds(const train_opts *o, cx_model *m, const cx_feat_config *fc, int window,
+                             cx_melspec *fx, cx_speech_dataset *train, const cx_speech_dataset *val,
+                             cx_speech_source **tsrc, const cx_train_source *vs,
+                             const cx_train_config *base, train_run *run, cx_error *err)
+{
+    if (train->unknown_label < 0)
+        return cx_fail(err, CX_ERR_ARG,
+                       "--mine-rounds: the model has no _unknown_ class to add "
+                       "false detections to (give --words, with other word "
+                       "folders or DATA/%s)",
+                       CX_SPEECH_RUNNING_DIR);
+    if (train->nrunning == 0)
+        return cx_fail(err, CX_ERR_ARG,
+                       "--mine-rounds: %s/%s holds no recording of a training speaker to mine "
+                       "(datasets/make_running_speech.sh makes such recordings)",
+                       o->t.data, CX_SPEECH_RUNNING_DIR);
+    cx_detect_config dc;
+    cx_detect_config_default(&dc);
+    dc.threshold = o->mine_threshold;
+    dc.average_ms = 0;
+    dc.min_count = 1;
+    dc.suppress_ms = 1000;
+    int max_add = o->mine_max;
+    if (max_add == 0) {
+        int *counts = calloc((size_t)train->nclasses, sizeof *counts);
+        if (!counts) return cx_fail(err, CX_ERR_NOMEM, "out of memory");
+        cx_speech_class_counts(train, counts);
+        long sum = 0;
+        for (int i = 0; i < train->nwords; i++)
+            sum += counts[i];
+        free(counts);
+        max_add = train->nwords ? (int)(sum / train->nwords) : 100;
+        if (max_add < 1) max_add = 1;
+    }
+    cx_status st = CX_OK;
+    double before = false_per_hour(val, m, fc, window, &dc, err, &st);
+    if (st) return st;
+    for (int r = 1; r <= o->mine_rounds && !cli_stop; r++) {
+        cx_speech_mine_report rep;
+        if ((st = cx_speech_mine(train, m, fc, window, &dc, 1, max_add, &rep, err))) return st;
+        printf("mining round %d/%d: %d false detections in %.2f h of the training speakers' "
+               "running speech (%.1f per hour, threshold %g); %d windows added as %s",
+               r, o->mine_rounds, rep.detections, rep.hours,
+               rep.hours > 0 ? rep.detections / rep.hours : 0.0, (double)dc.threshold, rep.added,
+               CX_SPEECH_UNKNOWN);
+        print_rate("; validation speakers' running speech:", before);
+        printf("\n");
+        fflush(stdout);
+        if (rep.added == 0) {
+            printf("mining: nothing fired, nothing to learn from: the rounds stop\n");
+            break;
+        }
+        cx_speech_source_free(*tsrc);
+        *tsrc = NULL;
+        if ((st = cx_speech_source_create(tsrc, train, fx, window, &o->aug, err))) return st;
+        cx_train_source ts = cx_speech_train_source(*tsrc);
+        cx_train_config cfg = *base;
+        cfg.epochs = o->mine_epochs;
+        cfg.lr = base->lr * 0.3f;
+        cfg.resume = 0;
+        cfg.checkpoint_path = NULL;
+        cfg.seed = base->seed + (uint64_t)r;
+        run->epochs = o->mine_epochs;
+        cx_train_result res = {0};
+        st = cx_train(m, &ts, vs && vs->count ? vs : NULL, &cfg, &res, err);
+        cli_progress_done();
+        if (!st && vs && vs->count)
+            printf("mining round %d: best validation accuracy %.2f%% at epoch %d\n", r,
+                   100.0 * res.best_val_acc, res.best_epoch);
+        cx_train_result_free(&res);
+        if (st == CX_ERR_INTERRUPTED)
+            return cx_fail(err, CX_ERR_INTERRUPTED,
+                           "interrupted in mining round %d; %s holds the best model so far", r,
+                           o->t.out);
+        if (st) return st;
+        double after = false_per_hour(val, m, fc, window, &dc, err, &st);
+        if (st) return st;
+        if (after >= 0)
+            printf("mining round %d: validation speakers' running speech %.1f -> %.1f false "
+                   "detections per hour (threshold %g)\n",
+                   r, before, after, (double)dc.threshold);
+        before = after;
+    }
+    char buf[160];
+    snprintf(buf, sizeof buf, "rounds=%d epochs=%d threshold=%g max=%d lr=%g", o->mine_rounds,
+             o->mine_epochs, (double)o->mine_threshold, max_add, (double)base->lr * 0.3);
+    return cx_model_set_meta(m, "train.mine", buf, err);
 }
 
 int cmd_train(int argc, char **argv)
@@ -370,6 +530,8 @@ int cmd_train(int argc, char **argv)
     so.nwords = nwords;
     so.unknown_ratio = o.unknown_ratio;
     so.silence_ratio = o.silence_ratio;
+    so.running_ratio = o.running_ratio;
+    so.running_seconds = o.window < so.max_seconds ? o.window : so.max_seconds;
     so.test_percent = o.test_pct;
     so.val_percent = o.val_pct;
     so.test_speakers = (const char *const *)test_speakers;
@@ -436,7 +598,9 @@ int cmd_train(int argc, char **argv)
     if ((st = cx_model_set_meta(m, "train.augment", buf, &err))) goto fail;
     if ((st = cx_speech_model_set_split(m, &so, o.test_speakers, &err))) goto fail;
     snprintf(buf, sizeof buf, "%d", train->nspeakers);
-    if ((st = cx_model_set_meta(m, "train.speakers", buf, &err))) goto fail;
+    if ((st = cx_model_set_meta(m, "train.speakers", buf, &err)) ||
+        (st = cx_speech_model_set_seen(m, train, val, &err)))
+        goto fail;
 
     printf("model: %s\n       %zu parameters; features %s; %d threads\n", cx_model_spec(m),
            cx_model_num_params(m), fs, cx_get_threads());
@@ -454,6 +618,15 @@ int cmd_train(int argc, char **argv)
     if (vsrc)
         printf("best validation accuracy %.2f%% at epoch %d\n", 100.0 * res.best_val_acc,
                res.best_epoch);
+    if (o.mine_rounds > 0) {
+        st = mine_rounds(&o, m, &fc, window, fx, train, val, &tsrc, vsrc ? &vs : NULL, &cfg, &run,
+                         &err);
+        if (st == CX_ERR_INTERRUPTED) {
+            cli_error(PROG, "%s", err.msg);
+            goto done;
+        }
+        if (st) goto fail;
+    }
     /* m now holds the best weights: tune the detector on speakers it did not
      * train on where there are any. */
     if ((st = speech_tune_and_save(m, &fc, val ? val : train, o.t.out, o.t.seed, &o.limits, &err)))

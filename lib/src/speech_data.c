@@ -174,6 +174,82 @@ static cx_status make_classes(cx_speech_dataset *ds, const cx_speech_listing *l,
     return st;
 }
 
+/* The split's running-speech recordings (ds->running_paths) and, with an
+ * _unknown_ class, the segments cut from them (speech.h). Each recording is
+ * decoded once here and dropped again: hours of speech do not stay in
+ * memory. */
+static cx_status cut_running(cx_speech_dataset *ds, const cx_speech_listing *l,
+                             const cx_speech_opts *o, double mean, cx_error *err)
+{
+    if (l->nrunning == 0) return CX_OK;
+    if (!(ds->running_paths = calloc((size_t)l->nrunning + 1, sizeof(char *)))) return nomem(err);
+    int inside = 0;
+    for (int i = 0; i < l->nrunning; i++) {
+        char spk[128];
+        cx_speech_speaker_of(l->running[i], spk, sizeof spk);
+        if (cx_speech_excluded(spk, o)) continue;
+        if (o->split != CX_SPLIT_ALL && cx_speech_speaker_split(spk, o) != o->split) continue;
+        inside++;
+    }
+    int want = ds->unknown_label >= 0 ? (int)floor((double)o->running_ratio * mean + 0.5) : 0;
+    int per = inside ? (want + inside - 1) / inside : 0;
+    int seg = (int)floor((double)o->running_seconds * ds->sample_rate + 0.5);
+    if (seg < 1) seg = 1;
+    if (per > 0) {
+        cx_speech_item *v = realloc(ds->items, sizeof(cx_speech_item) * ((size_t)ds->n + want + 1));
+        if (!v) return nomem(err);
+        ds->items = v;
+    }
+    for (int i = 0; i < l->nrunning; i++) {
+        char spk[128];
+        cx_speech_speaker_of(l->running[i], spk, sizeof spk);
+        if (cx_speech_excluded(spk, o)) continue;
+        if (o->split != CX_SPLIT_ALL && cx_speech_speaker_split(spk, o) != o->split) continue;
+        float *x = NULL;
+        size_t n = 0;
+        cx_error ferr;
+        cx_status fs = cx_audio_load(l->running[i], ds->sample_rate, &x, &n, NULL, &ferr);
+        if (fs == CX_ERR_NOMEM) return cx_fail(err, CX_ERR_NOMEM, "%s", ferr.msg);
+        if (fs) {
+            cx_speech_warn(ds, "skipped: %s", ferr.msg);
+            ds->skipped_corrupt++;
+            continue;
+        }
+        if (!(ds->running_paths[ds->nrunning] = cx_strdup(l->running[i]))) {
+            free(x);
+            return nomem(err);
+        }
+        ds->nrunning++;
+        ds->running_seconds_total += (double)n / ds->sample_rate;
+        cx_rng rng;
+        cx_rng_seed(&rng, cx_fmix64(cx_hash_string(l->running[i])));
+        for (int k = 0; k < per && ds->running_segments < want && n >= (size_t)seg; k++) {
+            size_t at = (size_t)(cx_rng_uniform(&rng) * (double)(n - (size_t)seg + 1));
+            if (at > n - (size_t)seg) at = n - (size_t)seg;
+            char path[4200];
+            snprintf(path, sizeof path, "%s@%.3f", l->running[i], (double)at / ds->sample_rate);
+            cx_speech_item *it = &ds->items[ds->n];
+            memset(it, 0, sizeof *it);
+            if (!(it->samples = malloc(sizeof(float) * (size_t)seg)) ||
+                !(it->path = cx_strdup(path))) {
+                free(it->samples);
+                free(x);
+                return nomem(err);
+            }
+            memcpy(it->samples, x + at, sizeof(float) * (size_t)seg);
+            it->length = seg;
+            it->label = ds->unknown_label;
+            it->speaker = -1;
+            find_active(it, ds->sample_rate);
+            if (it->length > ds->max_length) ds->max_length = it->length;
+            ds->n++;
+            ds->running_segments++;
+        }
+        free(x);
+    }
+    return CX_OK;
+}
+
 static cx_status decode_split(cx_speech_dataset *ds, cx_speech_listing *l, const cx_speech_opts *o,
                               const char *root, cx_error *err)
 {
@@ -186,7 +262,7 @@ static cx_status decode_split(cx_speech_dataset *ds, cx_speech_listing *l, const
     for (int i = 0; !st && i < l->nfiles; i++) {
         const cx_speech_file *f = &l->files[i];
         int kind = l->folders[f->folder].kind;
-        if (kind == CX_SPEECH_FOLDER_NONE) continue;
+        if (kind == CX_SPEECH_FOLDER_NONE || cx_speech_excluded(f->speaker, o)) continue;
         if (o->split != CX_SPLIT_ALL && cx_speech_speaker_split(f->speaker, o) != o->split)
             continue;
         if (kind == CX_SPEECH_FOLDER_KEYWORD)
@@ -223,6 +299,7 @@ static cx_status decode_split(cx_speech_dataset *ds, cx_speech_listing *l, const
                        root, cx_split_name(o->split), ds->skipped_corrupt,
                        ds->nwarnings ? "; first: " : "", ds->nwarnings ? ds->warnings[0] : "");
     if (!st) st = finish_items(ds, l, err);
+    if (!st) st = cut_running(ds, l, o, mean, err);
     if (!st) {
         cx_speech_item *v = realloc(ds->items, sizeof(cx_speech_item) * ((size_t)ds->n + nsil + 1));
         if (!v) return nomem(err);
@@ -291,6 +368,7 @@ void cx_speech_free(cx_speech_dataset *ds)
     free(ds->noise);
     free(ds->noise_length);
     cx_free_names(ds->noise_paths, ds->nnoise);
+    cx_free_names(ds->running_paths, ds->nrunning);
     cx_free_names(ds->warnings, ds->nwarnings);
     free(ds->root);
     free(ds);

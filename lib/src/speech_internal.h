@@ -32,9 +32,14 @@ typedef struct cx_speech_listing {
     int nfiles, capfiles;
     char **noise; /* noise file paths, sorted */
     int nnoise, capnoise;
+    char **running; /* running-speech file paths, sorted */
+    int nrunning, caprunning;
     int nwords, has_unknown;
     const char **words; /* nwords keyword names, class order (into folders) */
 } cx_speech_listing;
+
+/* 1 if the speaker is one of o->exclude_speakers. */
+int cx_speech_excluded(const char *speaker, const cx_speech_opts *o);
 
 /* Validates the options and that root is a folder. */
 cx_status cx_speech_check_opts(const char *root, const cx_speech_opts *o, cx_error *err);

@@ -23,6 +23,15 @@ void cx_speech_opts_init(cx_speech_opts *o)
     o->test_percent = 10;
     o->val_percent = 10;
     o->max_seconds = 2.0f;
+    o->running_ratio = 1.0f;
+    o->running_seconds = 1.0f;
+}
+
+int cx_speech_excluded(const char *speaker, const cx_speech_opts *o)
+{
+    for (int i = 0; o->exclude_speakers && i < o->nexclude_speakers; i++)
+        if (o->exclude_speakers[i] && strcmp(o->exclude_speakers[i], speaker) == 0) return 1;
+    return 0;
 }
 
 static cx_status nomem(cx_error *err)
@@ -90,6 +99,15 @@ cx_status cx_speech_check_opts(const char *root, const cx_speech_opts *o, cx_err
     if (!(o->max_seconds > 0.0f && o->max_seconds <= CX_SPEECH_MAX_SECONDS))
         return cx_fail(err, CX_ERR_ARG, "%s: max_seconds %g must be within (0, %g]", root,
                        (double)o->max_seconds, (double)CX_SPEECH_MAX_SECONDS);
+    if (!(o->running_ratio >= 0.0f && o->running_ratio <= 1000.0f))
+        return cx_fail(err, CX_ERR_ARG, "%s: running_ratio %g must be within [0, 1000]", root,
+                       (double)o->running_ratio);
+    if (!(o->running_seconds > 0.0f && o->running_seconds <= o->max_seconds))
+        return cx_fail(err, CX_ERR_ARG, "%s: running_seconds %g must be within (0, max_seconds %g]",
+                       root, (double)o->running_seconds, (double)o->max_seconds);
+    if (o->nexclude_speakers < 0 || (o->nexclude_speakers > 0 && !o->exclude_speakers))
+        return cx_fail(err, CX_ERR_ARG, "%s: nexclude_speakers %d without exclude_speakers", root,
+                       o->nexclude_speakers);
     struct stat st;
     if (stat(root, &st) != 0)
         return cx_fail(err, CX_ERR_IO, "%s: cannot open dataset folder: %s", root, strerror(errno));
@@ -106,6 +124,7 @@ void cx_speech_listing_free(cx_speech_listing *l)
         free(l->files[i].path);
     free(l->files);
     cx_free_names(l->noise, l->nnoise);
+    cx_free_names(l->running, l->nrunning);
     free(l->words);
 }
 
@@ -148,9 +167,28 @@ static cx_status list_dir(const char *dir, char ***out, int *n, cx_error *err)
     return CX_OK;
 }
 
+/* Appends path to a grown list of paths. */
+static cx_status push_path(char ***v, int *n, int *cap, char *path, cx_error *err)
+{
+    if (*n == *cap) {
+        int nc = *cap ? 2 * *cap : 16;
+        char **nv = realloc(*v, sizeof(char *) * (size_t)nc);
+        if (!nv) {
+            free(path);
+            return nomem(err);
+        }
+        *v = nv;
+        *cap = nc;
+    }
+    (*v)[(*n)++] = path;
+    return CX_OK;
+}
+
+enum { LIST_WORDS, LIST_NOISE, LIST_RUNNING };
+
 /* Adds the regular files of folder fi (skipping subfolders with a warning);
- * noise files go to l->noise. */
-static cx_status list_folder(cx_speech_listing *l, const char *root, int fi, int noise,
+ * noise and running-speech files go to their own lists. */
+static cx_status list_folder(cx_speech_listing *l, const char *root, int fi, int what,
                              cx_speech_dataset *ds, cx_error *err)
 {
     char *dir = cx_path_join(root, l->folders[fi].name), **names = NULL;
@@ -165,19 +203,10 @@ static cx_status list_folder(cx_speech_listing *l, const char *root, int fi, int
         } else if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
             if (ds) cx_speech_warn(ds, "%s: not a regular file: ignored", path);
             free(path);
-        } else if (noise) {
-            if (l->nnoise == l->capnoise) {
-                l->capnoise = l->capnoise ? 2 * l->capnoise : 16;
-                char **nv = realloc(l->noise, sizeof(char *) * (size_t)l->capnoise);
-                if (!nv)
-                    st = nomem(err);
-                else
-                    l->noise = nv;
-            }
-            if (st)
-                free(path);
-            else
-                l->noise[l->nnoise++] = path;
+        } else if (what == LIST_NOISE) {
+            st = push_path(&l->noise, &l->nnoise, &l->capnoise, path, err);
+        } else if (what == LIST_RUNNING) {
+            st = push_path(&l->running, &l->nrunning, &l->caprunning, path, err);
         } else {
             if (l->nfiles == l->capfiles) {
                 l->capfiles = l->capfiles ? 2 * l->capfiles : 256;
@@ -224,13 +253,15 @@ static cx_status list_root(cx_speech_listing *l, const char *root, cx_speech_dat
         struct stat sb;
         int dir = stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
         free(path);
-        int is_noise = strcmp(names[i], CX_SPEECH_NOISE_DIR) == 0;
-        if (!dir || (names[i][0] == '_' && !is_noise)) continue;
+        int what = !strcmp(names[i], CX_SPEECH_NOISE_DIR)     ? LIST_NOISE
+                   : !strcmp(names[i], CX_SPEECH_RUNNING_DIR) ? LIST_RUNNING
+                                                              : LIST_WORDS;
+        if (!dir || (names[i][0] == '_' && what == LIST_WORDS)) continue;
         int fi = l->nfolders++;
         l->folders[fi].name = names[i];
         names[i] = NULL;
         l->folders[fi].kind = CX_SPEECH_FOLDER_NONE;
-        st = list_folder(l, root, fi, is_noise, ds, err);
+        st = list_folder(l, root, fi, what, ds, err);
     }
     cx_free_names(names, n);
     return st;
@@ -273,6 +304,10 @@ static cx_status choose_words(cx_speech_listing *l, const char *root, const cx_s
         cx_speech_folder *f = &l->folders[i];
         if (f->kind == CX_SPEECH_FOLDER_KEYWORD || strcmp(f->name, CX_SPEECH_NOISE_DIR) == 0)
             continue;
+        if (strcmp(f->name, CX_SPEECH_RUNNING_DIR) == 0) {
+            if (given && o->running_ratio > 0.0f && l->nrunning > 0) l->has_unknown = 1;
+            continue;
+        }
         if (f->nfiles == 0) {
             if (ds) cx_speech_warn(ds, "%s/%s: folder holds no files: ignored", root, f->name);
         } else if (!given) {

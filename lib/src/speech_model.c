@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cortex/io.h"
 #include "cortex/loss.h"
+#include "data_util.h"
 
 #define META_TEST_SPEAKERS "train.test_speakers"
 #define META_TEST_PERCENT "train.test_percent"
@@ -25,6 +27,8 @@ struct cx_speech_model {
     int nwords;
     char **test_speakers; /* the recorded train.test_speakers, split (cx_strlist) */
     int ntest_speakers;
+    char **seen; /* the recorded train.seen_speakers, split (cx_strlist) */
+    int nseen;
     float *win, *feats; /* classification buffers: window, frames x bins */
 };
 
@@ -40,6 +44,7 @@ void cx_speech_model_free(cx_speech_model *s)
     cx_model_free(s->m);
     free(s->words);
     cx_strlist_free(s->test_speakers);
+    cx_strlist_free(s->seen);
     free(s->win);
     free(s->feats);
     free(s);
@@ -103,8 +108,10 @@ cx_status cx_speech_model_wrap(cx_speech_model **out, cx_model *m, const char *n
     s->win = malloc(sizeof *s->win * (size_t)s->window);
     s->feats = malloc(sizeof *s->feats * (size_t)s->frames * (size_t)s->bins);
     const char *ts = cx_model_get_meta(m, META_TEST_SPEAKERS);
+    const char *seen = cx_model_get_meta(m, CX_SPEECH_META_SEEN);
     if (!s->words || !s->win || !s->feats ||
-        (ts && !(s->test_speakers = cx_strlist_split(ts, &s->ntest_speakers)))) {
+        (ts && !(s->test_speakers = cx_strlist_split(ts, &s->ntest_speakers))) ||
+        (seen && *seen && !(s->seen = cx_strlist_split(seen, &s->nseen)))) {
         st = cx_fail(err, CX_ERR_NOMEM, "%s: out of memory", name);
         goto fail;
     }
@@ -249,7 +256,105 @@ cx_status cx_speech_model_set_split(cx_model *m, const cx_speech_opts *o, const 
     if (!st) st = cx_model_set_meta(m, CX_SPEECH_META_UNKNOWN_RATIO, buf, err);
     snprintf(buf, sizeof buf, "%g", (double)o->silence_ratio);
     if (!st) st = cx_model_set_meta(m, CX_SPEECH_META_SILENCE_RATIO, buf, err);
+    snprintf(buf, sizeof buf, "%g", (double)o->running_ratio);
+    if (!st) st = cx_model_set_meta(m, CX_SPEECH_META_RUNNING_RATIO, buf, err);
     return st;
+}
+
+static int has_name(char *const *v, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(v[i], name)) return 1;
+    return 0;
+}
+
+cx_status cx_speech_model_set_seen(cx_model *m, const cx_speech_dataset *train,
+                                   const cx_speech_dataset *val, cx_error *err)
+{
+    size_t len = 1;
+    const cx_speech_dataset *d[2] = {train, val};
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; d[k] && i < d[k]->nspeakers; i++)
+            len += strlen(d[k]->speakers[i]) + 1;
+    char *buf = malloc(len);
+    if (!buf) return cx_fail(err, CX_ERR_NOMEM, "out of memory");
+    size_t at = 0;
+    buf[0] = 0;
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; d[k] && i < d[k]->nspeakers; i++) {
+            const char *sp = d[k]->speakers[i];
+            if (k == 1 && train && has_name(train->speakers, train->nspeakers, sp)) continue;
+            at += (size_t)sprintf(buf + at, "%s%s", at ? "," : "", sp);
+        }
+    cx_status st = cx_model_set_meta(m, CX_SPEECH_META_SEEN, buf, err);
+    free(buf);
+    return st;
+}
+
+const char *const *cx_speech_model_seen_speakers(const cx_speech_model *s, int *nseen)
+{
+    *nseen = s->nseen;
+    return (const char *const *)s->seen;
+}
+
+static int is_dir(const char *root, const char *name)
+{
+    char *p = cx_path_join(root, name);
+    struct stat sb;
+    int d = p && stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
+    free(p);
+    return d;
+}
+
+cx_status cx_speech_model_load_data(const cx_speech_model *s, const char *root,
+                                    const cx_speech_opts *o, cx_speech_dataset **out, int **map,
+                                    cx_error *err)
+{
+    *out = NULL;
+    *map = NULL;
+    cx_speech_opts so = *o;
+    const char **words = malloc(sizeof *words * (size_t)(s->nwords ? s->nwords : 1));
+    if (!words) return cx_fail(err, CX_ERR_NOMEM, "out of memory");
+    int n = 0;
+    for (int i = 0; i < s->nwords; i++)
+        if (is_dir(root, s->words[i])) words[n++] = s->words[i];
+    if (n == 0) {
+        free(words);
+        if (!is_dir(root, "."))
+            return cx_fail(err, CX_ERR_IO, "%s: cannot open dataset folder", root);
+        return cx_fail(err, CX_ERR_ARG,
+                       "%s holds a folder for none of the model's words (%s%s ...): "
+                       "give a folder of them (DATA/<word>/<speaker>_<n>.wav)",
+                       root, s->nwords ? s->words[0] : "", s->nwords > 1 ? "," : "");
+    }
+    so.words = words;
+    so.nwords = n;
+    if (!is_dir(root, CX_SPEECH_NOISE_DIR)) so.silence_ratio = 0;
+    cx_status st = cx_speech_load(out, root, &so, err);
+    free(words);
+    if (st) return st;
+    cx_speech_dataset *ds = *out;
+    if (!(*map = malloc(sizeof(int) * (size_t)ds->nclasses))) {
+        cx_speech_free(ds);
+        *out = NULL;
+        return cx_fail(err, CX_ERR_NOMEM, "out of memory");
+    }
+    for (int c = 0; c < ds->nclasses; c++) {
+        (*map)[c] = -1;
+        for (int j = 0; j < cx_model_num_labels(s->m); j++)
+            if (!strcmp(ds->class_names[c], cx_model_label(s->m, j))) (*map)[c] = j;
+        if ((*map)[c] < 0) {
+            /* only _unknown_ can be missing: the model has no such class */
+            st = cx_fail(err, CX_ERR_ARG, "%s: class '%s' is not one of the model's labels", root,
+                         ds->class_names[c]);
+            free(*map);
+            *map = NULL;
+            cx_speech_free(ds);
+            *out = NULL;
+            return st;
+        }
+    }
+    return CX_OK;
 }
 
 void cx_speech_model_data_opts(const cx_speech_model *s, cx_speech_opts *o)
@@ -261,7 +366,7 @@ void cx_speech_model_data_opts(const cx_speech_model *s, cx_speech_opts *o)
     int has_unknown = 0;
     for (int i = 0; i < cx_model_num_labels(s->m); i++)
         has_unknown |= !strcmp(cx_model_label(s->m, i), CX_SPEECH_UNKNOWN);
-    if (!has_unknown) o->unknown_ratio = 0;
+    if (!has_unknown) o->unknown_ratio = o->running_ratio = 0;
     if (s->test_speakers) {
         o->test_speakers = (const char *const *)s->test_speakers;
         o->ntest_speakers = s->ntest_speakers;
@@ -271,6 +376,8 @@ void cx_speech_model_data_opts(const cx_speech_model *s, cx_speech_opts *o)
     }
     const char *vp = cx_model_get_meta(s->m, META_VAL_PERCENT);
     if (vp) o->val_percent = atoi(vp);
+    if (has_unknown)
+        o->running_ratio = cx_speech_model_ratio(s, CX_SPEECH_META_RUNNING_RATIO, o->running_ratio);
 }
 
 const char *cx_speech_model_test_speakers(const cx_speech_model *s)
@@ -310,5 +417,79 @@ cx_status cx_speech_tune_detector(cx_model *m, const cx_feat_config *fc,
     rep->background_seconds = ks.background_hours * 3600.0;
     rep->words = ks.ntruth;
     cx_speech_keyword_stream_free(&ks);
+    return st;
+}
+
+/* Adds window samples of x ending at sample end (zero-padded before the
+ * recording's start) as an _unknown_ clip. */
+static cx_status add_window(cx_speech_dataset *ds, const char *path, const float *x, size_t end,
+                            int window, cx_error *err)
+{
+    cx_speech_item *v = realloc(ds->items, sizeof *v * ((size_t)ds->n + 1));
+    if (!v) return cx_fail(err, CX_ERR_NOMEM, "mining: out of memory");
+    ds->items = v;
+    cx_speech_item *it = &ds->items[ds->n];
+    memset(it, 0, sizeof *it);
+    size_t start = end > (size_t)window ? end - (size_t)window : 0;
+    char name[4200];
+    snprintf(name, sizeof name, "%s@%.3f", path, (double)start / ds->sample_rate);
+    if (!(it->samples = calloc((size_t)window, sizeof(float))) || !(it->path = strdup(name))) {
+        free(it->samples);
+        return cx_fail(err, CX_ERR_NOMEM, "mining: out of memory");
+    }
+    size_t pad = (size_t)window - (end - start);
+    memcpy(it->samples + pad, x + start, sizeof(float) * (end - start));
+    it->length = window;
+    it->label = ds->unknown_label;
+    it->speaker = -1;
+    it->active_start = 0;
+    it->active_end = window;
+    if (window > ds->max_length) ds->max_length = window;
+    ds->n++;
+    return CX_OK;
+}
+
+cx_status cx_speech_mine(cx_speech_dataset *ds, cx_model *m, const cx_feat_config *fc, int window,
+                         const cx_detect_config *dc, int add, int max_add,
+                         cx_speech_mine_report *rep, cx_error *err)
+{
+    if (!ds || !m || !fc || !rep) return cx_fail(err, CX_ERR_ARG, "mining: NULL argument");
+    memset(rep, 0, sizeof *rep);
+    if (add && ds->unknown_label < 0)
+        return cx_fail(err, CX_ERR_ARG, "mining: %s has no _unknown_ class to add windows to",
+                       ds->root);
+    if (window < 1 || fc->sample_rate != ds->sample_rate)
+        return cx_fail(err, CX_ERR_ARG,
+                       "mining: window %d or rate %d Hz does not fit the data "
+                       "(%d Hz)",
+                       window, fc->sample_rate, ds->sample_rate);
+    cx_detector *d = NULL;
+    cx_status st = cx_detector_create(&d, m, fc, dc, err);
+    if (st) return st;
+    size_t chunk = (size_t)ds->sample_rate / 10;
+    double samples = 0;
+    for (int r = 0; !st && r < ds->nrunning; r++) {
+        float *x = NULL;
+        size_t n = 0;
+        cx_error ferr;
+        if (cx_audio_load(ds->running_paths[r], ds->sample_rate, &x, &n, NULL, &ferr)) continue;
+        cx_detector_reset(d);
+        samples += (double)n;
+        for (size_t at = 0; !st && at < n; at += chunk) {
+            cx_detection ev[32];
+            int k = cx_detector_push(d, x + at, n - at < chunk ? n - at : chunk, ev, 32);
+            rep->detections += k;
+            for (int i = 0; !st && add && i < k && i < 32; i++) {
+                if (max_add > 0 && rep->added >= max_add) break;
+                size_t end = (size_t)llround(ev[i].time * ds->sample_rate);
+                if (end > n) end = n;
+                st = add_window(ds, ds->running_paths[r], x, end, window, err);
+                rep->added += !st;
+            }
+        }
+        free(x);
+    }
+    rep->hours = samples / ds->sample_rate / 3600.0;
+    cx_detector_free(d);
     return st;
 }

@@ -230,6 +230,33 @@ cx_status cx_speech_keyword_stream_build(cx_speech_keyword_stream *ks, const cx_
         cx_speech_keyword_stream_free(ks);
         return st;
     }
+    /* The split's running speech, whole, after the keywords: the audio
+     * without keywords the detector meets when people talk. */
+    size_t gap = (size_t)ds->sample_rate / 2;
+    for (int r = 0; !st && r < ds->nrunning; r++) {
+        float *x = NULL;
+        size_t n = 0;
+        if (cx_audio_load(ds->running_paths[r], ds->sample_rate, &x, &n, NULL, err)) {
+            st = CX_OK; /* it decoded when the dataset was loaded; skip it now */
+            continue;
+        }
+        float *v = realloc(ks->samples, sizeof(float) * (ks->length + gap + n));
+        if (!v) {
+            free(x);
+            st = cx_fail(err, CX_ERR_NOMEM, "keyword stream: out of memory");
+            break;
+        }
+        ks->samples = v;
+        memset(v + ks->length, 0, sizeof(float) * gap);
+        memcpy(v + ks->length + gap, x, sizeof(float) * n);
+        ks->length += gap + n;
+        ks->running_seconds += (double)n / ds->sample_rate;
+        free(x);
+    }
+    if (st) {
+        cx_speech_keyword_stream_free(ks);
+        return st;
+    }
     for (int i = 0; i < ks->nevents; i++) {
         const cx_speech_event *e = &ks->events[i];
         if (!e->keyword) continue;

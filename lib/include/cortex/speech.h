@@ -4,6 +4,9 @@
  * ---- Dataset layout (Google Speech Commands) ---------------------------------
  *   ROOT/<word>/<speaker>_<anything>.<ext>   clips, any format libsndfile reads
  *   ROOT/_background_noise_/<file>           long noise recordings (optional)
+ *   ROOT/_running_speech_/<speaker>_<n>.<ext> long recordings of continuous speech
+ *                                            without any keyword (optional;
+ *                                            datasets/make_running_speech.sh)
  * - Clips are loaded with cx_audio_load at the dataset's sample rate (mono,
  *   resampled). Clips longer than max_seconds keep their first max_seconds
  *   (a warning names the file; counted in `clipped`).
@@ -19,9 +22,10 @@
  *   nwords is 0, every folder whose name does not start with '_' or '.' and
  *   that holds at least one file, sorted (strcmp). Class order: the keywords
  *   (labels 0 .. nwords-1), then "_silence_" (always present), then
- *   "_unknown_" (only when opts.words is given, unknown_ratio > 0 and some
- *   other word folder holds files). The class list depends only on the
- *   folder listing, never on the split or on which files decode, so every
+ *   "_unknown_" (only when opts.words is given and some other word folder
+ *   holds files with unknown_ratio > 0, or _running_speech_ does with
+ *   running_ratio > 0). The class list depends only on the folder listing
+ *   and those options, never on the split or on which files decode, so every
  *   split of one ROOT gets the same labels.
  * - Speaker: the part of the file name before its first '_' (the whole name
  *   without its extension if it has no '_'): "george_12.wav" -> "george",
@@ -40,13 +44,27 @@
  *   mean is over the keyword clips loaded in this split. So the choice is
  *   stable across runs and machines, and unreadable files are replaced by the
  *   next ones in rank.
+ * - Running speech: the recordings of _running_speech_ whose speaker falls in
+ *   the split are the split's running speech (running_paths; speakers are
+ *   split like everyone else, so a voice is never in two splits). With an
+ *   _unknown_ class, round(running_ratio * mean keyword class count) segments
+ *   of running_seconds are cut from them as _unknown_ clips: the same number
+ *   from each recording (rounded up, the last ones dropped at the count),
+ *   at positions drawn from a generator seeded by the recording's path. They
+ *   are the examples of what "not a keyword" sounds like when people talk;
+ *   the keyword stream (below) also uses the recordings whole. Their path is
+ *   "<recording>@<start seconds>" and their speaker -1.
+ * - Excluded speakers (exclude_speakers): their files are left out of every
+ *   split, as if they were not there (evaluation leaves out the speakers a
+ *   model was trained on).
  * - Silence: round(silence_ratio * mean keyword class count) "_silence_"
  *   items, stored without audio (samples NULL, length 0, speaker -1, path
  *   NULL). The batch builder synthesizes each one from a noise segment at a
  *   random level (zeros when there is no noise folder). Without augmentation
  *   item k's segment and level come from its own seed, so validation and test
  *   batches are the same every time; with augmentation they are drawn anew.
- * - Items: the clips ordered by path (strcmp), then the silence items.
+ * - Items: the clips ordered by path (strcmp), then the running-speech
+ *   segments, then the silence items.
  * - Errors (the message names the word or ROOT): ROOT missing or not a
  *   folder; a requested word without a folder, a reserved name (starting with
  *   '_') or a duplicate; no keyword folder with files; no clip loaded in the
@@ -75,6 +93,7 @@ extern "C" {
 #define CX_SPEECH_SILENCE "_silence_"
 #define CX_SPEECH_UNKNOWN "_unknown_"
 #define CX_SPEECH_NOISE_DIR "_background_noise_"
+#define CX_SPEECH_RUNNING_DIR "_running_speech_"
 #define CX_SPEECH_MAX_WORDS 4096    /* keywords per dataset */
 #define CX_SPEECH_MAX_SECONDS 60.0f /* largest accepted max_seconds */
 #define CX_SPEECH_MAX_FILES 10000000
@@ -90,7 +109,11 @@ typedef struct cx_speech_opts {
     int val_percent;                  /* 0..100 - test_percent, default 10 */
     const char *const *test_speakers; /* ntest_speakers names; overrides test_percent */
     int ntest_speakers;
-    float max_seconds; /* (0, CX_SPEECH_MAX_SECONDS]; default 2 */
+    float max_seconds;                   /* (0, CX_SPEECH_MAX_SECONDS]; default 2 */
+    float running_ratio;                 /* running-speech _unknown_ segments, >= 0; default 1 */
+    float running_seconds;               /* their length, (0, max_seconds]; default 1 */
+    const char *const *exclude_speakers; /* nexclude_speakers names left out of every split */
+    int nexclude_speakers;
     /* Called after each file decoded (done of about total) if non-NULL; a
      * nonzero return stops loading with CX_ERR_INTERRUPTED. */
     int (*progress)(void *user, int done, int total);
@@ -130,6 +153,10 @@ typedef struct cx_speech_dataset {
     float **noise;
     size_t *noise_length;
     char **noise_paths;
+    int nrunning;                 /* running-speech recordings of the split that decode */
+    char **running_paths;         /* their files (loaded again when needed: hours do not fit) */
+    double running_seconds_total; /* their length */
+    int running_segments;         /* _unknown_ segments cut from them */
 
     /* Loading report. */
     int nwarnings;
@@ -360,7 +387,9 @@ CX_API cx_status cx_speech_stream_build(const cx_speech_dataset *ds, const int *
  * model on: every keyword clip of ds (items with a keyword label and audio,
  * in item order), each after its own gap, with one of the other clips (the
  * _unknown_ words) in half of the gaps when ds has any; the other settings
- * are cx_speech_stream_opts_init's, with the given seed. truth lists the
+ * are cx_speech_stream_opts_init's, with the given seed. The split's running
+ * speech (running_paths) follows, each recording whole after half a second
+ * of silence, as audio without keywords. truth lists the
  * keyword occurrences in seconds (words point into ds->class_names, so ds
  * must outlive it); a detection counts for one from its start until
  * CX_DETECT_TOLERANCE_S after its end. */
@@ -374,6 +403,7 @@ typedef struct cx_speech_keyword_stream {
     int ntruth;
     double keyword_seconds;  /* the keyword clips' total length */
     double background_hours; /* the rest of the stream: audio without a keyword */
+    double running_seconds;  /* of which running speech */
     int *keywords;           /* nkeywords item indices placed as keywords */
     int nkeywords;
     int *others; /* nothers item indices of the other words (distractors) */

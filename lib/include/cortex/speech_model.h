@@ -107,15 +107,40 @@ CX_API cx_status cx_speech_model_set_features(cx_model *m, const cx_feat_config 
 
 /* Stores how the data was split and sampled: the test speakers
  * (comma-separated, or NULL for o->test_percent), o->val_percent,
- * o->unknown_ratio and o->silence_ratio. */
+ * o->unknown_ratio, o->silence_ratio and o->running_ratio. */
 CX_API cx_status cx_speech_model_set_split(cx_model *m, const cx_speech_opts *o,
                                            const char *test_speakers, cx_error *err);
 
+/* Stores the speakers the model was trained and validated on (the union of
+ * the datasets' speakers, either may be NULL), comma-separated under
+ * CX_SPEECH_META_SEEN: evaluation leaves them out, so any folder of the
+ * model's words is scored on speakers the model never heard. */
+CX_API cx_status cx_speech_model_set_seen(cx_model *m, const cx_speech_dataset *train,
+                                          const cx_speech_dataset *val, cx_error *err);
+#define CX_SPEECH_META_SEEN "train.seen_speakers"
+
+/* The recorded seen speakers (nseen of them; NULL and 0 for a model trained
+ * before they were recorded). They point into s. */
+CX_API const char *const *cx_speech_model_seen_speakers(const cx_speech_model *s, int *nseen);
+
 /* Dataset options that split a dataset as the model's training did: its
- * rate and keywords, no _unknown_ class unless it has one, the recorded test
- * speakers (or test percent) and validation percent; the other fields keep
- * cx_speech_opts_init's values. Pointers in *o point into s. */
+ * rate and keywords, no _unknown_ class (and no running-speech segments)
+ * unless it has one, the recorded test speakers (or test percent),
+ * validation percent and ratios; the other fields keep cx_speech_opts_init's
+ * values. Pointers in *o point into s. */
 CX_API void cx_speech_model_data_opts(const cx_speech_model *s, cx_speech_opts *o);
+
+/* Loads a folder to score s on (o: from cx_speech_model_data_opts, with the
+ * caller's split and speakers): only the model's words that root has a
+ * folder for become keywords (a folder of some of the model's words is
+ * fine: the others are absent from the figures), the other word folders
+ * _unknown_ if the model has that class, and _silence_ examples only when
+ * root has a _background_noise_ folder to make them from. map (nclasses of
+ * the dataset) gives each dataset class's label in the model. Fails, naming
+ * root, when it holds none of the model's words. Free *map with free(). */
+CX_API cx_status cx_speech_model_load_data(const cx_speech_model *s, const char *root,
+                                           const cx_speech_opts *o, cx_speech_dataset **ds,
+                                           int **map, cx_error *err);
 
 /* The recorded test speakers as stored (comma-separated), or NULL when the
  * split was by percent. */
@@ -126,6 +151,7 @@ CX_API const char *cx_speech_model_test_speakers(const cx_speech_model *s);
 CX_API float cx_speech_model_ratio(const cx_speech_model *s, const char *key, float fallback);
 #define CX_SPEECH_META_UNKNOWN_RATIO "train.unknown_ratio"
 #define CX_SPEECH_META_SILENCE_RATIO "train.silence_ratio"
+#define CX_SPEECH_META_RUNNING_RATIO "train.running_ratio"
 
 /* ---- detector tuning -------------------------------------------------------- */
 
@@ -147,6 +173,28 @@ CX_API cx_status cx_speech_tune_detector(cx_model *m, const cx_feat_config *fc,
                                          const cx_speech_dataset *ds, uint64_t seed,
                                          double max_fa_per_hour, double max_median_delay_s,
                                          cx_speech_tune_report *rep, cx_error *err);
+
+/* ---- hard-negative mining ---------------------------------------------------- */
+
+typedef struct cx_speech_mine_report {
+    int detections; /* detections in the audio scanned: all false, it holds no keyword */
+    int added;      /* windows added to the dataset as _unknown_ clips */
+    double hours;   /* audio scanned */
+} cx_speech_mine_report;
+
+/* Runs a live detector for network m (features fc, dc's settings, dc's
+ * window_frames 0 for the network's) over every running-speech recording of
+ * ds (ds->running_paths, audio without any keyword, so every detection is
+ * a false one) and, when add is set, adds the window of window samples that
+ * ended at each detection to ds as an _unknown_ clip (path
+ * "<recording>@<start seconds>", speaker -1), at most max_add of them (0:
+ * no limit). This is how a detector's false activations become training
+ * examples (openWakeWord, mycroft-precise). ds needs an _unknown_ class to
+ * add to. A cx_speech_source made from ds before must be made again: the
+ * dataset grew. */
+CX_API cx_status cx_speech_mine(cx_speech_dataset *ds, cx_model *m, const cx_feat_config *fc,
+                                int window, const cx_detect_config *dc, int add, int max_add,
+                                cx_speech_mine_report *rep, cx_error *err);
 
 #ifdef __cplusplus
 }
