@@ -1,8 +1,10 @@
 /* Keyword detection on long streams, for bench/speech.sh and the model card.
  *
- *   bench_detect MODEL DATA SPEAKERS [SEED] [BACKGROUND_MINUTES] [WAV_OUT]
+ *   bench_detect MODEL DATA SPEAKERS [SEED] [BACKGROUND_MINUTES] [WAV_OUT] [RUNNING_DIR]
  *
- * Builds a stream of every clip of the test speakers (comma-separated) of
+ * SPEAKERS: the test speakers, comma-separated, or "-" for the model's own
+ * test split (the speakers its training held out by hash). WAV_OUT "-": none.
+ * Builds a stream of every clip of the test speakers of
  * the model's keywords, separated by 0.5-2 s gaps of silence or background
  * noise and, in half of them, a clip of another word (DATA's non-keyword
  * folders, if any); runs the model's live detector over it and scores it:
@@ -12,7 +14,11 @@
  * counts false detections per hour, and which word fired on which other
  * word (a detection within a second of the end of another word's clip is
  * put down to that word). WAV_OUT, if given, receives the first stream (the
- * demo's bundled recording is made this way). */
+ * demo's bundled recording is made this way). Then false detections per hour
+ * on running speech (people talking, no keyword): the test speakers'
+ * recordings in DATA/_running_speech_, synthetic voices and real ones
+ * (arabic-*) apart, and every recording of RUNNING_DIR/_running_speech_ if
+ * given (voices in none of the training data). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +82,45 @@ static void count_false(tally *t, int *nt, int cap, const cx_detection *det, int
     }
 }
 
+/* False detections per hour on the running-speech recordings of paths
+ * (n of them) whose voice starts with "arabic-" (real = 1) or not (0), or
+ * all of them (real = -1). */
+static void running_fa(cx_speech_model *sm, int rate, char **paths, int n, int real,
+                       const char *what)
+{
+    char **sel = malloc(sizeof(char *) * (size_t)(n ? n : 1));
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        const char *base = strrchr(paths[i], '/');
+        base = base ? base + 1 : paths[i];
+        int is_real = !strncmp(base, "arabic-", 7);
+        if (real < 0 || is_real == real) sel[k++] = paths[i];
+    }
+    if (k == 0) {
+        free(sel);
+        return;
+    }
+    cx_speech_dataset tmp;
+    memset(&tmp, 0, sizeof tmp);
+    tmp.root = (char *)what;
+    tmp.sample_rate = rate;
+    tmp.unknown_label = -1;
+    tmp.nrunning = k;
+    tmp.running_paths = sel;
+    cx_detect_config dc;
+    cx_error err;
+    cx_speech_mine_report r;
+    if (cx_detect_config_from_model(cx_speech_model_net(sm), &dc, &err) ||
+        cx_speech_mine(&tmp, cx_speech_model_net(sm), cx_speech_model_features(sm),
+                       cx_speech_model_window(sm), &dc, 0, 0, &r, &err)) {
+        printf("running speech (%s): %s\n", what, err.msg);
+    } else {
+        printf("running speech, %s: %d recordings, %.1f min: %d false detections = %.2f per hour\n",
+               what, k, r.hours * 60, r.detections, r.hours > 0 ? r.detections / r.hours : 0.0);
+    }
+    free(sel);
+}
+
 static int by_count(const void *a, const void *b)
 {
     return ((const tally *)b)->n - ((const tally *)a)->n;
@@ -85,12 +130,14 @@ int main(int argc, char **argv)
 {
     if (argc < 4) {
         fprintf(stderr,
-                "usage: bench_detect MODEL DATA SPEAKERS [SEED] [BACKGROUND_MINUTES] [WAV_OUT]\n");
+                "usage: bench_detect MODEL DATA SPEAKERS|- [SEED] [BACKGROUND_MINUTES] [WAV_OUT|-] "
+                "[RUNNING_DIR]\n");
         return 2;
     }
     uint64_t seed = argc > 4 ? strtoull(argv[4], NULL, 10) : 1;
     double bg_minutes = argc > 5 ? atof(argv[5]) : 60.0;
-    const char *wav = argc > 6 ? argv[6] : NULL;
+    const char *wav = argc > 6 && strcmp(argv[6], "-") ? argv[6] : NULL;
+    const char *running_dir = argc > 7 ? argv[7] : NULL;
     cx_error err;
     cx_speech_model *sm;
     if (cx_speech_model_load(&sm, argv[1], &err)) {
@@ -98,22 +145,30 @@ int main(int argc, char **argv)
         return 1;
     }
     const cx_feat_config fc = *cx_speech_model_features(sm);
-    int nsp;
-    char **speakers = cx_strlist_split(argv[3], &nsp);
+    int nsp = 0;
+    char **speakers = strcmp(argv[3], "-") ? cx_strlist_split(argv[3], &nsp) : NULL;
     cx_speech_opts so;
     cx_speech_model_data_opts(sm, &so);
     if (so.unknown_ratio > 0)
         so.unknown_ratio = 1000.0f; /* every other word (the most allowed): distractors */
-    so.test_speakers = (const char *const *)speakers;
-    so.ntest_speakers = nsp;
+    if (speakers) {
+        so.test_speakers = (const char *const *)speakers;
+        so.ntest_speakers = nsp;
+    }
     so.split = CX_SPLIT_TEST;
     cx_speech_dataset *ds;
     if (cx_speech_load(&ds, argv[2], &so, &err)) {
         fprintf(stderr, "bench_detect: %s\n", err.msg);
         return 1;
     }
+    /* The keyword stream without the running speech, which is scored on its
+     * own below. */
+    int nrunning = ds->nrunning;
+    ds->nrunning = 0;
     cx_speech_keyword_stream ks;
-    if (cx_speech_keyword_stream_build(&ks, ds, seed, &err)) {
+    cx_status kst = cx_speech_keyword_stream_build(&ks, ds, seed, &err);
+    ds->nrunning = nrunning;
+    if (kst) {
         fprintf(stderr, "bench_detect: %s\n", err.msg);
         return 1;
     }
@@ -136,8 +191,8 @@ int main(int argc, char **argv)
     cx_detect_stats st;
     cx_detect_score(det, ndet, ks.truth, nt, CX_DETECT_TOLERANCE_S, &st, NULL, &err);
     double secs = (double)n / fc.sample_rate;
-    printf("stream: %.0f s, %d keywords of speakers %s, %d other words\n", secs, nt, argv[3],
-           nev - nt);
+    printf("stream: %.0f s, %d keywords of %d speakers (%s), %d other words\n", secs, nt,
+           ds->nspeakers, speakers ? argv[3] : "the model's test split", nev - nt);
     printf("found %d of %d (%.1f%%), %d false detections, median delay %.0f ms, mean %.0f ms\n",
            st.hits, nt, 100.0 * st.hits / (nt ? nt : 1), st.false_alarms, 1000 * st.median_delay,
            1000 * st.mean_delay);
@@ -190,6 +245,28 @@ int main(int argc, char **argv)
                 printf("\n");
             }
         }
+    }
+    running_fa(sm, fc.sample_rate, ds->running_paths, ds->nrunning, 0,
+               "synthetic voices of the test split");
+    running_fa(sm, fc.sample_rate, ds->running_paths, ds->nrunning, 1,
+               "real voices of the test split");
+    if (running_dir) {
+        char dir[4096], **names = NULL;
+        snprintf(dir, sizeof dir, "%s/%s", running_dir, CX_SPEECH_RUNNING_DIR);
+        int nn = cx_list_folder(dir, &names);
+        if (nn <= 0) {
+            printf("running speech: %s holds no recordings\n", dir);
+        } else {
+            for (int i = 0; i < nn; i++) {
+                char *full = malloc(strlen(dir) + strlen(names[i]) + 2);
+                sprintf(full, "%s/%s", dir, names[i]);
+                free(names[i]);
+                names[i] = full;
+            }
+            running_fa(sm, fc.sample_rate, names, nn, 0, "synthetic voices in no training data");
+            running_fa(sm, fc.sample_rate, names, nn, 1, "real voices in no training data");
+        }
+        cx_strlist_free(names);
     }
     cx_detector_free(d);
     cx_speech_keyword_stream_free(&ks);

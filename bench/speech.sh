@@ -1,21 +1,93 @@
 #!/usr/bin/env bash
-# Speaker-independent keyword accuracy on the Free Spoken Digit Dataset:
-# train on four of the five speakers, test on the fifth, all five rotations,
-# with the recipe of the shipped digits model; then live detection on a long
-# stream of the held-out speaker's digits (found, false detections per hour
-# of other audio, median delay).
-#   bench/speech.sh [FSDD_COPY] [EPOCHS]
-# FSDD_COPY defaults to ../shared/datasets/fsdd (see datasets/prepare_fsdd.sh).
-# KEEP=DIR keeps the five models (DIR/m_<speaker>.safetensors) and training
-# logs; m_george is the shipped model's recipe (models/train_digits.sh: three
-# networks per rotation, so about 35 minutes a rotation on 2 cores).
+# Keyword recognition on speakers the models never heard, live detection on
+# long streams, false detections on running speech, and listen's CPU cost.
+#   bench/speech.sh commands [MODEL] [SPEECH_COMMANDS] [ARABIC_COMMANDS]
+#   bench/speech.sh digits [FSDD_COPY] [EPOCHS]
+#   bench/speech.sh listen MODEL... [-- SECONDS]
+# commands: MODEL (default models/commands.safetensors) on the held-out
+#   speakers of speech-commands (default ../shared/datasets/speech-commands;
+#   the hash split its training recorded): keyword accuracy (cortex-speech
+#   eval), then bench_detect on a stream of their commands (found, false
+#   detections, median delay), on isolated other words and noise, and on
+#   running speech: the test split's voices of the recipe's running speech
+#   (synthetic and real, arabic-commands) and nine synthetic voices that are
+#   in no training data (make_running_speech.sh --skip-voices 40 --voices 9).
+#   RUNNING=DIR and RUNNING_EXTRA=DIR reuse folders that script made.
+# digits: the FSDD leave-one-speaker-out rotation below.
+# listen: each MODEL's live detector on the virtual microphone
+#   (tests/rig/virtual_mic.sh) for SECONDS (default 60) of speech and
+#   silence, as % of one core (utime + stime from /proc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-src=${1:-../shared/datasets/fsdd}
-epochs=${2:-60}
 build=${BUILD:-build}
+mode=${1:-digits}
+case "$mode" in commands|digits|listen) shift;; *) mode=digits;; esac
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" -j2 >/dev/null
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ)"
+
+if [ "$mode" = listen ]; then
+  models=() secs=60
+  while [ $# -gt 0 ]; do
+    case "$1" in --) secs=${2:-60}; shift $#;; *) models+=("$1"); shift;; esac
+  done
+  [ ${#models[@]} -gt 0 ] || models=(models/digits.safetensors models/commands.safetensors)
+  source tests/rig/virtual_mic.sh
+  VMIC_QUIET=1 vmic_start || { echo "bench/speech.sh: the virtual microphone did not start" >&2; exit 1; }
+  tmp=$(mktemp -d)
+  trap 'vmic_stop; rm -rf "$tmp"' EXIT
+  sox -q models/samples/speech/digits.wav -r 16000 "$tmp/talk.wav"
+  tick=$(getconf CLK_TCK)
+  for m in "${models[@]}"; do
+    "$build"/cortex-speech listen --model "$m" </dev/null >"$tmp/out" 2>"$tmp/err" &
+    p=$!
+    sleep 3
+    c0=$(awk '{print $14 + $15}' /proc/$p/stat); t0=$(date +%s.%N)
+    end=$(( $(date +%s) + secs ))
+    while [ "$(date +%s)" -lt "$end" ]; do vmic_play "$tmp/talk.wav" || sleep 1; done
+    c1=$(awk '{print $14 + $15}' /proc/$p/stat); t1=$(date +%s.%N)
+    kill -INT $p; wait $p || true
+    awk -v c=$((c1 - c0)) -v t0="$t0" -v t1="$t1" -v hz="$tick" -v m="$m" -v n="$(wc -l < "$tmp/out")" \
+      'BEGIN { w = t1 - t0; printf "listen %s: %.2f%% of one core (%d ticks in %.0f s; %d detections printed)\n", m, 100 * c / hz / w, c, w, n }'
+  done
+  exit 0
+fi
+
+if [ "$mode" = commands ]; then
+  model=${1:-models/commands.safetensors}
+  sc=${2:-../shared/datasets/speech-commands}
+  arabic=${3:-../shared/datasets/arabic-commands}
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  data=$work/data
+  mkdir -p "$data"
+  for d in "$sc"/*/; do ln -s "$(cd "$d" && pwd)" "$data/$(basename "$d")"; done
+  running=${RUNNING:-}
+  if [ -z "$running" ]; then
+    running=$work/running
+    datasets/make_running_speech.sh "$running" --rate 16000 --arabic "$arabic" >/dev/null
+  fi
+  ln -s "$(cd "$running/_running_speech_" && pwd)" "$data/_running_speech_"
+  extra=${RUNNING_EXTRA:-}
+  if [ -z "$extra" ]; then
+    extra=$work/extra
+    datasets/make_running_speech.sh "$extra" --rate 16000 --skip-voices 40 --voices 9 >/dev/null
+  fi
+  echo "== $model on speech-commands speakers it never heard"
+  "$build"/cortex-speech eval --model "$model" --data "$data" --json > "$work/eval.json"
+  "$build"/cortex-speech eval --model "$model" --data "$data" | head -1
+  /usr/bin/python3 -c "
+import json; o = json.load(open('$work/eval.json'))
+print('keyword accuracy %.2f%% (target >= 92%%), all classes %.2f%% of %d clips' % (100 * o['keyword_accuracy'], 100 * o['accuracy'], o['n']))
+worst = sorted((c['recall'], c['label']) for c in o['per_class'])[:3]
+print('lowest recall: ' + ', '.join('%s %.1f%%' % (l, 100 * r) for r, l in worst))"
+  echo "== live detection (bench_detect)"
+  "$build"/bench_detect "$model" "$data" - 1 60 - "$extra"
+  exit 0
+fi
+
+src=${1:-../shared/datasets/fsdd}
+epochs=${2:-60}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 datasets/prepare_fsdd.sh "$work/data" "$src" >/dev/null

@@ -4,7 +4,7 @@
 #   OUT/_running_speech_/<voice>_<n>.wav    recordings of up to a minute each
 #
 #   datasets/make_running_speech.sh OUT [--rate 16000] [--voices N]
-#       [--minutes-per-voice M] [--arabic DIR] [--print-text]
+#       [--minutes-per-voice M] [--skip-voices K] [--arabic DIR] [--print-text]
 #
 # Synthetic voices (espeak-ng's English accents with its voice variants,
 # flite's four voices, festival's kal, ked and slt voices) read ordinary
@@ -21,6 +21,9 @@
 #   --rate HZ               sample rate of the files (default 16000)
 #   --voices N              how many synthetic voices (default 40, at most 49)
 #   --minutes-per-voice M   speech per synthetic voice (default 3)
+#   --skip-voices K         start at the K+1-th voice of the list (default 0:
+#                           --skip-voices 40 --voices 9 gives voices that a
+#                           model trained on the default 40 never heard)
 #   --arabic DIR            also the real voices of arabic-commands
 #   --print-text            print the sentences the voices read and stop
 #
@@ -32,12 +35,13 @@ set -euo pipefail
 usage() { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; }
 case "${1:-}" in -h|--help) usage; exit 0;; "") usage >&2; exit 2;; esac
 out=$1; shift
-rate=16000 nvoices=40 minutes=3 arabic="" print_text=0
+rate=16000 nvoices=40 minutes=3 skip=0 arabic="" print_text=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --rate) rate=${2:?--rate needs a value}; shift 2;;
     --voices) nvoices=${2:?--voices needs a value}; shift 2;;
     --minutes-per-voice) minutes=${2:?--minutes-per-voice needs a value}; shift 2;;
+    --skip-voices) skip=${2:?--skip-voices needs a value}; shift 2;;
     --arabic) arabic=${2:?--arabic needs a folder}; shift 2;;
     --print-text) print_text=1; shift;;
     *) echo "make_running_speech: unknown option $1 (see --help)" >&2; exit 2;;
@@ -47,6 +51,8 @@ done
   { echo "make_running_speech: --rate $rate is not a rate from 4000 to 96000 Hz" >&2; exit 2; }
 [[ $nvoices =~ ^[0-9]+$ ]] && [ "$nvoices" -ge 0 ] && [ "$nvoices" -le 49 ] ||
   { echo "make_running_speech: --voices $nvoices is not a count from 0 to 49" >&2; exit 2; }
+[[ $skip =~ ^[0-9]+$ ]] && [ $((skip + nvoices)) -le 49 ] ||
+  { echo "make_running_speech: --skip-voices $skip plus --voices $nvoices is more than the 49 voices" >&2; exit 2; }
 [[ $minutes =~ ^[0-9]+([.][0-9]+)?$ ]] ||
   { echo "make_running_speech: --minutes-per-voice $minutes is not a number of minutes" >&2; exit 2; }
 if [ -n "$arabic" ] && [ ! -d "$arabic" ]; then
@@ -147,14 +153,17 @@ flush() {
   rm -f "${parts[@]}"; parts=(); have=0
 }
 progress() { [ -t 2 ] && printf '\r\033[K%s' "$1" >&2; return 0; }
-total=0 # samples
 budget=$(awk -v m="$minutes" -v r="$rate" 'BEGIN { printf "%d", m * 60 * r }')
-for ((v = 0; v < nvoices; v++)); do
-  done_s=0 n=0 line=$(( (v * 7919) % nsent + 1 ))
+for ((v = skip; v < skip + nvoices; v++)); do
+  done_s=0 n=0 failed=0 line=$(( (v * 7919) % nsent + 1 ))
   while [ "$done_s" -lt "$budget" ]; do
     sed -n "${line}p" "$tmp/text" > "$tmp/s.txt"
     line=$(( line % nsent + 1 ))
-    synth $v "$tmp/s.txt" || continue
+    if ! synth $v "$tmp/s.txt"; then
+      failed=$((failed + 1))
+      [ $failed -lt 20 ] || { echo "make_running_speech: voice ${voices[v]} fails to speak (scripts/setup.sh installs the voices)" >&2; exit 1; }
+      continue
+    fi
     before=$have
     append "$tmp/raw.wav" $((line + v))
     done_s=$((done_s + have - before))
@@ -163,8 +172,7 @@ for ((v = 0; v < nvoices; v++)); do
     fi
   done
   flush "$dir/${voices[v]}_$n.wav" $((v + n))
-  total=$((total + done_s))
-  progress "$dir: $((v + 1)) of $nvoices voices"
+  progress "$dir: $((v + 1 - skip)) of $nvoices voices"
 done
 if [ -n "$arabic" ]; then
   # One recording per speaker: all of their clips, trimmed, with pauses.
@@ -175,13 +183,14 @@ if [ -n "$arabic" ]; then
   for c in "${clips[@]}"; do
     spk=$(basename "$c"); spk=${spk%%_*}
     if [ -n "$prev" ] && [ "$spk" != "$prev" ]; then
-      total=$((total + have)); flush "$dir/arabic-${prev}_0.wav" $s; s=$((s + 1))
+      flush "$dir/arabic-${prev}_0.wav" $s; s=$((s + 1))
       progress "$dir: $s arabic-commands speakers"
     fi
     append "$c" $j; j=$((j + 1)); prev=$spk
   done
-  total=$((total + have)); flush "$dir/arabic-${prev}_0.wav" $s
+  flush "$dir/arabic-${prev}_0.wav" $s
 fi
 progress ""
-printf '%s: %d recordings, %.1f minutes of speech without keywords (%d sentences to read from)\n' \
-  "$dir" "$(find "$dir" -type f | wc -l)" "$(awk -v t="$total" -v r="$rate" 'BEGIN { print t / r / 60 }')" "$nsent"
+minutes_made=$(find "$dir" -type f -name '*.wav' -exec soxi -D {} + | awk '{ s += $1 } END { printf "%.1f", s / 60 }')
+printf '%s: %d recordings, %s minutes of speech without keywords (%d sentences to read from)\n' \
+  "$dir" "$(find "$dir" -type f | wc -l)" "$minutes_made" "$nsent"

@@ -21,7 +21,7 @@ cd "$(dirname "$0")/.."
 out=${1:-models/commands.safetensors}
 sc=${2:-../shared/datasets/speech-commands}
 arabic=${3:-../shared/datasets/arabic-commands}
-epochs=${4:-40}
+epochs=${4:-50}
 build=${BUILD:-build}
 [ -x "$build/cortex-speech" ] || scripts/setup.sh >/dev/null
 for d in "$sc" "$arabic"; do
@@ -44,7 +44,7 @@ fi
 ln -s "$(cd "$running/_running_speech_" && pwd)" "$data/_running_speech_"
 start=$(date +%s)
 "$build"/cortex-speech train --data "$data" --out "$out" --words "$words" \
-  --rate 16000 --window 1.0 --mels 40 --arch crnn \
+  --rate 16000 --window 1.0 --mels 40 --arch crnn2 \
   --eq-db 15 --unknown-ratio 1 --running-ratio 1 --mine-rounds 2 \
   --epochs "$epochs" --batch 64 --lr 0.003 --seed "${SEED:-1}" --threads "${THREADS:-2}"
 echo "training time: $(( $(date +%s) - start )) s on $(nproc) cores"

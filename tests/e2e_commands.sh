@@ -71,7 +71,7 @@ check "then trains on" grep -q "^mining round 1: best\|^epoch   1/1" "$tmp/train
 check "model written, detector tuned" test -s "$tmp/m.safetensors" -a -n "$(grep '^detector:' "$tmp/train.log")"
 expect_code 0 "info" "$bin" info --model "$tmp/m.safetensors"
 check "info shows the mining record" grep -q "train.mine .*rounds=1" "$tmp/out"
-check "info shows the seen speakers" grep -q "train.seen_speakers" "$tmp/out"
+check "info shows the seen speakers, running-speech voices too" grep -q "train.seen_speakers.*festival-kal" "$tmp/out"
 expect_code 2 "bad --mine-rounds" "$bin" train "${common[@]}" --out "$tmp/x.safetensors" --mine-rounds -1
 expect_code 1 "mining without an _unknown_ class" "$bin" train --data "$d" --out "$tmp/x.safetensors" \
   --words yes,no,up,bed --running-ratio 0 --epochs 1 --mine-rounds 1 --threads 2 --arch small

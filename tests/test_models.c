@@ -143,6 +143,50 @@ static void test_speech_model(void)
     cx_speech_model_free(s);
 }
 
+/* The shipped commands model on its bundled recording: what
+ * 'cortex-speech detect' prints (models/README.md: 8 of the 10). */
+static void test_commands_model(void)
+{
+    cx_error err;
+    cx_speech_model *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(cx_speech_model_load(&s, MODELS "/commands.safetensors", &err), CX_OK);
+    CU_ASSERT_EQUAL(cx_speech_model_num_words(s), 10);
+    CU_ASSERT_EQUAL(cx_speech_model_num_classes(s), 12);
+    CU_ASSERT_STRING_EQUAL(cx_speech_model_word(s, 0), "yes");
+    CU_ASSERT_STRING_EQUAL(cx_speech_model_word(s, 9), "go");
+    CU_ASSERT_EQUAL(cx_speech_model_features(s)->sample_rate, 16000);
+    CU_ASSERT_PTR_NULL(cx_speech_model_test_speakers(s)); /* split by hash */
+    int nseen = 0;
+    const char *const *seen = cx_speech_model_seen_speakers(s, &nseen);
+    /* its 168 training and 31 validation speakers (trained before the record
+     * also held the voices of the running speech) */
+    CU_ASSERT_EQUAL(nseen, 168 + 31);
+    CU_ASSERT_PTR_NOT_NULL(seen);
+    cx_speech_opts o;
+    cx_speech_model_data_opts(s, &o);
+    CU_ASSERT_EQUAL(o.test_percent, 10);
+    CU_ASSERT_EQUAL(o.val_percent, 10);
+    CU_ASSERT(o.running_ratio == 1.0f);
+    float *x = NULL;
+    size_t n = 0;
+    CU_ASSERT_EQUAL_FATAL(
+        cx_audio_load(MODELS "/samples/speech/commands.wav", 16000, &x, &n, NULL, &err), CX_OK);
+    cx_detector *d = NULL;
+    CU_ASSERT_EQUAL_FATAL(cx_speech_model_detector(s, NULL, &d, &err), CX_OK);
+    const char *want[] = {"go", "yes", "right", "down", "up", "no", "on", "off"};
+    int found = 0;
+    cx_detection ev[16];
+    for (size_t at = 0; at < n; at += 1600) {
+        int k = cx_detector_push(d, x + at, n - at < 1600 ? n - at : 1600, ev, 16);
+        for (int i = 0; i < k && i < 16; i++, found++)
+            if (found < 8) CU_ASSERT_STRING_EQUAL(ev[i].word, want[found]);
+    }
+    CU_ASSERT_EQUAL(found, 8);
+    cx_detector_free(d);
+    free(x);
+    cx_speech_model_free(s);
+}
+
 static void test_placement(void)
 {
     float clip[5] = {1, 2, 3, 4, 5}, w[8];
@@ -243,6 +287,7 @@ int main(void)
     static const cx_test tests[] = {{"vision_classify", test_vision_classify},
                                     {"wrong_kind", test_wrong_kind},
                                     {"speech_model", test_speech_model},
+                                    {"commands_model", test_commands_model},
                                     {"placement", test_placement},
                                     {"holdout_and_source", test_holdout_and_source},
                                     {"strlist", test_strlist},

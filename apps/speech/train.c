@@ -22,6 +22,14 @@ static const struct {
     {"lstm", "conv1d 64 5 relu; lstm 64; lstm 64; mean", "the same with LSTM layers"},
     {"crnn", "image; conv 16 3 relu; maxpool 1x2; conv 32 3 relu; maxpool 1x2; seq; gru 64; mean",
      "2-D convolutions over time x frequency, then a GRU: best on unseen speakers"},
+    /* On speech-commands' validation speakers (one run each, 40-50 epochs):
+     * crnn 77.9% at epoch 24 of 40, crnn with batch normalization 86.6%,
+     * this 90.8%. */
+    {"crnn2",
+     "image; conv 16 3; batchnorm; relu; maxpool 1x2; conv 32 3; batchnorm; relu; maxpool 2x2; "
+     "conv 32 3; batchnorm; relu; maxpool 1x2; seq; gru 96; mean",
+     "three 2-D convolutions with batch normalization, then a GRU at half the frame rate\n"
+     "         (the commands model's)"},
     {"small", "gru 48; mean", "one small GRU layer: the cheapest to run"},
 };
 #define NPRESETS (int)(sizeof presets / sizeof presets[0])
@@ -440,6 +448,17 @@ static cx_status mine_rounds(const train_opts *o, cx_model *m, const cx_feat_con
         max_add = train->nwords ? (int)(sum / train->nwords) : 100;
         if (max_add < 1) max_add = 1;
     }
+    /* cx_train records its run in the model (train.epochs, seed, ...): keep
+     * the main run's record, the rounds go to train.mine. */
+    static const char *const keys[] = {"train.date",         "train.epochs", "train.epochs_planned",
+                                       "train.val_accuracy", "train.seed",   "train.steps"};
+    enum { NKEYS = sizeof keys / sizeof keys[0] };
+    char saved[NKEYS][64];
+    for (int i = 0; i < NKEYS; i++) {
+        const char *v = cx_model_get_meta(m, keys[i]);
+        snprintf(saved[i], sizeof saved[i], "%s", v ? v : "");
+    }
+    int mined = 0, mined_epochs = 0;
     cx_status st = CX_OK;
     double before = false_per_hour(val, m, fc, window, &dc, err, &st);
     if (st) return st;
@@ -472,6 +491,8 @@ static cx_status mine_rounds(const train_opts *o, cx_model *m, const cx_feat_con
         cx_train_result res = {0};
         st = cx_train(m, &ts, vs && vs->count ? vs : NULL, &cfg, &res, err);
         cli_progress_done();
+        mined += rep.added;
+        mined_epochs += res.epochs_done;
         if (!st && vs && vs->count)
             printf("mining round %d: best validation accuracy %.2f%% at epoch %d\n", r,
                    100.0 * res.best_val_acc, res.best_epoch);
@@ -489,9 +510,15 @@ static cx_status mine_rounds(const train_opts *o, cx_model *m, const cx_feat_con
                    r, before, after, (double)dc.threshold);
         before = after;
     }
-    char buf[160];
-    snprintf(buf, sizeof buf, "rounds=%d epochs=%d threshold=%g max=%d lr=%g", o->mine_rounds,
-             o->mine_epochs, (double)o->mine_threshold, max_add, (double)base->lr * 0.3);
+    for (int i = 0; !st && i < NKEYS; i++)
+        if (saved[i][0]) st = cx_model_set_meta(m, keys[i], saved[i], err);
+    if (st) return st;
+    char buf[200];
+    snprintf(buf, sizeof buf,
+             "rounds=%d epochs=%d threshold=%g max=%d lr=%g added=%d epochs_done=%d "
+             "val_false_per_hour=%.1f",
+             o->mine_rounds, o->mine_epochs, (double)o->mine_threshold, max_add,
+             (double)base->lr * 0.3, mined, mined_epochs, before);
     return cx_model_set_meta(m, "train.mine", buf, err);
 }
 

@@ -271,23 +271,41 @@ static int has_name(char *const *v, int n, const char *name)
 cx_status cx_speech_model_set_seen(cx_model *m, const cx_speech_dataset *train,
                                    const cx_speech_dataset *val, cx_error *err)
 {
-    size_t len = 1;
+    /* the speakers of the clips and the voices of the running speech */
     const cx_speech_dataset *d[2] = {train, val};
+    int cap = 1;
     for (int k = 0; k < 2; k++)
-        for (int i = 0; d[k] && i < d[k]->nspeakers; i++)
-            len += strlen(d[k]->speakers[i]) + 1;
-    char *buf = malloc(len);
-    if (!buf) return cx_fail(err, CX_ERR_NOMEM, "out of memory");
-    size_t at = 0;
-    buf[0] = 0;
-    for (int k = 0; k < 2; k++)
-        for (int i = 0; d[k] && i < d[k]->nspeakers; i++) {
-            const char *sp = d[k]->speakers[i];
-            if (k == 1 && train && has_name(train->speakers, train->nspeakers, sp)) continue;
-            at += (size_t)sprintf(buf + at, "%s%s", at ? "," : "", sp);
+        if (d[k]) cap += d[k]->nspeakers + d[k]->nrunning;
+    char **names = calloc((size_t)cap, sizeof *names);
+    if (!names) return cx_fail(err, CX_ERR_NOMEM, "out of memory");
+    int n = 0;
+    size_t len = 1;
+    cx_status st = CX_OK;
+    for (int k = 0; k < 2 && !st; k++)
+        for (int i = 0; d[k] && i < d[k]->nspeakers + d[k]->nrunning && !st; i++) {
+            char spk[128];
+            if (i < d[k]->nspeakers)
+                snprintf(spk, sizeof spk, "%s", d[k]->speakers[i]);
+            else
+                cx_speech_speaker_of(d[k]->running_paths[i - d[k]->nspeakers], spk, sizeof spk);
+            if (has_name(names, n, spk)) continue;
+            if (!(names[n] = strdup(spk))) st = cx_fail(err, CX_ERR_NOMEM, "out of memory");
+            len += strlen(spk) + 1;
+            n++;
         }
-    cx_status st = cx_model_set_meta(m, CX_SPEECH_META_SEEN, buf, err);
+    char *buf = st ? NULL : malloc(len);
+    if (!st && !buf) st = cx_fail(err, CX_ERR_NOMEM, "out of memory");
+    if (!st) {
+        size_t at = 0;
+        buf[0] = 0;
+        for (int i = 0; i < n; i++)
+            at += (size_t)sprintf(buf + at, "%s%s", at ? "," : "", names[i]);
+        st = cx_model_set_meta(m, CX_SPEECH_META_SEEN, buf, err);
+    }
     free(buf);
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
     return st;
 }
 

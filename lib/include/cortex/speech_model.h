@@ -112,7 +112,8 @@ CX_API cx_status cx_speech_model_set_split(cx_model *m, const cx_speech_opts *o,
                                            const char *test_speakers, cx_error *err);
 
 /* Stores the speakers the model was trained and validated on (the union of
- * the datasets' speakers, either may be NULL), comma-separated under
+ * the datasets' speakers and of the voices of their running speech, either
+ * may be NULL), comma-separated under
  * CX_SPEECH_META_SEEN: evaluation leaves them out, so any folder of the
  * model's words is scored on speakers the model never heard. */
 CX_API cx_status cx_speech_model_set_seen(cx_model *m, const cx_speech_dataset *train,
