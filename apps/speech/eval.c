@@ -20,7 +20,8 @@ static void eval_usage(FILE *f)
                "the figures. By default every clip of a speaker the model was neither\n"
                "trained nor validated on is scored (train.seen_speakers in the model file;\n"
                "a model without that record: its test split, train.test_speakers or\n"
-               "train.test_percent), so a folder of new speakers is all test data.\n"
+               "train.test_percent, or every clip when DATA has none of those speakers),\n"
+               "so a folder of new speakers is all test data.\n"
                "\n"
                "  --model MODEL          the model file\n"
                "  --data DATA            the word folders\n"
@@ -129,7 +130,20 @@ int cmd_eval(int argc, char **argv)
         if (!ts) ts = cx_speech_model_test_speakers(s);
         so.split = split;
     }
-    if ((st = cx_speech_model_load_data(s, data, &so, &ds, &map, &err))) goto fail;
+    st = cx_speech_model_load_data(s, data, &so, &ds, &map, &err);
+    if (st == CX_ERR_FORMAT && !seen && !split_set && !test_speakers && so.split != CX_SPLIT_ALL) {
+        /* A model from before train.seen_speakers was recorded, and none of
+         * its test speakers is here: DATA is someone else's recordings. */
+        cli_error(PROG,
+                  "note: DATA holds no clip of the model's %s speakers and the model "
+                  "does not record whom it was trained on: every clip is scored",
+                  which);
+        so.split = CX_SPLIT_ALL;
+        which = "all";
+        ts = NULL;
+        st = cx_speech_model_load_data(s, data, &so, &ds, &map, &err);
+    }
+    if (st) goto fail;
     if (!json) {
         for (int i = 0; i < ds->nwarnings && i < 20; i++)
             fprintf(stderr, "%s: warning: %s\n", PROG, ds->warnings[i]);
