@@ -85,8 +85,7 @@ static void count_false(tally *t, int *nt, int cap, const cx_detection *det, int
 /* False detections per hour on the running-speech recordings of paths
  * (n of them) whose voice starts with "arabic-" (real = 1) or not (0), or
  * all of them (real = -1). */
-static void running_fa(cx_speech_model *sm, int rate, char **paths, int n, int real,
-                       const char *what)
+static void running_fa(cx_speech_model *sm, char **paths, int n, int real, const char *what)
 {
     char **sel = malloc(sizeof(char *) * (size_t)(n ? n : 1));
     int k = 0;
@@ -100,19 +99,12 @@ static void running_fa(cx_speech_model *sm, int rate, char **paths, int n, int r
         free(sel);
         return;
     }
-    cx_speech_dataset tmp;
-    memset(&tmp, 0, sizeof tmp);
-    tmp.root = (char *)what;
-    tmp.sample_rate = rate;
-    tmp.unknown_label = -1;
-    tmp.nrunning = k;
-    tmp.running_paths = sel;
     cx_detect_config dc;
     cx_error err;
     cx_speech_mine_report r;
     if (cx_detect_config_from_model(cx_speech_model_net(sm), &dc, &err) ||
-        cx_speech_mine(&tmp, cx_speech_model_net(sm), cx_speech_model_features(sm),
-                       cx_speech_model_window(sm), &dc, 0, 0, &r, &err)) {
+        cx_speech_count_false((const char *const *)sel, k, cx_speech_model_net(sm),
+                              cx_speech_model_features(sm), &dc, &r, &err)) {
         printf("running speech (%s): %s\n", what, err.msg);
     } else {
         printf("running speech, %s: %d recordings, %.1f min: %d false detections = %.2f per hour\n",
@@ -246,10 +238,8 @@ int main(int argc, char **argv)
             }
         }
     }
-    running_fa(sm, fc.sample_rate, ds->running_paths, ds->nrunning, 0,
-               "synthetic voices of the test split");
-    running_fa(sm, fc.sample_rate, ds->running_paths, ds->nrunning, 1,
-               "real voices of the test split");
+    running_fa(sm, ds->running_paths, ds->nrunning, 0, "synthetic voices of the test split");
+    running_fa(sm, ds->running_paths, ds->nrunning, 1, "real voices of the test split");
     if (running_dir) {
         char dir[4096], **names = NULL;
         snprintf(dir, sizeof dir, "%s/%s", running_dir, CX_SPEECH_RUNNING_DIR);
@@ -263,8 +253,8 @@ int main(int argc, char **argv)
                 free(names[i]);
                 names[i] = full;
             }
-            running_fa(sm, fc.sample_rate, names, nn, 0, "synthetic voices in no training data");
-            running_fa(sm, fc.sample_rate, names, nn, 1, "real voices in no training data");
+            running_fa(sm, names, nn, 0, "synthetic voices in no training data");
+            running_fa(sm, names, nn, 1, "real voices in no training data");
         }
         cx_strlist_free(names);
     }

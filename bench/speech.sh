@@ -60,14 +60,7 @@ if [ "$mode" = commands ]; then
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
   data=$work/data
-  mkdir -p "$data"
-  for d in "$sc"/*/; do ln -s "$(cd "$d" && pwd)" "$data/$(basename "$d")"; done
-  running=${RUNNING:-}
-  if [ -z "$running" ]; then
-    running=$work/running
-    datasets/make_running_speech.sh "$running" --rate 16000 --arabic "$arabic" >/dev/null
-  fi
-  ln -s "$(cd "$running/_running_speech_" && pwd)" "$data/_running_speech_"
+  datasets/make_commands_data.sh "$data" "$sc" "$arabic" >/dev/null
   extra=${RUNNING_EXTRA:-}
   if [ -z "$extra" ]; then
     extra=$work/extra

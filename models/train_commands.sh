@@ -31,17 +31,8 @@ words="yes,no,up,down,left,right,on,off,stop,go"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 data=$tmp/data
-mkdir -p "$data"
-# The data folder: speech-commands' folders (linked, not copied) and the running speech.
-for d in "$sc"/*/; do ln -s "$(cd "$d" && pwd)" "$data/$(basename "$d")"; done
-running=${RUNNING:-}
-if [ -z "$running" ]; then
-  running=$tmp/running
-  echo "== running speech (datasets/make_running_speech.sh)"
-  datasets/make_running_speech.sh "$running" --rate 16000 --arabic "$arabic"
-fi
-[ -d "$running/_running_speech_" ] || { echo "train_commands: $running/_running_speech_ is missing" >&2; exit 1; }
-ln -s "$(cd "$running/_running_speech_" && pwd)" "$data/_running_speech_"
+echo "== data folder (datasets/make_commands_data.sh)"
+datasets/make_commands_data.sh "$data" "$sc" "$arabic"
 start=$(date +%s)
 "$build"/cortex-speech train --data "$data" --out "$out" --words "$words" \
   --rate 16000 --window 1.0 --mels 40 --arch crnn2 \

@@ -397,11 +397,12 @@ static int build_spec(const char *arch, int frames, int bins, int classes, char 
 /* False detections per hour of ds's running speech with the mining
  * detector, or -1 without any. */
 static double false_per_hour(const cx_speech_dataset *ds, cx_model *m, const cx_feat_config *fc,
-                             int window, const cx_detect_config *dc, cx_error *err, cx_status *st)
+                             const cx_detect_config *dc, cx_error *err, cx_status *st)
 {
     if (!ds || ds->nrunning == 0) return -1;
     cx_speech_mine_report r;
-    *st = cx_speech_mine((cx_speech_dataset *)ds, m, fc, window, dc, 0, 0, &r, err);
+    *st = cx_speech_count_false((const char *const *)ds->running_paths, ds->nrunning, m, fc, dc, &r,
+                                err);
     return *st || r.hours <= 0 ? -1 : r.detections / r.hours;
 }
 
@@ -431,11 +432,7 @@ static cx_status mine_rounds(const train_opts *o, cx_model *m, const cx_feat_con
                        "(datasets/make_running_speech.sh makes such recordings)",
                        o->t.data, CX_SPEECH_RUNNING_DIR);
     cx_detect_config dc;
-    cx_detect_config_default(&dc);
-    dc.threshold = o->mine_threshold;
-    dc.average_ms = 0;
-    dc.min_count = 1;
-    dc.suppress_ms = 1000;
+    cx_speech_mine_config(&dc, o->mine_threshold);
     int max_add = o->mine_max;
     if (max_add == 0) {
         int *counts = calloc((size_t)train->nclasses, sizeof *counts);
@@ -460,7 +457,7 @@ static cx_status mine_rounds(const train_opts *o, cx_model *m, const cx_feat_con
     }
     int mined = 0, mined_epochs = 0;
     cx_status st = CX_OK;
-    double before = false_per_hour(val, m, fc, window, &dc, err, &st);
+    double before = false_per_hour(val, m, fc, &dc, err, &st);
     if (st) return st;
     for (int r = 1; r <= o->mine_rounds && !cli_stop; r++) {
         cx_speech_mine_report rep;
@@ -502,7 +499,7 @@ static cx_status mine_rounds(const train_opts *o, cx_model *m, const cx_feat_con
                            "interrupted in mining round %d; %s holds the best model so far", r,
                            o->t.out);
         if (st) return st;
-        double after = false_per_hour(val, m, fc, window, &dc, err, &st);
+        double after = false_per_hour(val, m, fc, &dc, err, &st);
         if (st) return st;
         if (after >= 0)
             printf("mining round %d: validation speakers' running speech %.1f -> %.1f false "

@@ -467,6 +467,65 @@ static cx_status add_window(cx_speech_dataset *ds, const char *path, const float
     return CX_OK;
 }
 
+void cx_speech_mine_config(cx_detect_config *dc, float threshold)
+{
+    cx_detect_config_default(dc);
+    dc->threshold = threshold;
+    dc->average_ms = 0;
+    dc->min_count = 1;
+    dc->suppress_ms = 1000;
+}
+
+/* Runs d over the recordings paths[0..n) (audio without keywords, loaded at
+ * rate; those that do not decode are skipped) and counts its detections;
+ * with ds set, adds the window before each one to ds (at most max_add, 0:
+ * no limit). */
+static cx_status scan(cx_detector *d, const char *const *paths, int n, int rate,
+                      cx_speech_dataset *ds, int window, int max_add, cx_speech_mine_report *rep,
+                      cx_error *err)
+{
+    cx_status st = CX_OK;
+    size_t chunk = (size_t)rate / 10;
+    double samples = 0;
+    for (int r = 0; !st && r < n; r++) {
+        float *x = NULL;
+        size_t len = 0;
+        cx_error ferr;
+        if (cx_audio_load(paths[r], rate, &x, &len, NULL, &ferr)) continue;
+        cx_detector_reset(d);
+        samples += (double)len;
+        for (size_t at = 0; !st && at < len; at += chunk) {
+            cx_detection ev[32];
+            int k = cx_detector_push(d, x + at, len - at < chunk ? len - at : chunk, ev, 32);
+            rep->detections += k;
+            for (int i = 0; !st && ds && i < k && i < 32; i++) {
+                if (max_add > 0 && rep->added >= max_add) break;
+                size_t end = (size_t)llround(ev[i].time * rate);
+                if (end > len) end = len;
+                st = add_window(ds, paths[r], x, end, window, err);
+                rep->added += !st;
+            }
+        }
+        free(x);
+    }
+    rep->hours = samples / rate / 3600.0;
+    return st;
+}
+
+cx_status cx_speech_count_false(const char *const *paths, int n, cx_model *m,
+                                const cx_feat_config *fc, const cx_detect_config *dc,
+                                cx_speech_mine_report *rep, cx_error *err)
+{
+    if ((n > 0 && !paths) || !m || !fc || !rep)
+        return cx_fail(err, CX_ERR_ARG, "false detections: NULL argument");
+    memset(rep, 0, sizeof *rep);
+    cx_detector *d = NULL;
+    cx_status st = cx_detector_create(&d, m, fc, dc, err);
+    if (!st) st = scan(d, paths, n, fc->sample_rate, NULL, 0, 0, rep, err);
+    cx_detector_free(d);
+    return st;
+}
+
 cx_status cx_speech_mine(cx_speech_dataset *ds, cx_model *m, const cx_feat_config *fc, int window,
                          const cx_detect_config *dc, int add, int max_add,
                          cx_speech_mine_report *rep, cx_error *err)
@@ -483,31 +542,9 @@ cx_status cx_speech_mine(cx_speech_dataset *ds, cx_model *m, const cx_feat_confi
                        window, fc->sample_rate, ds->sample_rate);
     cx_detector *d = NULL;
     cx_status st = cx_detector_create(&d, m, fc, dc, err);
-    if (st) return st;
-    size_t chunk = (size_t)ds->sample_rate / 10;
-    double samples = 0;
-    for (int r = 0; !st && r < ds->nrunning; r++) {
-        float *x = NULL;
-        size_t n = 0;
-        cx_error ferr;
-        if (cx_audio_load(ds->running_paths[r], ds->sample_rate, &x, &n, NULL, &ferr)) continue;
-        cx_detector_reset(d);
-        samples += (double)n;
-        for (size_t at = 0; !st && at < n; at += chunk) {
-            cx_detection ev[32];
-            int k = cx_detector_push(d, x + at, n - at < chunk ? n - at : chunk, ev, 32);
-            rep->detections += k;
-            for (int i = 0; !st && add && i < k && i < 32; i++) {
-                if (max_add > 0 && rep->added >= max_add) break;
-                size_t end = (size_t)llround(ev[i].time * ds->sample_rate);
-                if (end > n) end = n;
-                st = add_window(ds, ds->running_paths[r], x, end, window, err);
-                rep->added += !st;
-            }
-        }
-        free(x);
-    }
-    rep->hours = samples / ds->sample_rate / 3600.0;
+    if (!st)
+        st = scan(d, (const char *const *)ds->running_paths, ds->nrunning, ds->sample_rate,
+                  add ? ds : NULL, window, max_add, rep, err);
     cx_detector_free(d);
     return st;
 }

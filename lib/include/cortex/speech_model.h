@@ -197,6 +197,18 @@ CX_API cx_status cx_speech_mine(cx_speech_dataset *ds, cx_model *m, const cx_fea
                                 int window, const cx_detect_config *dc, int add, int max_add,
                                 cx_speech_mine_report *rep, cx_error *err);
 
+/* The detector settings mining uses: every single evaluation at or above
+ * threshold fires (no averaging, min_count 1), one second of quiet after
+ * each, so near misses are caught too. */
+CX_API void cx_speech_mine_config(cx_detect_config *dc, float threshold);
+
+/* Counts the detections of network m (features fc, settings dc) over the
+ * recordings paths[0..n), audio without keywords, so every one is false
+ * (rep->added stays 0); recordings that do not decode are skipped. */
+CX_API cx_status cx_speech_count_false(const char *const *paths, int n, cx_model *m,
+                                       const cx_feat_config *fc, const cx_detect_config *dc,
+                                       cx_speech_mine_report *rep, cx_error *err);
+
 #ifdef __cplusplus
 }
 #endif
