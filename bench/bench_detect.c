@@ -146,6 +146,7 @@ int main(int argc, char **argv)
     if (speakers) {
         so.test_speakers = (const char *const *)speakers;
         so.ntest_speakers = nsp;
+        so.test_percent_too = 0; /* exactly these */
     }
     so.split = CX_SPLIT_TEST;
     cx_speech_dataset *ds;

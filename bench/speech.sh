@@ -2,7 +2,7 @@
 # Keyword recognition on speakers the models never heard, live detection on
 # long streams, false detections on running speech, and listen's CPU cost.
 #   bench/speech.sh commands [MODEL] [SPEECH_COMMANDS] [ARABIC_COMMANDS]
-#   bench/speech.sh digits [FSDD_COPY] [EPOCHS]
+#   bench/speech.sh digits [FSDD] [EPOCHS] [SPEECH_COMMANDS] [ARABIC_COMMANDS]
 #   bench/speech.sh listen MODEL... [-- SECONDS]
 # commands: MODEL (default models/commands.safetensors) on the held-out
 #   speakers of speech-commands (default ../shared/datasets/speech-commands;
@@ -13,7 +13,14 @@
 #   (synthetic and real, arabic-commands) and nine synthetic voices that are
 #   in no training data (make_running_speech.sh --skip-voices 40 --voices 9).
 #   RUNNING=DIR and RUNNING_EXTRA=DIR reuse folders that script made.
-# digits: the FSDD leave-one-speaker-out rotation below.
+# digits: FSDD leave-one-speaker-out: models/train_digits.sh once per FSDD
+#   speaker held out (with the recipe's other held-out speakers), JOBS
+#   (default 2) at a time on nproc/JOBS threads each; then the held-out
+#   speaker's accuracy, every unseen speaker's, and bench_detect on the held-out
+#   speaker's stream and on the model's whole test split with its running
+#   speech (and nine synthetic voices in no training data). KEEP=DIR keeps the
+#   models and logs there (a model already there is not trained again);
+#   DATA=DIR reuses a datasets/make_digits_data.sh folder.
 # listen: each MODEL's live detector on the virtual microphone
 #   (tests/rig/virtual_mic.sh) for SECONDS (default 60) of speech and
 #   silence, as % of one core (utime + stime from /proc).
@@ -79,24 +86,48 @@ print('lowest recall: ' + ', '.join('%s %.1f%%' % (l, 100 * r) for r, l in worst
   exit 0
 fi
 
-src=${1:-../shared/datasets/fsdd}
-epochs=${2:-60}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-datasets/prepare_fsdd.sh "$work/data" "$src" >/dev/null
-datasets/make_extra.sh "$work/data" --rate 8000 --keywords "zero one two three four five six seven eight nine" \
-  >/dev/null 2>&1
-echo "FSDD speaker-independent accuracy, $epochs epochs, $(date -u +%Y-%m-%dT%H:%MZ)"
+fsdd=${1:-../shared/datasets/fsdd}
+epochs=${2:-30}
+sc=${3:-../shared/datasets/speech-commands}
+arabic=${4:-../shared/datasets/arabic-commands}
+jobs=${JOBS:-2}
+work=${KEEP:-$(mktemp -d)}
+mkdir -p "$work"
+[ -n "${KEEP:-}" ] || trap 'rm -rf "$work"' EXIT
+data=${DATA:-$work/data}
+[ -d "$data/zero" ] || datasets/make_digits_data.sh "$data" "$fsdd" "$sc" "$arabic" >/dev/null
+extra=${RUNNING_EXTRA:-}
+if [ -z "$extra" ]; then
+  extra=$work/extra
+  datasets/make_running_speech.sh "$extra" --rate 8000 --skip-voices 40 --voices 9 >/dev/null
+fi
+held_real=arabic-00000001,arabic-00000002,arabic-00000005,arabic-00000006,arabic-00000007,arabic-00000008
+speakers="george jackson lucas nicolas yweweler"
+echo "FSDD leave-one-speaker-out: models/train_digits.sh, $epochs epochs, $jobs at a time"
+running=0
+for sp in $speakers; do
+  m=$work/m_$sp.safetensors
+  if [ ! -s "$m" ]; then
+    THREADS=$(( $(nproc) / jobs > 0 ? $(nproc) / jobs : 1 )) \
+      models/train_digits.sh "$m" "$data" "$sp,espeak-en-us,$held_real" "$epochs" > "$work/train_$sp.log" 2>&1 &
+    running=$((running + 1))
+    if [ "$running" -ge "$jobs" ]; then wait -n; running=$((running - 1)); fi
+  fi
+done
+wait
 accs=()
-for sp in george jackson lucas nicolas yweweler; do
-  models/train_digits.sh "$work/m_$sp.safetensors" "$work/data" "$sp,espeak-en-us" "$epochs" \
-    > "$work/train_$sp.log" 2>&1
-  acc=$("$build"/cortex-speech eval --model "$work/m_$sp.safetensors" --data "$work/data" \
-          --test-speakers "$sp" --json \
+for sp in $speakers; do
+  m=$work/m_$sp.safetensors
+  [ -s "$m" ] || { echo "held out $sp: training failed (tail of its log):"; tail -5 "$work/train_$sp.log"; exit 1; }
+  acc=$("$build"/cortex-speech eval --model "$m" --data "$data" --test-speakers "$sp" --json \
         | /usr/bin/python3 -c "import json,sys; print('%.1f' % (100 * json.load(sys.stdin)['keyword_accuracy']))")
   accs+=("$acc")
-  echo "held out $sp: digits $acc%"
-  if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP"; cp "$work/m_$sp.safetensors" "$work/train_$sp.log" "$KEEP/"; fi
-  "$build"/bench_detect "$work/m_$sp.safetensors" "$work/data" "$sp,espeak-en-us" 1 60 | sed 's/^/  /'
+  echo "== held out $sp: digits $acc%"
+  grep -E "^mining round|false detections per hour" "$work/train_$sp.log" | sed 's/^/  train: /' || true
+  "$build"/cortex-speech eval --model "$m" --data "$data" | head -1 | sed 's/^/  all unseen speakers: /'
+  echo "  $sp alone:"
+  "$build"/bench_detect "$m" "$data" "$sp" 1 0 | grep -E "^(stream|found)" | sed 's/^/    /'
+  echo "  every held-out speaker and voice (the model's test split):"
+  "$build"/bench_detect "$m" "$data" - 1 60 - "$extra" | sed 's/^/    /'
 done
-/usr/bin/python3 -c "import sys; a=[float(x) for x in sys.argv[1:]]; print('mean %.1f%%, lowest %.1f%% (targets: mean >= 90%%, none under 80%%)' % (sum(a)/len(a), min(a)))" "${accs[@]}"
+/usr/bin/python3 -c "import sys; a=[float(x) for x in sys.argv[1:]]; print('mean %.1f%%, lowest %.1f%% (targets: mean >= 93%%, none under 88%%)' % (sum(a)/len(a), min(a)))" "${accs[@]}"

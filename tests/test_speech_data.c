@@ -161,6 +161,12 @@ static void test_speaker_of(void)
     CU_ASSERT_EQUAL(cx_speech_speaker_split("spkD", &o), CX_SPLIT_TEST);
     CU_ASSERT_EQUAL(cx_speech_speaker_split("spkJ", &o), CX_SPLIT_VAL);
     CU_ASSERT_EQUAL(cx_speech_speaker_split("spkH", &o), CX_SPLIT_TRAIN);
+    /* The list and the hash rule together: spkD by name, spkJ by hash. */
+    o.test_percent_too = 1;
+    CU_ASSERT_EQUAL(cx_speech_speaker_split("spkD", &o), CX_SPLIT_TEST);
+    CU_ASSERT_EQUAL(cx_speech_speaker_split("spkJ", &o), CX_SPLIT_TEST);
+    CU_ASSERT_EQUAL(cx_speech_speaker_split("spkH", &o), CX_SPLIT_VAL);
+    CU_ASSERT_EQUAL(cx_speech_speaker_split("spkB", &o), CX_SPLIT_TRAIN);
 }
 
 static void test_load_all_folders(void)

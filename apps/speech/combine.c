@@ -12,6 +12,7 @@ static void usage(FILE *f)
     fprintf(
         f,
         "usage: cortex-speech combine --out MODEL [--data DATA] MEMBER MEMBER...\n"
+        "       cortex-speech combine --out MODEL --data DATA MODEL\n"
         "\n"
         "Combines speech models trained for the same words with the same features\n"
         "(e.g. one recipe run with different --seed) into one ensemble model that\n"
@@ -24,6 +25,10 @@ static void usage(FILE *f)
         "built from DATA the way the first member's training built its own (its\n"
         "validation speakers, else its training speakers); without it the first\n"
         "member's settings are kept.\n"
+        "\n"
+        "With one model and --data, that model's detector is tuned again, the same\n"
+        "way (with other limits, say) and the model written to --out unchanged\n"
+        "otherwise.\n"
         "\n"
         "  --out MODEL            model file to write (required)\n"
         "  --data DATA            the word folders to tune the detector on\n"
@@ -128,8 +133,10 @@ int cmd_combine(int argc, char **argv)
         }
     }
     int n = argc - optind;
-    if (!out || n < 2 || n > CX_MODEL_MAX_MEMBERS) {
-        cli_error(PROG, "combine: --out and 2 to %d member models are required",
+    if (!out || n < 1 || n > CX_MODEL_MAX_MEMBERS || (n == 1 && !data)) {
+        cli_error(PROG,
+                  "combine: --out and 2 to %d member models are required (or one model with "
+                  "--data, to tune its detector again)",
                   CX_MODEL_MAX_MEMBERS);
         usage(stderr);
         return EXIT_USAGE;
@@ -172,6 +179,18 @@ int cmd_combine(int argc, char **argv)
             st = cx_fail(&err, CX_ERR_ARG, "%s: its words differ from %s's", path, argv[optind]);
             goto fail;
         }
+    }
+    if (n == 1) {
+        /* one model: its detector tuned again (other limits, other data) */
+        printf("tuning the detector of %s on a stream from %s\n", argv[optind], data);
+        fflush(stdout);
+        if ((st = tuning_data(&ds, data, s[0], ur, sr, &err))) goto fail;
+        if ((st = speech_tune_and_save(members[0], cx_speech_model_features(s[0]), ds, out, seed,
+                                       &limits, &err)))
+            goto fail;
+        printf("model saved to %s\n", out);
+        rc = EXIT_OK;
+        goto done;
     }
     if ((st = cx_model_ensemble(&e, members, n, &err))) goto fail;
     const cx_model *first = members[0];

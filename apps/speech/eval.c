@@ -116,6 +116,7 @@ int cmd_eval(int argc, char **argv)
         }
         so.test_speakers = (const char *const *)test_speakers;
         so.ntest_speakers = nts;
+        so.test_percent_too = 0; /* exactly these */
     }
     int nseen = 0;
     const char *const *seen = cx_speech_model_seen_speakers(s, &nseen);

@@ -58,7 +58,8 @@ static void usage(FILE *f)
                "  --out MODEL            model file to write (required)\n"
                "  --words a,b,c          the keywords (default: every word folder)\n"
                "  --test-speakers a,b    hold out exactly these speakers for testing\n"
-               "  --test-percent N       else hold out speakers by hash (default 10)\n"
+               "  --test-percent N       else hold out speakers by hash (default 10); with\n"
+               "                         --test-speakers too, both are held out\n"
                "  --val-percent N        validation speakers by hash (default 10; 0 = none)\n"
                "  --unknown-ratio X      _unknown_ examples per keyword class size (default 1)\n"
                "  --silence-ratio X      _silence_ examples per keyword class size (default 1)\n"
@@ -124,7 +125,7 @@ static void usage(FILE *f)
 typedef struct {
     train_args t; /* the options every train command takes */
     const char *words, *test_speakers;
-    int rate, mels, mfcc, test_pct, val_pct;
+    int rate, mels, mfcc, test_pct, test_pct_set, val_pct;
     float log_floor;
     float window, unknown_ratio, silence_ratio, running_ratio;
     int mine_rounds, mine_epochs, mine_max;
@@ -246,6 +247,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
             break;
         case O_TP:
             bad = cli_int(PROG, "--test-percent", optarg, 0, 100, &o->test_pct);
+            o->test_pct_set = 1;
             break;
         case O_VP:
             bad = cli_int(PROG, "--val-percent", optarg, 0, 100, &o->val_pct);
@@ -560,6 +562,7 @@ int cmd_train(int argc, char **argv)
     so.val_percent = o.val_pct;
     so.test_speakers = (const char *const *)test_speakers;
     so.ntest_speakers = nts;
+    so.test_percent_too = test_speakers && o.test_pct_set;
     so.progress = load_progress;
     so.split = CX_SPLIT_TRAIN;
     if ((st = cx_speech_load(&train, o.t.data, &so, &err))) goto fail;

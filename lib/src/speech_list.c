@@ -65,7 +65,7 @@ cx_split cx_speech_speaker_split(const char *speaker, const cx_speech_opts *o)
         for (int i = 0; i < o->ntest_speakers; i++)
             if (o->test_speakers[i] && strcmp(o->test_speakers[i], speaker) == 0)
                 return CX_SPLIT_TEST;
-        return bucket < val ? CX_SPLIT_VAL : CX_SPLIT_TRAIN;
+        if (!o->test_percent_too) return bucket < val ? CX_SPLIT_VAL : CX_SPLIT_TRAIN;
     }
     if (bucket < test) return CX_SPLIT_TEST;
     if (bucket < test + val) return CX_SPLIT_VAL;

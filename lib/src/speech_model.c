@@ -244,9 +244,8 @@ cx_status cx_speech_model_set_split(cx_model *m, const cx_speech_opts *o, const 
 {
     char buf[32];
     cx_status st = CX_OK;
-    if (test_speakers) {
-        st = cx_model_set_meta(m, META_TEST_SPEAKERS, test_speakers, err);
-    } else {
+    if (test_speakers) st = cx_model_set_meta(m, META_TEST_SPEAKERS, test_speakers, err);
+    if (!st && (!test_speakers || o->test_percent_too)) {
         snprintf(buf, sizeof buf, "%d", o->test_percent);
         st = cx_model_set_meta(m, META_TEST_PERCENT, buf, err);
     }
@@ -385,12 +384,12 @@ void cx_speech_model_data_opts(const cx_speech_model *s, cx_speech_opts *o)
     for (int i = 0; i < cx_model_num_labels(s->m); i++)
         has_unknown |= !strcmp(cx_model_label(s->m, i), CX_SPEECH_UNKNOWN);
     if (!has_unknown) o->unknown_ratio = o->running_ratio = 0;
+    const char *tp = cx_model_get_meta(s->m, META_TEST_PERCENT);
+    if (tp) o->test_percent = atoi(tp);
     if (s->test_speakers) {
         o->test_speakers = (const char *const *)s->test_speakers;
         o->ntest_speakers = s->ntest_speakers;
-    } else {
-        const char *tp = cx_model_get_meta(s->m, META_TEST_PERCENT);
-        if (tp) o->test_percent = atoi(tp);
+        o->test_percent_too = tp != NULL;
     }
     const char *vp = cx_model_get_meta(s->m, META_VAL_PERCENT);
     if (vp) o->val_percent = atoi(vp);

@@ -36,7 +36,9 @@
  *   that plus cx_split_buckets_of(val_percent / 100), else train. With an
  *   explicit list of test speakers, exactly those speakers are test and the
  *   others are val if bucket < cx_split_buckets_of(val_percent / 100), else
- *   train.
+ *   train; with test_percent_too as well, the listed speakers are test and
+ *   the others are split by the rule above (test_percent of them are test
+ *   too: "hold out george and a tenth of the rest").
  * - Unknown words: the clips of the non-keyword folders that fall in the split
  *   are ranked by fmix64(cx_hash_string("<folder>/<file>")) (MurmurHash3's
  *   finalizer; ties by path) and decoded in that order until
@@ -109,6 +111,7 @@ typedef struct cx_speech_opts {
     int val_percent;                  /* 0..100 - test_percent, default 10 */
     const char *const *test_speakers; /* ntest_speakers names; overrides test_percent */
     int ntest_speakers;
+    int test_percent_too; /* with test_speakers: the others are split by test_percent too */
     float max_seconds;                   /* (0, CX_SPEECH_MAX_SECONDS]; default 2 */
     float running_ratio;                 /* running-speech _unknown_ segments, >= 0; default 1 */
     float running_seconds;               /* their length, (0, max_seconds]; default 1 */

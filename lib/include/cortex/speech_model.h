@@ -10,7 +10,8 @@
  *                     optional: without it the detector takes its defaults)
  *   train.*           the training record; the dataset split is
  *                     train.test_speakers (comma-separated) or
- *                     train.test_percent, with train.val_percent,
+ *                     train.test_percent or both (test_percent_too),
+ *                     with train.val_percent,
  *                     train.unknown_ratio and train.silence_ratio
  * The network's input is (T, F): T = cx_feat_num_frames(features, window)
  * frames of F = cx_feat_num_features(features) features; its output is one
