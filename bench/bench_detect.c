@@ -1,6 +1,7 @@
 /* Keyword detection on long streams, for bench/speech.sh and the model card.
  *
  *   bench_detect MODEL DATA SPEAKERS [SEED] [BACKGROUND_MINUTES] [WAV_OUT] [RUNNING_DIR]
+ * [THRESHOLD]
  *
  * SPEAKERS: the test speakers, comma-separated, or "-" for the model's own
  * test split (the speakers its training held out by hash). WAV_OUT "-": none.
@@ -18,7 +19,9 @@
  * on running speech (people talking, no keyword): the test speakers'
  * recordings in DATA/_running_speech_, synthetic voices and real ones
  * (arabic-*) apart, and every recording of RUNNING_DIR/_running_speech_ if
- * given (voices in none of the training data). */
+ * given (voices in none of the training data). THRESHOLD replaces the stored
+ * detector's threshold (what 'detect --threshold' does), to measure the
+ * trade a user makes with it. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,6 +88,16 @@ static void count_false(tally *t, int *nt, int cap, const cx_detection *det, int
 /* False detections per hour on the running-speech recordings of paths
  * (n of them) whose voice starts with "arabic-" (real = 1) or not (0), or
  * all of them (real = -1). */
+static double g_threshold = -1; /* THRESHOLD, or < 0: the stored one */
+
+/* The model's stored detector settings, with THRESHOLD if given. */
+static cx_status detect_config(cx_speech_model *sm, cx_detect_config *dc, cx_error *err)
+{
+    cx_status st = cx_detect_config_from_model(cx_speech_model_net(sm), dc, err);
+    if (!st && g_threshold >= 0) dc->threshold = (float)g_threshold;
+    return st;
+}
+
 static void running_fa(cx_speech_model *sm, char **paths, int n, int real, const char *what)
 {
     char **sel = malloc(sizeof(char *) * (size_t)(n ? n : 1));
@@ -102,7 +115,7 @@ static void running_fa(cx_speech_model *sm, char **paths, int n, int real, const
     cx_detect_config dc;
     cx_error err;
     cx_speech_mine_report r;
-    if (cx_detect_config_from_model(cx_speech_model_net(sm), &dc, &err) ||
+    if (detect_config(sm, &dc, &err) ||
         cx_speech_count_false((const char *const *)sel, k, cx_speech_model_net(sm),
                               cx_speech_model_features(sm), &dc, &r, &err)) {
         printf("running speech (%s): %s\n", what, err.msg);
@@ -123,13 +136,14 @@ int main(int argc, char **argv)
     if (argc < 4) {
         fprintf(stderr,
                 "usage: bench_detect MODEL DATA SPEAKERS|- [SEED] [BACKGROUND_MINUTES] [WAV_OUT|-] "
-                "[RUNNING_DIR]\n");
+                "[RUNNING_DIR] [THRESHOLD]\n");
         return 2;
     }
     uint64_t seed = argc > 4 ? strtoull(argv[4], NULL, 10) : 1;
     double bg_minutes = argc > 5 ? atof(argv[5]) : 60.0;
     const char *wav = argc > 6 && strcmp(argv[6], "-") ? argv[6] : NULL;
-    const char *running_dir = argc > 7 ? argv[7] : NULL;
+    const char *running_dir = argc > 7 && strcmp(argv[7], "-") ? argv[7] : NULL;
+    if (argc > 8) g_threshold = atof(argv[8]);
     cx_error err;
     cx_speech_model *sm;
     if (cx_speech_model_load(&sm, argv[1], &err)) {
@@ -173,7 +187,8 @@ int main(int argc, char **argv)
         return 1;
     }
     cx_detector *d;
-    if (cx_speech_model_detector(sm, NULL, &d, &err)) {
+    cx_detect_config dc;
+    if (detect_config(sm, &dc, &err) || cx_speech_model_detector(sm, &dc, &d, &err)) {
         fprintf(stderr, "bench_detect: %s\n", err.msg);
         return 1;
     }

@@ -14,8 +14,8 @@
 #                                    with arabic-commands' real voices, or
 #                                    RUNNING=DIR: a folder that script made)
 #   datasets/make_digits_data.sh DATA FSDD SPEECH_COMMANDS ARABIC_COMMANDS
-# Used by models/train_digits.sh and bench/speech.sh digits, so the two see
-# the same folder.
+# Used by models/train_digits_running.sh (a candidate digit recipe, not the
+# shipped one).
 set -euo pipefail
 case "${1:-}" in -h|--help|"") sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; [ -n "${1:-}" ]; exit $?;; esac
 [ $# -eq 4 ] || { echo "make_digits_data: needs DATA FSDD SPEECH_COMMANDS ARABIC_COMMANDS (--help)" >&2; exit 2; }

@@ -1,48 +1,67 @@
 #!/usr/bin/env bash
 # The recipe of the shipped spoken-digit model (models/digits.safetensors):
-#   models/train_digits.sh [OUT] [DATA] [TEST_SPEAKERS] [EPOCHS]
-# DATA is a folder made by datasets/make_digits_data.sh (FSDD's digits, the
-# digits of ~90 synthetic voices, speech-commands' real speakers: its digit
-# clips as digits, its other words as _unknown_ with espeak-ng's, noise, and
-# running speech without any digit: 40 synthetic voices and
-# arabic-commands' 24 real speakers); without it the script makes one in a
-# temporary folder from FSDD=, SPEECH_COMMANDS= and ARABIC_COMMANDS= (default
-# ../shared/datasets/fsdd, speech-commands, arabic-commands; RUNNING=DIR
-# reuses a make_running_speech.sh --rate 8000 folder).
-# Held out of training entirely: TEST_SPEAKERS (default george, one espeak
-# voice and six arabic-commands speakers' running speech), and a tenth of
-# the other speakers by the hash of their name (--test-percent 10: the
-# speech-commands speakers the commands model holds out too). A tenth of the
-# rest is validation (model selection and the detector's tuning).
-# One network (crnn2), trained with parts of words and running-speech
-# segments as _unknown_ (--partial 0.15 --running-ratio 1) and --eq-db 15
-# (a random colouring of the mel bands, as another microphone would give),
-# then two rounds of hard-negative mining on the training voices' running
-# speech (--mine-rounds 2). One network rather than the ensemble of three
-# shipped before: listen costs a third as much (models/README.md).
+#   models/train_digits.sh [OUT] [DATA] [TEST_SPEAKERS] [EPOCHS] [SEEDS]
+# DATA is a folder made by datasets/prepare_fsdd.sh plus
+# datasets/make_extra.sh --keywords "zero ... nine" (FSDD's ten digits, the
+# digits spoken by ~90 synthetic voices, espeak-ng's other words as
+# _unknown_, background noise); without it the script makes one in a
+# temporary folder from FSDD beside the project (../shared/datasets/fsdd) or
+# its public repository. TEST_SPEAKERS are held out of training entirely
+# (default: george and one espeak voice), so the model card can state
+# accuracy on a speaker the model never heard.
+# The model is an ensemble: one network per seed in SEEDS (default "1 2 3"),
+# then combined (cortex-speech combine), which also tunes the detector for
+# the ensemble. The networks differ in their seed, and those whose seed is in
+# PARTIAL_SEEDS (default "1") also train with --partial 0.15 --unknown-ratio 3
+# (parts of words and three times as many other words as _unknown_): with
+# that member in it the detector tuning chose lower thresholds (0.7-0.8
+# instead of 0.8-0.9 over five held-out speakers), while the others, trained
+# on whole words only, recognize more digits (models/README.md has the
+# measurements). Every network trains with --eq-db 15 (a random smooth
+# colouring of the mel bands per example, as another microphone would give:
+# FSDD's speakers each recorded with their own). MEMBERS=DIR keeps the member models
+# (DIR/seed<N>.safetensors, with checkpoints and learning curves); a member
+# already there is not trained again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-models/digits.safetensors}
 data=${2:-}
-test_speakers=${3:-george,espeak-en-us,arabic-00000001,arabic-00000002,arabic-00000005,arabic-00000006,arabic-00000007,arabic-00000008}
-epochs=${4:-30}
+test_speakers=${3:-george,espeak-en-us}
+epochs=${4:-60}
+seeds=${5:-1 2 3}
+partial_seeds=${PARTIAL_SEEDS-1}
 build=${BUILD:-build}
 [ -x "$build/cortex-speech" ] || scripts/setup.sh >/dev/null
-digits="zero,one,two,three,four,five,six,seven,eight,nine"
+digits="zero one two three four five six seven eight nine"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 if [ -z "$data" ]; then
   data=$tmp/data
-  echo "== data folder (datasets/make_digits_data.sh)"
-  datasets/make_digits_data.sh "$data" "${FSDD:-../shared/datasets/fsdd}" \
-    "${SPEECH_COMMANDS:-../shared/datasets/speech-commands}" "${ARABIC_COMMANDS:-../shared/datasets/arabic-commands}"
+  datasets/prepare_fsdd.sh "$data" >/dev/null
+  datasets/make_extra.sh "$data" --rate 8000 --keywords "$digits" >/dev/null 2>&1
 fi
+members_dir=${MEMBERS:-$tmp/members}
+mkdir -p "$members_dir"
 start=$(date +%s)
-"$build"/cortex-speech train --data "$data" --out "$out" --words "$digits" \
-  --rate 8000 --window 1.0 --mels 20 --arch crnn2 \
-  --test-speakers "$test_speakers" --test-percent 10 --val-percent 10 \
-  --eq-db 15 --partial 0.15 --unknown-ratio 1 --running-ratio 1 --mine-rounds 2 \
-  --epochs "$epochs" --batch 64 --lr 0.003 --seed "${SEED:-1}" --threads "${THREADS:-2}"
+members=()
+for seed in $seeds; do
+  m=$members_dir/seed$seed.safetensors
+  members+=("$m")
+  if [ -s "$m" ]; then echo "member seed $seed: $m exists, kept"; continue; fi
+  extra=()
+  case " $partial_seeds " in *" $seed "*) extra=(--partial 0.15 --unknown-ratio 3);; esac
+  echo "== member seed $seed ${extra[*]}"
+  "$build"/cortex-speech train --data "$data" --out "$m" \
+    --words "${digits// /,}" \
+    --rate 8000 --window 1.0 --mels 20 --test-speakers "$test_speakers" --val-percent 0 --arch crnn \
+    --eq-db 15 "${extra[@]}" \
+    --epochs "$epochs" --batch 64 --lr 0.003 --seed "$seed" --threads 2
+done
+if [ "${#members[@]}" -gt 1 ]; then
+  echo "== ensemble of ${#members[@]}"
+  "$build"/cortex-speech combine --data "$data" --out "$out" --unknown-ratio 3 --threads 2 "${members[@]}"
+else
+  cp "${members[0]}" "$out"
+fi
 echo "training time: $(( $(date +%s) - start )) s on $(nproc) cores"
-# Held-out figures: the speakers the model never heard.
 "$build"/cortex-speech eval --model "$out" --data "$data"

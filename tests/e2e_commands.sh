@@ -59,8 +59,8 @@ ts=$(ls "$d/yes" | head -3 | sed 's/_.*//' | sort -u | paste -sd, -)
 # ---- train with one mining round
 common=(--data "$d" --words yes,no,up --rate 16000 --window 1 --test-speakers "$ts" --val-percent 0
         --arch "conv1d 16 5 relu; gru 16; mean" --epochs 6 --batch 16 --lr 0.01 --threads 2)
-expect_code 0 "train --mine-rounds 1, --test-speakers with --test-percent" "$bin" train "${common[@]}" \
-  --out "$tmp/m.safetensors" --test-percent 20 --mine-rounds 1 --mine-epochs 1 --mine-threshold 0.05
+expect_code 0 "train --mine-rounds 1" "$bin" train "${common[@]}" --out "$tmp/m.safetensors" \
+  --mine-rounds 1 --mine-epochs 1 --mine-threshold 0.05
 cp "$tmp/out" "$tmp/train.log"
 check "training cut _unknown_ segments from the running speech" grep -qE "running speech: 3 recordings, .* \([1-9][0-9]* _unknown_ segments\)" "$tmp/train.log"
 check "the mining round reports its false detections and what it added" \
@@ -71,9 +71,12 @@ check "then trains on" grep -q "^mining round 1: best\|^epoch   1/1" "$tmp/train
 check "model written, detector tuned" test -s "$tmp/m.safetensors" -a -n "$(grep '^detector:' "$tmp/train.log")"
 expect_code 0 "info" "$bin" info --model "$tmp/m.safetensors"
 check "info shows the mining record" grep -q "train.mine .*rounds=1" "$tmp/out"
+check "info shows the seen speakers, running-speech voices too" grep -q "train.seen_speakers.*festival-kal" "$tmp/out"
+expect_code 0 "train --test-speakers with --test-percent" "$bin" train "${common[@]}" \
+  --out "$tmp/tp.safetensors" --test-percent 20 --epochs 1 --arch small
+expect_code 0 "info on it" "$bin" info --model "$tmp/tp.safetensors"
 check "info shows both held-out rules" grep -q "train.test_percent.*20" "$tmp/out"
 check "and the listed speakers" grep -q "train.test_speakers.*${ts%%,*}" "$tmp/out"
-check "info shows the seen speakers, running-speech voices too" grep -q "train.seen_speakers.*festival-kal" "$tmp/out"
 expect_code 0 "combine with one model and --data tunes its detector again" \
   "$bin" combine --data "$d" --out "$tmp/rt.safetensors" "$tmp/m.safetensors" --threads 2
 check "it says so and writes the model" grep -q "tuning the detector of" "$tmp/out"

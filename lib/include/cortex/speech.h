@@ -111,10 +111,10 @@ typedef struct cx_speech_opts {
     int val_percent;                  /* 0..100 - test_percent, default 10 */
     const char *const *test_speakers; /* ntest_speakers names; overrides test_percent */
     int ntest_speakers;
-    int test_percent_too; /* with test_speakers: the others are split by test_percent too */
-    float max_seconds;                   /* (0, CX_SPEECH_MAX_SECONDS]; default 2 */
-    float running_ratio;                 /* running-speech _unknown_ segments, >= 0; default 1 */
-    float running_seconds;               /* their length, (0, max_seconds]; default 1 */
+    int test_percent_too;  /* with test_speakers: the others are split by test_percent too */
+    float max_seconds;     /* (0, CX_SPEECH_MAX_SECONDS]; default 2 */
+    float running_ratio;   /* running-speech _unknown_ segments, >= 0; default 1 */
+    float running_seconds; /* their length, (0, max_seconds]; default 1 */
     const char *const *exclude_speakers; /* nexclude_speakers names left out of every split */
     int nexclude_speakers;
     /* Called after each file decoded (done of about total) if non-NULL; a
