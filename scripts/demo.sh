@@ -14,25 +14,21 @@ echo "== cortex-vision: the shipped Fashion-MNIST model"
 echo
 echo "\$ cortex-vision classify --model models/fashion-mnist.safetensors models/samples/fashion/*.png"
 "$bin"/cortex-vision classify --model models/fashion-mnist.safetensors models/samples/fashion/*.png
-if [ -f models/digits.safetensors ] && [ -f models/samples/speech/digits.wav ]; then
+# speech NAME TITLE SPOKEN_TAIL WHAT: a shipped speech model on its bundled recording
+speech() {
+  local m=models/$1.safetensors rec=models/samples/speech/$1.wav
+  [ -f "$m" ] && [ -f "$rec" ] || return 0
   echo
-  echo "== cortex-speech: the shipped spoken-digit model"
-  echo "\$ cortex-speech detect --model models/digits.safetensors models/samples/speech/digits.wav"
-  "$bin"/cortex-speech detect --model models/digits.safetensors models/samples/speech/digits.wav
-  echo "(spoken: $(cut -d' ' -f1 models/samples/speech/digits.truth | tr '\n' ' ')by a speaker the model never heard)"
+  echo "== cortex-speech: $2"
+  echo "\$ cortex-speech detect --model $m $rec"
+  "$bin"/cortex-speech detect --model "$m" "$rec"
+  echo "(spoken: $(cut -d' ' -f1 "models/samples/speech/$1.truth" | tr '\n' ' ')$3)"
   echo
-  echo "On a machine with a microphone, say digits after:"
-  echo "  $bin/cortex-speech listen --model models/digits.safetensors"
-fi
-if [ -f models/commands.safetensors ] && [ -f models/samples/speech/commands.wav ]; then
-  echo
-  echo "== cortex-speech: the shipped commands model (yes no up down left right on off stop go)"
-  echo "\$ cortex-speech detect --model models/commands.safetensors models/samples/speech/commands.wav"
-  "$bin"/cortex-speech detect --model models/commands.safetensors models/samples/speech/commands.wav
-  echo "(spoken: $(cut -d' ' -f1 models/samples/speech/commands.truth | tr '\n' ' ')and two other words, each by a speaker the model never heard)"
-  echo
-  echo "On a machine with a microphone, say commands after:"
-  echo "  $bin/cortex-speech listen --model models/commands.safetensors"
-fi
+  echo "On a machine with a microphone, say $4 after:"
+  echo "  $bin/cortex-speech listen --model $m"
+}
+speech digits "the shipped spoken-digit model" "by a speaker the model never heard" digits
+speech commands "the shipped commands model (yes no up down left right on off stop go)" \
+  "and two other words, each by a speaker the model never heard" commands
 echo
 echo "Next: '$bin/cortex-vision --help' and '$bin/cortex-speech --help'; README.md explains training on your own data."

@@ -79,6 +79,31 @@ static void test_wrong_kind(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "tiny: not a speech model"));
 }
 
+/* A bundled recording through the model's stored detector, in 0.1 s chunks
+ * as 'cortex-speech detect' feeds it: exactly the words of want, in order.
+ * Returns the samples (the caller frees them; *n their count). */
+static float *expect_detections(cx_speech_model *s, const char *path, int rate,
+                                const char *const *want, int nwant, size_t *n)
+{
+    cx_error err;
+    float *x = NULL;
+    *n = 0;
+    CU_ASSERT_EQUAL_FATAL(cx_audio_load(path, rate, &x, n, NULL, &err), CX_OK);
+    cx_detector *d = NULL;
+    CU_ASSERT_EQUAL_FATAL(cx_speech_model_detector(s, NULL, &d, &err), CX_OK);
+    size_t chunk = (size_t)rate / 10;
+    int found = 0;
+    cx_detection ev[16];
+    for (size_t at = 0; at < *n; at += chunk) {
+        int k = cx_detector_push(d, x + at, *n - at < chunk ? *n - at : chunk, ev, 16);
+        for (int i = 0; i < k && i < 16; i++, found++)
+            if (found < nwant) CU_ASSERT_STRING_EQUAL(ev[i].word, want[found]);
+    }
+    CU_ASSERT_EQUAL(found, nwant);
+    cx_detector_free(d);
+    return x;
+}
+
 static void test_speech_model(void)
 {
     cx_error err;
@@ -109,22 +134,9 @@ static void test_speech_model(void)
 
     /* The bundled recording through the stored detector: what
      * 'cortex-speech detect' prints (models/README.md: 7 of the 10). */
-    float *x = NULL;
-    size_t n = 0;
-    CU_ASSERT_EQUAL_FATAL(
-        cx_audio_load(MODELS "/samples/speech/digits.wav", 8000, &x, &n, NULL, &err), CX_OK);
-    cx_detector *d = NULL;
-    CU_ASSERT_EQUAL_FATAL(cx_speech_model_detector(s, NULL, &d, &err), CX_OK);
     const char *want[] = {"one", "seven", "two", "nine", "five", "eight", "six"};
-    int found = 0;
-    cx_detection ev[16];
-    for (size_t at = 0; at < n; at += 800) {
-        int k = cx_detector_push(d, x + at, n - at < 800 ? n - at : 800, ev, 16);
-        for (int i = 0; i < k && i < 16; i++, found++)
-            if (found < 7) CU_ASSERT_STRING_EQUAL(ev[i].word, want[found]);
-    }
-    CU_ASSERT_EQUAL(found, 7);
-    cx_detector_free(d);
+    size_t n;
+    float *x = expect_detections(s, MODELS "/samples/speech/digits.wav", 8000, want, 7, &n);
 
     /* One clip: the 0.8 s around the first detection (3.50 s, "one"). */
     float probs[12];
@@ -167,23 +179,9 @@ static void test_commands_model(void)
     CU_ASSERT_EQUAL(o.test_percent, 10);
     CU_ASSERT_EQUAL(o.val_percent, 10);
     CU_ASSERT(o.running_ratio == 1.0f);
-    float *x = NULL;
-    size_t n = 0;
-    CU_ASSERT_EQUAL_FATAL(
-        cx_audio_load(MODELS "/samples/speech/commands.wav", 16000, &x, &n, NULL, &err), CX_OK);
-    cx_detector *d = NULL;
-    CU_ASSERT_EQUAL_FATAL(cx_speech_model_detector(s, NULL, &d, &err), CX_OK);
     const char *want[] = {"go", "yes", "right", "down", "up", "no", "on", "off"};
-    int found = 0;
-    cx_detection ev[16];
-    for (size_t at = 0; at < n; at += 1600) {
-        int k = cx_detector_push(d, x + at, n - at < 1600 ? n - at : 1600, ev, 16);
-        for (int i = 0; i < k && i < 16; i++, found++)
-            if (found < 8) CU_ASSERT_STRING_EQUAL(ev[i].word, want[found]);
-    }
-    CU_ASSERT_EQUAL(found, 8);
-    cx_detector_free(d);
-    free(x);
+    size_t n;
+    free(expect_detections(s, MODELS "/samples/speech/commands.wav", 16000, want, 8, &n));
     cx_speech_model_free(s);
 }
 
