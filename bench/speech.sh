@@ -26,7 +26,9 @@
 #   SPEAKERS="a b" runs only those rotations.
 # listen: each MODEL's live detector on the virtual microphone
 #   (tests/rig/virtual_mic.sh) for SECONDS (default 60) of speech and
-#   silence, as % of one core (utime + stime from /proc).
+#   silence, as % of one core (utime + stime from /proc); before it, the
+#   machine's sgemm rate on one core (bench_sgemm) and each model alone
+#   (detect on its bundled recording, % of real time), for comparison.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD:-build}
@@ -48,6 +50,14 @@ if [ "$mode" = listen ]; then
   trap 'vmic_stop; rm -rf "$tmp"' EXIT
   sox -q models/samples/speech/digits.wav -r 16000 "$tmp/talk.wav"
   tick=$(getconf CLK_TCK)
+  # the machine's limit for one core, and the model alone (detect on a file)
+  "$build"/bench_sgemm 1024 1
+  for m in "${models[@]}"; do
+    rec=models/samples/speech/$(basename "$m" .safetensors).wav
+    [ -f "$rec" ] || rec=models/samples/speech/digits.wav
+    echo "detect $m on $rec: $("$build"/cortex-speech detect --model "$m" "$rec" 2>&1 >/dev/null |
+      sed -n 's/.*CPU (\(.*\) of real time).*/\1/p') of real time"
+  done
   for m in "${models[@]}"; do
     "$build"/cortex-speech listen --model "$m" </dev/null >"$tmp/out" 2>"$tmp/err" &
     p=$!

@@ -52,7 +52,11 @@ static void test_maxpool_overlap(void) { CHECK("input 2 7 9; maxpool 3 stride=2"
 static void test_avgpool(void) { CHECK("input 3 6 8; avgpool 2", 3); }
 static void test_avgpool_overlap(void) { CHECK("input 2 7 9; avgpool 3 stride=2", 3); }
 /* non-square windows: 1x2 pools frequency and keeps time (CRNN); W odd drops a column */
-static void test_maxpool_1x2(void) { CHECK("input 3 5 9; maxpool 1x2", 3); }
+static void test_maxpool_1x2(void)
+{
+    CHECK("input 3 5 9; maxpool 1x2", 3);
+    CHECK("input 3 5 8; maxpool 1x2", 3);
+}
 static void test_maxpool_2x3_s1x2(void) { CHECK("input 2 7 9; maxpool 2x3 stride=1x2", 3); }
 static void test_avgpool_1x2(void) { CHECK("input 3 5 9; avgpool 1x2", 3); }
 static void test_gap(void) { CHECK("input 4 5 3; gap", 3); }
@@ -233,6 +237,7 @@ static void test_maxpool_direct(void)
         {"input 2 9 11; maxpool 3 stride=2", 3, 3, 2, 2},
         {"input 2 9 11; maxpool 2 stride=1", 2, 2, 1, 1},
         {"input 2 9 11; maxpool 1x2", 1, 2, 1, 2},
+        {"input 2 9 10; maxpool 1x2", 1, 2, 1, 2}, /* even width: the pairwise path */
         {"input 2 9 11; maxpool 2x3 stride=1x2", 2, 3, 1, 2},
         {"input 2 9 11; maxpool 3x1 stride=2x1", 3, 1, 2, 1},
     };

@@ -446,11 +446,67 @@ static void test_regrow(void)
     cx_model_free(m);
 }
 
+/* ---- the small products (rnn_util.h) against a plain loop ------------------ */
+
+static void test_small_products(void)
+{
+    cx_rng rng;
+    cx_rng_seed(&rng, 5);
+    const int shapes[][3] = {{1, 192, 64}, {3, 37, 13}, {4, 5, 9},   {5, 40, 24},
+                             {1, 3, 1},    {7, 33, 41}, {98, 70, 17}};
+    double worst = 0.0;
+    for (size_t q = 0; q < sizeof shapes / sizeof shapes[0]; q++) {
+        int n = shapes[q][0], N = shapes[q][1], K = shapes[q][2];
+        float *x = malloc((size_t)n * (K + 3) * sizeof *x), *w = malloc((size_t)N * K * sizeof *w);
+        float *wt = malloc((size_t)N * K * sizeof *wt), *out = malloc((size_t)n * (N + 2) * 4);
+        float *ref = malloc((size_t)n * N * sizeof *ref), *got = malloc((size_t)n * N * 4);
+        CU_ASSERT_FATAL(x && w && wt && out && ref && got);
+        cx_fill_uniform(x, (size_t)n * (K + 3), -1.0f, 1.0f, &rng);
+        cx_fill_uniform(w, (size_t)N * K, -1.0f, 1.0f, &rng);
+        cx_fill_uniform(out, (size_t)n * (N + 2), -1.0f, 1.0f, &rng);
+        for (int beta = 0; beta <= 1; beta++) {
+            /* strided rows: x rows K + 3 apart, out rows N + 2 apart */
+            for (int b = 0; b < n; b++)
+                for (int j = 0; j < N; j++) {
+                    double s = beta ? out[(size_t)b * (N + 2) + j] : 0.0;
+                    for (int k = 0; k < K; k++)
+                        s += (double)x[(size_t)b * (K + 3) + k] * w[(size_t)j * K + k];
+                    ref[(size_t)b * N + j] = (float)s;
+                }
+            cx_rnn_matmul(n, N, K, x, K + 3, w, (float)beta, out, N + 2);
+            for (int b = 0; b < n; b++)
+                memcpy(got + (size_t)b * N, out + (size_t)b * (N + 2), (size_t)N * sizeof *got);
+            double e = cx_max_rel_err(got, ref, (size_t)n * N, 1.0);
+            worst = e > worst ? e : worst;
+        }
+        /* packed rows through the transposed-weight loop */
+        for (int b = 0; b < n; b++)
+            for (int j = 0; j < N; j++) {
+                double s = 0.0;
+                for (int k = 0; k < K; k++)
+                    s += (double)x[(size_t)b * K + k] * w[(size_t)j * K + k];
+                ref[(size_t)b * N + j] = (float)s;
+            }
+        cx_rnn_project_rows((size_t)n, N, K, x, w, wt, got);
+        double e = cx_max_rel_err(got, ref, (size_t)n * N, 1.0);
+        worst = e > worst ? e : worst;
+        free(x);
+        free(w);
+        free(wt);
+        free(out);
+        free(ref);
+        free(got);
+    }
+    printf("\n  small products against a plain loop: %.1e", worst);
+    CU_ASSERT(worst < 1e-5);
+}
+
 int main(void)
 {
     cx_set_threads(1);
     static const cx_test tests[] = {
         {"vector exp, sigmoid, tanh match libm", test_vector_math},
+        {"small products match a plain loop", test_small_products},
         {"gru gradient", test_grad_gru},
         {"lstm gradient", test_grad_lstm},
         {"stacked gru gradient", test_grad_gru_stacked},

@@ -278,6 +278,8 @@ struct cx_detector {
     decide_state ds;
     int64_t frames; /* popped since the last reset */
     int64_t evaluations;
+    cx_slide *slide;   /* the model on windows every_frames apart */
+    int64_t last_eval; /* frame of the last slide forward, -1: none */
     /* Tuning: probabilities are recorded here instead of being decided on. */
     float *rec;
     int64_t *rec_frame;
@@ -333,6 +335,7 @@ void cx_detector_free(cx_detector *d)
 {
     if (!d) return;
     cx_melspec_free(d->fx);
+    cx_slide_free(d->slide);
     cx_free_floats(d->frame);
     cx_free_floats(d->ring);
     cx_free_floats(d->window);
@@ -401,6 +404,11 @@ cx_status cx_detector_create(cx_detector **out, cx_model *m, const cx_feat_confi
         cx_detector_free(d);
         return cx_fail(err, CX_ERR_NOMEM, "detector: out of memory");
     }
+    if ((s = cx_slide_create(&d->slide, m, cfg.every_frames, err))) {
+        cx_detector_free(d);
+        return s;
+    }
+    d->last_eval = -1;
     for (int c = 0; c < d->K; c++)
         d->background[c] = (unsigned char)is_background(cx_model_label(m, c));
     d->dp.threshold = cfg.threshold;
@@ -415,6 +423,8 @@ void cx_detector_reset(cx_detector *d)
 {
     if (!d) return;
     cx_melspec_reset(d->fx);
+    cx_slide_reset(d->slide);
+    d->last_eval = -1;
     d->frames = 0;
     avg_clear(&d->avg_st, d->avg_st.span);
     d->ds.fired = 0;
@@ -476,8 +486,11 @@ static int on_frame(cx_detector *d, cx_detection *ev)
         for (int k = 0; k < d->K; k++)
             d->probs[k] = quiet < 0 ? 1.0f / (float)d->K : (float)(k == quiet);
     } else {
-        const float *z = cx_model_forward(d->model, 1, d->window);
+        int64_t gap = e - d->last_eval; /* frames the window moved since the last run */
+        int shift = d->last_eval < 0 || gap > T ? -1 : (int)gap;
+        const float *z = cx_slide_forward(d->slide, d->window, shift);
         if (!z) return 0; /* the model was freed of its activations: cannot happen after reserve */
+        d->last_eval = e;
         cx_softmax(z, 1, d->K, d->probs);
     }
     d->evaluations++;

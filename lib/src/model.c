@@ -10,6 +10,7 @@
 #include "cortex/loss.h"
 #include "kv.h"
 #include "layer_util.h"
+#include "model_util.h"
 
 #define MAX_TOKENS 16
 #define MAX_LAYERS 256
@@ -611,26 +612,37 @@ cx_status cx_model_reserve(cx_model *m, int max_batch, cx_error *err)
     return CX_OK;
 }
 
+void cx_ensemble_add(const float *z, int n, int k, float *prob, float *acc)
+{
+    size_t nk = (size_t)n * (size_t)k;
+    cx_softmax(z, n, k, prob);
+    for (size_t j = 0; j < nk; j++)
+        acc[j] += prob[j];
+}
+
+void cx_ensemble_finish(float *acc, int n, int k, int members)
+{
+    size_t nk = (size_t)n * (size_t)k;
+    const float scale = 1.0f / (float)members;
+    for (size_t j = 0; j < nk; j++) {
+        float p = acc[j] * scale;
+        acc[j] = logf(p > 1e-30f ? p : 1e-30f);
+    }
+}
+
 /* Ensemble forward. x: (n, input), each member's scores z: (n, K);
  * out = log(mean over members of softmax(z)), (n, K), so that a softmax of
  * out is the members' mean probability. */
 static const float *ensemble_forward(cx_model *m, int n, const float *x)
 {
     int k = (int)cx_shape_size(cx_model_output_shape(m));
-    size_t nk = (size_t)n * (size_t)k;
-    memset(m->ens_out, 0, nk * sizeof(float));
+    memset(m->ens_out, 0, (size_t)n * (size_t)k * sizeof(float));
     for (int i = 0; i < m->nmembers; i++) {
         const float *z = cx_model_forward(m->members[i], n, x);
         if (!z) return NULL;
-        cx_softmax(z, n, k, m->ens_prob);
-        for (size_t j = 0; j < nk; j++)
-            m->ens_out[j] += m->ens_prob[j];
+        cx_ensemble_add(z, n, k, m->ens_prob, m->ens_out);
     }
-    const float scale = 1.0f / (float)m->nmembers;
-    for (size_t j = 0; j < nk; j++) {
-        float p = m->ens_out[j] * scale;
-        m->ens_out[j] = logf(p > 1e-30f ? p : 1e-30f);
-    }
+    cx_ensemble_finish(m->ens_out, n, k, m->nmembers);
     return m->ens_out;
 }
 

@@ -125,11 +125,46 @@ cx_status cx_rnn_check_size(const char *name, const cx_shape *in, int gates, int
  * gate). Weight decay applies to the two weights only. */
 void cx_rnn_declare_params(cx_layer *l, int gates, int f, int h, cx_init bias_ih_init);
 
-/* out (n, N) = x (n, K) W^T + beta out, W: (N, K). Always a matrix product,
- * also for n = 1: OpenBLAS's sgemm is faster here than its sgemv (3.1 vs
- * 3.8 us for a whole GRU step, F=40, H=128) and sums in the same order as
- * the whole-sequence forward, so streaming gives the very same numbers. */
+/* out (n, N) = x (n, K) W^T + beta out, W: (N, K); row b of x starts at
+ * x + b ldx and row b of out at out + b ldo. For a few rows (the recurrent
+ * product of a batch of one: detect, listen, streaming) this is a loop of
+ * its own, four outputs at a time, each a dot product in eight partial
+ * sums: OpenBLAS's sgemm repacks W on every call and took 9.3 us for one
+ * row of a GRU 64 step (N=192, K=64) against 1.7 us here, and its sgemv
+ * 3.0 us (2026-12-03, AMD EPYC, one thread). Larger n: sgemm. beta is 0
+ * (out is not read) or 1. */
+void cx_rnn_matmul(int n, int N, int K, const float *x, int ldx, const float *w, float beta,
+                   float *out, int ldo);
+/* cx_rnn_matmul on packed rows (ldx = K, ldo = N). */
 void cx_rnn_project(int n, int N, int K, const float *x, const float *w, float beta, float *out);
+
+/* The input projection of a whole forward: out (rows, N) = x (rows, K) W^T,
+ * W: (N, K). Up to CX_RNN_PROJECT_ROWS rows (a window of a batch of one, as
+ * detect and listen run) W is first transposed into wt (K N floats of
+ * scratch) and two rows at a time accumulate x[k] times row k of W^T, 32
+ * outputs at a time: OpenBLAS's sgemm reached 8-9 GFLOP/s on these shapes
+ * (98 x 192 x 160, 2026-12-03, AMD EPYC, one thread) and this loop 15-22
+ * with the transpose. More rows (training batches): sgemm. */
+#define CX_RNN_PROJECT_ROWS 1024
+void cx_rnn_project_rows(size_t rows, int N, int K, const float *x, const float *w, float *wt,
+                         float *out);
+/* Its two halves: wt (K, N) = W^T, and out = x wt for rows already
+ * transposed weights serve (any number of rows). */
+void cx_rnn_transpose(int N, int K, const float *w, float *wt);
+void cx_rnn_project_transposed(size_t rows, int N, int K, const float *x, const float *wt,
+                               float *out);
+
+/* A recurrent layer's forward for one sequence whose input projection
+ * xw = x W_ih^T, (T, G H) without biases, the caller computed (cx_slide
+ * keeps it for the rows two windows share): xw is copied into the layer's
+ * gate buffer and the steps run as in the layer's forward; y: (T, H). work:
+ * kind->workspace(l, 1) floats. Returns 0, or -1 if l is neither gru nor
+ * lstm. The layer must be reserved for a batch of at least one. */
+int cx_rnn_forward_projected(cx_layer *l, float *work, const float *xw, float *y);
+/* Its gate count G (3 for gru, 4 for lstm), 0 for any other layer. */
+int cx_rnn_gates(const cx_layer *l);
+void cx_gru_forward_projected(cx_layer *l, float *work, const float *xw, float *y);
+void cx_lstm_forward_projected(cx_layer *l, float *work, const float *xw, float *y);
 
 /* sum (N) += column sums of a (rows, N). */
 void cx_rnn_sum_rows(const float *a, size_t rows, int N, float *sum);

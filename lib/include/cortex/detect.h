@@ -99,7 +99,9 @@ typedef struct cx_detector cx_detector;
  * in evaluation mode and reserves for batch 1), feature configuration fc
  * (its feature count must be the model's F) and detection configuration dc
  * (NULL: defaults; window_frames 0 or the model's T). Everything the
- * detector needs is allocated here: pushing never allocates. Fails, naming
+ * detector needs is allocated here: pushing never allocates. The model's
+ * convolutional front end runs through a cx_slide (model.h), which copies
+ * its weights here: a model changed afterwards needs a new detector. Fails, naming
  * the problem, when the model is not a (T,F) -> (K) classifier with K
  * labels of which at least one is not background, or when min_count could
  * never be reached (more than the evaluations average_ms holds). */

@@ -154,6 +154,31 @@ CX_API cx_status cx_model_ensemble(cx_model **out, cx_model *const *members, int
 CX_API int cx_model_num_members(const cx_model *m);
 CX_API cx_model *cx_model_member(cx_model *m, int i);
 
+/* Sliding windows, for a detector that runs a model on the last T frames
+ * of a stream every few frames. cx_slide_forward(s, x, shift) gives what
+ * cx_model_forward(m, 1, x) gives (to rounding), for a window x that is the
+ * previous call's window moved shift frames (rows) later: the layers from
+ * `image` up to the first one that is not local in time (seq, ...) keep
+ * the rows of their output that both windows share and compute only the
+ * rest, on two short strips of the window. Built for one steady shift (the
+ * detector's evaluation interval); any other shift, or shift < 0 (an
+ * unrelated window), computes what it must, at worst the whole window.
+ * Models without such layers (and ensembles of them) run their plain
+ * forward. The weights are copied at create: create it once the model is
+ * final; m must outlive it. m needs room for a batch of one. */
+typedef struct cx_slide cx_slide;
+CX_API cx_status cx_slide_create(cx_slide **out, cx_model *m, int shift, cx_error *err);
+CX_API const float *cx_slide_forward(cx_slide *s, const float *x, int shift);
+/* Forgets the kept rows (the next window is unrelated to the last). */
+CX_API void cx_slide_reset(cx_slide *s);
+/* Window rows the cached layers run on per call at the steady shift,
+ * summed over an ensemble's members (T per member that runs whole). */
+CX_API int cx_slide_rows(const cx_slide *s);
+/* Calls so far that ran a cached front end on the whole window (the first,
+ * and those after a reset or a shift the strips do not cover). */
+CX_API int64_t cx_slide_whole_runs(const cx_slide *s);
+CX_API void cx_slide_free(cx_slide *s);
+
 #ifdef __cplusplus
 }
 #endif

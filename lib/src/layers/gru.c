@@ -87,14 +87,17 @@ static cx_status gru_reserve(cx_layer *l, int max_batch, cx_error *err)
     return CX_OK;
 }
 
-/* Forward: (n, 3H) recurrent products of one step. Backward: gate gradients
- * of the input side and of the recurrent side, (n, T, 3H) each, and dh
- * (n, H). Both: H zeros standing for h_0. */
+/* Forward: (n, 3H) recurrent products of one step, H zeros standing for
+ * h_0, (F, 3H) for W_ih transposed (cx_rnn_project_rows). Backward: gate
+ * gradients of the input side and of the recurrent side, (n, T, 3H) each,
+ * dh (n, H) and the H zeros. */
 static size_t gru_workspace(const cx_layer *l, int n)
 {
     const gru_layer *g = (const gru_layer *)l;
     size_t rows = (size_t)n * (size_t)g->t, h = (size_t)g->h;
-    return 2 * rows * 3 * h + (size_t)n * h + h;
+    size_t fwd = (size_t)n * 3 * h + h + 3 * h * (size_t)g->f;
+    size_t bwd = 2 * rows * 3 * h + (size_t)n * h + h;
+    return fwd > bwd ? fwd : bwd;
 }
 
 /* r and z, j < 2H:  g = sigmoid(g + b_ih + b_hh + p) */
@@ -128,30 +131,46 @@ static void gru_cell(int H, float *g, const float *p, const float *bih, const fl
     CX_VLOOP(H, gru_nh, H, g, p, bih, bhh, hp, hn, h);
 }
 
-/* x: (n, T, F)  y: (n, T, H)
- * X = x W_ih^T                        (n*T, 3H), one product for every step
+/* The steps of the forward once g->gates holds X = x W_ih^T, (n, T, 3H):
  * per step t: P = h_{t-1} W_hh^T      (n, 3H), h_{t-1} = y[:, t-1] (0 at t = 0)
- *             gates and h_t from X[:, t], P as in the header */
-static void gru_forward(cx_layer *l, const cx_run *r, int n, const float *x, float *y)
+ *             gates and h_t from X[:, t], P as in the header;  y: (n, T, H)
+ * work: (n, 3H) for P and H zeros standing for h_0. */
+static void gru_steps(cx_layer *l, float *work, int n, float *y)
 {
     gru_layer *g = (gru_layer *)l;
-    const int T = g->t, F = g->f, H = g->h, G = 3 * H;
-    const float *wih = l->params[0].w, *whh = l->params[1].w;
-    const float *bih = l->params[2].w, *bhh = l->params[3].w;
-    float *p = r->work, *zeros = p + (size_t)n * G;
+    const int T = g->t, H = g->h, G = 3 * H;
+    const float *whh = l->params[1].w, *bih = l->params[2].w, *bhh = l->params[3].w;
+    float *p = work, *zeros = p + (size_t)n * G;
     memset(p, 0, ((size_t)n * G + H) * sizeof(float)); /* h_0 = 0, so P = 0 at t = 0 */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n * T, G, F, 1.0f, x, F, wih, F, 0.0f,
-                g->gates, G);
     for (int t = 0; t < T; t++) {
-        if (t > 0)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, G, H, 1.0f,
-                        y + (size_t)(t - 1) * H, T * H, whh, H, 0.0f, p, G);
+        if (t > 0) cx_rnn_matmul(n, G, H, y + (size_t)(t - 1) * H, T * H, whh, 0.0f, p, G);
         for (int b = 0; b < n; b++) {
             size_t row = (size_t)b * T + t;
             gru_cell(H, g->gates + row * G, p + (size_t)b * G, bih, bhh,
                      t > 0 ? y + (row - 1) * H : zeros, g->hn + row * H, y + row * H);
         }
     }
+}
+
+/* x: (n, T, F)  y: (n, T, H)
+ * X = x W_ih^T                        (n*T, 3H), one product for every step
+ *                                     (cx_rnn_project_rows, W_ih^T in the
+ *                                     workspace after what gru_steps uses)
+ * then gru_steps. */
+static void gru_forward(cx_layer *l, const cx_run *r, int n, const float *x, float *y)
+{
+    gru_layer *g = (gru_layer *)l;
+    const int T = g->t, F = g->f, G = 3 * g->h;
+    float *wt = r->work + (size_t)n * G + g->h;
+    cx_rnn_project_rows((size_t)n * T, G, F, x, l->params[0].w, wt, g->gates);
+    gru_steps(l, r->work, n, y);
+}
+
+void cx_gru_forward_projected(cx_layer *l, float *work, const float *xw, float *y)
+{
+    gru_layer *g = (gru_layer *)l;
+    memcpy(g->gates, xw, (size_t)g->t * 3 * g->h * sizeof(float));
+    gru_steps(l, work, 1, y);
 }
 
 /* Gradients of one step of one sequence, j < H (formulas at gru_backward).
@@ -214,7 +233,9 @@ static void gru_backward(cx_layer *l, const cx_run *r, int n, const float *x, co
 
 /* Streaming: x (n, F) one frame of each of n streams, y (n, H); the state
  * carries h between calls, so a sequence fed frame by frame gives the rows
- * of the whole-sequence forward (the same cell, the same sums). */
+ * of the whole-sequence forward (the same cell; the input projection is
+ * one product over all steps there and one row here, so the two agree to
+ * rounding). */
 static void gru_step(cx_layer *l, int n, const float *x, float *y)
 {
     gru_layer *g = (gru_layer *)l;

@@ -89,13 +89,15 @@ static cx_status lstm_reserve(cx_layer *l, int max_batch, cx_error *err)
     return CX_OK;
 }
 
-/* Backward: gate gradients (n, T, 4H), dh and dc (n, H). Both: H zeros
- * standing for c_0 and h_0. */
+/* Forward: H zeros standing for c_0, (F, 4H) for W_ih transposed
+ * (cx_rnn_project_rows). Backward: gate gradients (n, T, 4H), dh and dc
+ * (n, H), H zeros standing for c_0 and h_0. */
 static size_t lstm_workspace(const cx_layer *l, int n)
 {
     const lstm_layer *s = (const lstm_layer *)l;
     size_t rows = (size_t)n * (size_t)s->t, h = (size_t)s->h;
-    return rows * 4 * h + 2 * (size_t)n * h + h;
+    size_t fwd = h + 4 * h * (size_t)s->f, bwd = rows * 4 * h + 2 * (size_t)n * h + h;
+    return fwd > bwd ? fwd : bwd;
 }
 
 /* One step of one sequence, j < H.
@@ -121,25 +123,21 @@ CX_VINLINE void lstm_cell(int j, int w, int H, float *a, const float *bih, const
     cx_vst(h + j, o * t, w);
 }
 
-/* x: (n, T, F)  y: (n, T, H)
- * A = x W_ih^T                        (n*T, 4H), one product for every step
+/* The steps of the forward once s->gates holds A = x W_ih^T, (n, T, 4H):
  * per step t: A[:, t] += h_{t-1} W_hh^T (n, 4H), h_{t-1} = y[:, t-1], none at t = 0
- *             gates, c_t, h_t from A[:, t] as in the header */
-static void lstm_forward(cx_layer *l, const cx_run *r, int n, const float *x, float *y)
+ *             gates, c_t, h_t from A[:, t] as in the header;  y: (n, T, H)
+ * work: H zeros standing for c_0. */
+static void lstm_steps(cx_layer *l, float *work, int n, float *y)
 {
     lstm_layer *s = (lstm_layer *)l;
-    const int T = s->t, F = s->f, H = s->h, G = 4 * H;
-    const float *wih = l->params[0].w, *whh = l->params[1].w;
-    const float *bih = l->params[2].w, *bhh = l->params[3].w;
-    float *zeros = r->work;
+    const int T = s->t, H = s->h, G = 4 * H;
+    const float *whh = l->params[1].w, *bih = l->params[2].w, *bhh = l->params[3].w;
+    float *zeros = work;
     memset(zeros, 0, (size_t)H * sizeof(float)); /* c_0 = 0 */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n * T, G, F, 1.0f, x, F, wih, F, 0.0f,
-                s->gates, G);
     for (int t = 0; t < T; t++) {
         if (t > 0)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, G, H, 1.0f,
-                        y + (size_t)(t - 1) * H, T * H, whh, H, 1.0f, s->gates + (size_t)t * G,
-                        T * G);
+            cx_rnn_matmul(n, G, H, y + (size_t)(t - 1) * H, T * H, whh, 1.0f,
+                          s->gates + (size_t)t * G, T * G);
         for (int b = 0; b < n; b++) {
             size_t row = (size_t)b * T + t;
             CX_VLOOP(H, lstm_cell, H, s->gates + row * G, bih, bhh,
@@ -147,6 +145,26 @@ static void lstm_forward(cx_layer *l, const cx_run *r, int n, const float *x, fl
                      y + row * H);
         }
     }
+}
+
+/* x: (n, T, F)  y: (n, T, H)
+ * A = x W_ih^T                        (n*T, 4H), one product for every step
+ *                                     (cx_rnn_project_rows, W_ih^T in the
+ *                                     workspace after the H zeros)
+ * then lstm_steps. */
+static void lstm_forward(cx_layer *l, const cx_run *r, int n, const float *x, float *y)
+{
+    lstm_layer *s = (lstm_layer *)l;
+    const int T = s->t, F = s->f, G = 4 * s->h;
+    cx_rnn_project_rows((size_t)n * T, G, F, x, l->params[0].w, r->work + s->h, s->gates);
+    lstm_steps(l, r->work, n, y);
+}
+
+void cx_lstm_forward_projected(cx_layer *l, float *work, const float *xw, float *y)
+{
+    lstm_layer *s = (lstm_layer *)l;
+    memcpy(s->gates, xw, (size_t)s->t * 4 * s->h * sizeof(float));
+    lstm_steps(l, work, 1, y);
 }
 
 /* Gradients of one step of one sequence, j < H (formulas at lstm_backward).

@@ -107,6 +107,22 @@ static void pool2x2_plane(const maxpool_layer *p, const float *restrict xc, floa
     }
 }
 
+/* The 1x2 window with stride 1x2 over an even width (pooling frequency
+ * only, as speech front ends do): the output pairs up consecutive inputs of
+ * the whole plane, one branch-free loop the compiler vectorizes; the same
+ * result as window_argmax. */
+static void pool1x2_plane(const maxpool_layer *p, const float *restrict xc, float *restrict yc,
+                          int32_t *restrict ac)
+{
+    const int n = p->ho * p->wo;
+    for (int i = 0; i < n; i++) {
+        float a = xc[2 * i], b = xc[2 * i + 1];
+        int g = b > a || (b != b && a == a);
+        yc[i] = g ? b : a;
+        if (ac) ac[i] = 2 * i + g;
+    }
+}
+
 /* Any window and stride, one input plane: the same result as
  * window_argmax, without branches. Each position (a, b) of the window, in
  * the same scan order, is compared across a whole row of outputs at once,
@@ -156,6 +172,12 @@ static void maxpool_forward(cx_layer *l, const cx_run *r, int n, const float *x,
     if (p->kh == 2 && p->kw == 2 && p->sh == 2 && p->sw == 2) {
         for (int i = 0; i < n * p->c; i++)
             pool2x2_plane(p, x + (size_t)i * in_plane, y + (size_t)i * out_plane,
+                          arg ? arg + (size_t)i * out_plane : NULL);
+        return;
+    }
+    if (p->kh == 1 && p->kw == 2 && p->sh == 1 && p->sw == 2 && p->w % 2 == 0) {
+        for (int i = 0; i < n * p->c; i++)
+            pool1x2_plane(p, x + (size_t)i * in_plane, y + (size_t)i * out_plane,
                           arg ? arg + (size_t)i * out_plane : NULL);
         return;
     }
