@@ -364,7 +364,7 @@ mic *mic_open(const mic_config *cfg, cx_error *err)
     }
     m->rate = cfg->rate;
     m->stop = cfg->stop;
-    int block_ms = cfg->block_ms > 0 ? cfg->block_ms : 50;
+    int block_ms = cfg->block_ms > 0 ? cfg->block_ms : 20;
     cx_status st = pick_device(cfg->device, &m->dev, err);
     if (st) {
         free(m);

@@ -44,9 +44,7 @@ typedef struct mic_config {
     const char *device;       /* NULL or "": the default input; digits: a PortAudio device index;
                                  otherwise a case-insensitive part of the device's name */
     int rate;                 /* samples per second that mic_read delivers */
-    int block_ms;             /* how much the device is read at a time (0: 50 ms, what listen
-                               * takes at a time: 20 ms blocks cost listen 1.4% of a core
-                               * more on the virtual microphone, 2026-12-03) */
+    int block_ms;             /* how much the device is read at a time (0: 20 ms) */
     const volatile int *stop; /* if non-NULL and set, mic_read returns CX_ERR_INTERRUPTED */
 } mic_config;
 
