@@ -386,7 +386,9 @@ static cx_status net_init(slide1 *s, cx_model *m, int shift, cx_error *err)
     if (!r) r = rnn_init(s, m, E, L, err);
     if (!r && !s->rnn) r = sub_model(&s->rest, m, E, L, &sm, err);
     if (r) net_free(s);
-    return r;
+    /* Layers that refuse the strips' shapes leave the plain forward, which
+     * works as before; only a lack of memory is the caller's to hear. */
+    return r == CX_ERR_NOMEM ? r : CX_OK;
 }
 
 /* Copies the rows of a strip's output (C, rows, W) that it gives exactly
