@@ -187,21 +187,3 @@ void cx_rnn_shifted_outer(float *d, const float *y, int n, int T, int G, int H, 
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, G, H, rows - 1, 1.0f, d + G, G, y, H,
                     1.0f, gw, H);
 }
-
-int cx_rnn_gates(const cx_layer *l)
-{
-    if (l->kind == &cx_kind_gru) return 3;
-    if (l->kind == &cx_kind_lstm) return 4;
-    return 0;
-}
-
-int cx_rnn_forward_projected(cx_layer *l, float *work, const float *xw, float *y)
-{
-    if (l->kind == &cx_kind_gru)
-        cx_gru_forward_projected(l, work, xw, y);
-    else if (l->kind == &cx_kind_lstm)
-        cx_lstm_forward_projected(l, work, xw, y);
-    else
-        return -1;
-    return 0;
-}

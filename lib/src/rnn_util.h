@@ -158,11 +158,8 @@ void cx_rnn_project_transposed(size_t rows, int N, int K, const float *x, const 
  * xw = x W_ih^T, (T, G H) without biases, the caller computed (cx_slide
  * keeps it for the rows two windows share): xw is copied into the layer's
  * gate buffer and the steps run as in the layer's forward; y: (T, H). work:
- * kind->workspace(l, 1) floats. Returns 0, or -1 if l is neither gru nor
- * lstm. The layer must be reserved for a batch of at least one. */
-int cx_rnn_forward_projected(cx_layer *l, float *work, const float *xw, float *y);
-/* Its gate count G (3 for gru, 4 for lstm), 0 for any other layer. */
-int cx_rnn_gates(const cx_layer *l);
+ * kind->workspace(l, 1) floats. The layer must be reserved for a batch of
+ * at least one. */
 void cx_gru_forward_projected(cx_layer *l, float *work, const float *xw, float *y);
 void cx_lstm_forward_projected(cx_layer *l, float *work, const float *xw, float *y);
 

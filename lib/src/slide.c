@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "cortex/model.h"
+#include "layer_util.h"
 #include "model_util.h"
 #include "rnn_util.h"
 
@@ -57,7 +58,7 @@ typedef struct {
     float *map;                /* (C, To, W) */
     unsigned char *fresh;      /* To: the row was computed by this call */
     /* seq and a recurrent layer right after the front end: its input
-     * projection is kept per row too (cx_rnn_forward_projected) */
+     * projection is kept per row too (cx_gru/lstm_forward_projected) */
     cx_layer *rnn;   /* that layer of m, NULL if not */
     int G;           /* its gates x units */
     float *wt;       /* (C W, G) its W_ih^T */
@@ -241,6 +242,20 @@ static void rows_needed(const slide1 *s, int d, const unsigned char *valid, unsi
         need[o] = !(o + d < s->To && valid[o + d] && s->interior[o + d] && s->interior[o]);
 }
 
+/* Gates of a recurrent layer (3 gru, 4 lstm), 0 for any other. */
+static int rnn_gates(const cx_layer *l)
+{
+    return l->kind == &cx_kind_gru ? 3 : l->kind == &cx_kind_lstm ? 4 : 0;
+}
+
+static void rnn_steps(cx_layer *l, float *work, const float *xw, float *y)
+{
+    if (l->kind == &cx_kind_gru)
+        cx_gru_forward_projected(l, work, xw, y);
+    else
+        cx_lstm_forward_projected(l, work, xw, y);
+}
+
 /* When the front end is followed by seq and a recurrent layer, keeps that
  * layer's input projection per row: s->rnn and its buffers, and s->rest
  * the layers after it (NULL if there are none). */
@@ -248,7 +263,7 @@ static cx_status rnn_init(slide1 *s, cx_model *m, int E, int L, cx_error *err)
 {
     if (!s->complete || E + 1 >= L || strcmp(cx_model_layer(m, E)->kind->name, "seq")) return CX_OK;
     cx_layer *l = cx_model_layer(m, E + 1);
-    int gates = cx_rnn_gates(l);
+    int gates = rnn_gates(l);
     if (!gates || l->max_batch < 1) return CX_OK;
     int F = s->C * s->W, H = l->out.d[1];
     if (l->in.d[0] != s->To || l->in.d[1] != F) return CX_OK;
@@ -293,7 +308,7 @@ static const float *rnn_forward(slide1 *s)
     for (int o = 0; o < s->To; o++)
         if (s->fresh[o])
             memcpy(s->xw + (size_t)o * G, s->proj + (size_t)k++ * G, (size_t)G * sizeof(float));
-    if (cx_rnn_forward_projected(s->rnn, s->rnn_work, s->xw, s->rnn_y)) return NULL;
+    rnn_steps(s->rnn, s->rnn_work, s->xw, s->rnn_y);
     return s->rest ? cx_model_forward(s->rest, 1, s->rnn_y) : s->rnn_y;
 }
 
