@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 
 usage() {
     cat <<'USAGE'
-usage: scripts/fuzz.sh [--seconds N] [--jobs N] [TARGET...]
+usage: scripts/fuzz.sh [--seconds N] [--jobs N] [--rss-limit-mb N] [TARGET...]
 
 Fuzzes the readers of files users hand Cortex, each TARGET for N seconds:
   fuzz_model   model files (safetensors, layer spec, speech metadata)
@@ -26,6 +26,9 @@ Default: every target, 60 seconds each, 1 job.
 
   --seconds N   time per target (default 60)
   --jobs N      parallel fuzzing processes per target (default 1)
+  --rss-limit-mb N
+                memory limit per input (default 512): an input that makes a
+                reader hold more (resident, or in one allocation) is a finding
   -h, --help    this help
 
 Installs clang and its sanitizer runtimes first (scripts/setup.sh --fuzz).
@@ -35,11 +38,13 @@ USAGE
 
 seconds=60
 jobs=1
+rss=512
 targets=()
 while [ $# -gt 0 ]; do
     case "$1" in
     --seconds) seconds=${2:?--seconds needs a number}; shift 2 ;;
     --jobs) jobs=${2:?--jobs needs a number}; shift 2 ;;
+    --rss-limit-mb) rss=${2:?--rss-limit-mb needs a number}; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     -*) echo "fuzz.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
@@ -72,8 +77,8 @@ for t in "${targets[@]}"; do
     opts=(-max_total_time="$seconds" -max_len=65536 -timeout=60 -print_final_stats=1
           -artifact_prefix="$crashes/")
     # A hostile file must not make a reader allocate more than a normal file
-    # of its kind needs.
-    opts+=(-rss_limit_mb=2048 -malloc_limit_mb=1024)
+    # of its kind needs: memory blow-ups are findings like crashes.
+    opts+=(-rss_limit_mb="$rss" -malloc_limit_mb="$rss")
     [ -f "tests/fuzz/$t.dict" ] && opts+=(-dict="$root/tests/fuzz/$t.dict")
     [ "$jobs" -gt 1 ] && opts+=(-jobs="$jobs" -workers="$jobs")
     # libFuzzer writes its workers' logs (fuzz-N.log) in the current folder.

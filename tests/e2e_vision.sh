@@ -102,6 +102,39 @@ check "watch classified the moved-in image" grep -q "b.png: hbars" "$tmp/watch.o
 check "watch reported the corrupt image and went on" grep -q "c.png" "$tmp/watch.err"
 check "watch exits 0 on Ctrl-C" test "$wcode" = 0
 
+# ---- watch on a folder that receives 100 hostile PNGs keeps a flat resident
+# size: each declares 32x32 pixels, half with an IDAT chunk that declares
+# 2,046,824,570 bytes (the fuzz finding of issue 15: 2 GB each before), half
+# with a zlib stream that inflates to 64 MB
+$py - "$tmp/hostile" "$src/tests/fuzz/corpus/fuzz_image/idat_length.png" <<'PY'
+import os, struct, sys, zlib
+out, idat = sys.argv[1], open(sys.argv[2], "rb").read()
+os.makedirs(out)
+def chunk(t, d):
+    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+ihdr = struct.pack(">IIBBBBB", 32, 32, 8, 0, 0, 0, 0)
+bomb = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) +
+        chunk(b"IDAT", zlib.compress(bytes(64 << 20), 9)) + chunk(b"IEND", b""))
+for i in range(50):
+    open(os.path.join(out, "idat%02d.png" % i), "wb").write(idat)
+    open(os.path.join(out, "zlib%02d.png" % i), "wb").write(bomb)
+PY
+mkdir -p "$tmp/inbox2"
+"$bin" watch --model "$tmp/m.safetensors" "$tmp/inbox2" > "$tmp/watch2.out" 2> "$tmp/watch2.err" &
+wpid=$!; pids+=($wpid)
+for i in $(seq 1 50); do grep -q watching "$tmp/watch2.err" 2>/dev/null && break; sleep 0.1; done
+cp "$tmp/data/hbars/img005.png" "$tmp/inbox2/first.png"
+for i in $(seq 1 50); do grep -q first.png "$tmp/watch2.out" && break; sleep 0.1; done
+hwm() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
+before=$(hwm $wpid)
+cp "$tmp/hostile"/*.png "$tmp/inbox2/"
+for i in $(seq 1 300); do [ "$(grep -c 'corrupt image' "$tmp/watch2.err")" -ge 100 ] && break; sleep 0.1; done
+after=$(hwm $wpid)
+kill -INT $wpid; wait $wpid
+echo "watch: peak resident size $before kB before the 100 hostile files, $after kB after"
+check "watch rejected all 100 hostile PNGs" test "$(grep -c 'corrupt image' "$tmp/watch2.err")" -ge 100
+check "watch's peak resident size grew less than 64 MB over them" test $((after - before)) -lt 65536
+
 # ---- resume gives the same model as an uninterrupted run
 expect_code 0 "train uninterrupted" "$bin" train "${common[@]}" --epochs 3 --out "$tmp/u.safetensors" --seed 7
 expect_code 1 "train interrupted mid-epoch" "$bin" train "${common[@]}" --epochs 3 --out "$tmp/r.safetensors" --seed 7 --stop-after 9

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "feat_internal.h"
@@ -403,6 +405,59 @@ static void test_reject_too_long(void)
     expect_reject(p, CX_ERR_FORMAT, "limit");
 }
 
+/* Half a second of 48 kHz FLAC whose header declares 3,599 s: the loader
+ * takes memory for what the file holds, not for what it declares (before,
+ * it reserved the declared length, 691 MB, up front). Checked in a child
+ * whose address space is limited to 160 MB more than it has (not under
+ * AddressSanitizer, which reserves terabytes of address space). */
+static void test_declared_length_not_trusted(void)
+{
+    if (getenv("CX_SANITIZED")) return;
+    double amp[1] = {0.5};
+    const char *p = tmp_path("claims_an_hour.flac");
+    CU_ASSERT_EQUAL_FATAL(
+        write_sine(p, SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 48000, 1, 24000, 440.0, amp), 0);
+    size_t n = 0;
+    unsigned char *f = read_bytes(p, &n);
+    CU_ASSERT_FATAL(f && n > 26 && memcmp(f, "fLaC", 4) == 0 && (f[4] & 0x7f) == 0);
+    uint64_t total = 3599ull * 48000ull; /* the low 36 bits of bytes 18..25 */
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | f[18 + i];
+    v = (v & ~((1ull << 36) - 1)) | total;
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        f[18 + i] = (unsigned char)(v & 0xff);
+    write_bytes(p, f, n);
+    free(f);
+    fflush(NULL);
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        long vm_kb = 0;
+        FILE *st = fopen("/proc/self/status", "r");
+        char line[256];
+        while (st && fgets(line, sizeof line, st))
+            if (sscanf(line, "VmSize: %ld kB", &vm_kb) == 1) break;
+        if (st) fclose(st);
+        struct rlimit lim = {(rlim_t)(vm_kb + 160 * 1024) * 1024,
+                             (rlim_t)(vm_kb + 160 * 1024) * 1024};
+        setrlimit(RLIMIT_AS, &lim);
+        cx_error err;
+        float *y = NULL;
+        size_t got = 0;
+        cx_status stt = cx_audio_load(p, 0, &y, &got, NULL, &err);
+        free(y);
+        if (stt != CX_ERR_FORMAT || !strstr(err.msg, "truncated")) {
+            fprintf(stderr, "  claims_an_hour.flac: status %d: %s\n", (int)stt, err.msg);
+            _exit(1);
+        }
+        _exit(0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 /* Random byte damage to valid WAV, FLAC and OGG files: every load either
  * fails naming the file or returns finite samples in [-1, 1]. */
 static void test_fuzzed_files(void)
@@ -685,6 +740,7 @@ int main(void)
         {"bad files rejected, file named", test_reject_bad_files},
         {"truncated data", test_reject_truncated_data},
         {"over an hour rejected", test_reject_too_long},
+        {"a declared length is not trusted", test_declared_length_not_trusted},
         {"damaged files", test_fuzzed_files},
         {"bad arguments", test_bad_arguments},
         {"streaming resampler", test_resampler_stream},

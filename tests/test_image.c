@@ -13,6 +13,7 @@
 
 #include <stb/stb_image_write.h>
 
+#include "image_util.h"
 #include "testutil.h"
 
 static char tmpdir[256];
@@ -605,6 +606,192 @@ static void test_decompression_bomb(void)
     expect_reject(path, "corrupt");
 }
 
+/* A PNG of the given header whose IDAT holds `raw` followed by `zeros`
+ * zero bytes, deflated (raw: the filtered scanlines; zeros: a zlib bomb). */
+static void write_png_stream(const char *path, uint32_t w, uint32_t h, int depth, int colour,
+                             int interlace, const uint8_t *raw, size_t rawlen, size_t zeros)
+{
+    FILE *f = fopen(path, "wb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    fwrite(sig, 1, 8, f);
+    uint8_t ihdr[25];
+    put_be32(ihdr, 13);
+    memcpy(ihdr + 4, "IHDR", 4);
+    put_be32(ihdr + 8, w);
+    put_be32(ihdr + 12, h);
+    ihdr[16] = (uint8_t)depth, ihdr[17] = (uint8_t)colour, ihdr[18] = 0, ihdr[19] = 0;
+    ihdr[20] = (uint8_t)interlace;
+    put_be32(ihdr + 21, (uint32_t)crc32(0, ihdr + 4, 17));
+    fwrite(ihdr, 1, 25, f);
+    /* deflate the whole stream into memory, then one IDAT chunk */
+    z_stream zs = {0};
+    CU_ASSERT_EQUAL_FATAL(deflateInit(&zs, 9), Z_OK);
+    size_t cap = 1 << 16, len = 0;
+    uint8_t *out = malloc(cap);
+    static uint8_t zero[1 << 16];
+    size_t left = zeros;
+    int flush = Z_NO_FLUSH, done = 0;
+    zs.next_in = (Bytef *)raw;
+    zs.avail_in = (uInt)rawlen;
+    while (!done) {
+        if (zs.avail_in == 0) {
+            if (left > 0) {
+                size_t n = left < sizeof zero ? left : sizeof zero;
+                zs.next_in = zero;
+                zs.avail_in = (uInt)n;
+                left -= n;
+            }
+            if (left == 0) flush = Z_FINISH;
+        }
+        if (cap - len < 1 << 15) out = realloc(out, cap *= 2);
+        zs.next_out = out + len;
+        zs.avail_out = (uInt)(cap - len);
+        int r = deflate(&zs, flush);
+        len = cap - zs.avail_out;
+        done = r == Z_STREAM_END;
+    }
+    deflateEnd(&zs);
+    uint8_t b[8];
+    put_be32(b, (uint32_t)len);
+    memcpy(b + 4, "IDAT", 4);
+    fwrite(b, 1, 8, f);
+    fwrite(out, 1, len, f);
+    uLong crc = crc32(crc32(0, b + 4, 4), out, (uInt)len);
+    put_be32(b, (uint32_t)crc);
+    fwrite(b, 1, 4, f);
+    static const uint8_t iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
+    fwrite(iend, 1, 12, f);
+    fclose(f);
+    free(out);
+}
+
+/* Filtered scanlines (filter byte 0) of a w x h image of `bpp` bytes per
+ * pixel, with the Adam7 passes if interlaced; *len gets their size. */
+static uint8_t *png_scanlines(uint32_t w, uint32_t h, int bpp, int interlace, size_t *len)
+{
+    static const int x0[7] = {0, 4, 0, 2, 0, 1, 0}, y0[7] = {0, 0, 4, 0, 2, 0, 1};
+    static const int dx[7] = {8, 8, 4, 4, 2, 2, 1}, dy[7] = {8, 8, 8, 4, 4, 2, 2};
+    size_t n = 0;
+    for (int p = 0; p < (interlace ? 7 : 1); p++) {
+        size_t pw = interlace ? (w - x0[p] + dx[p] - 1) / dx[p] : w;
+        size_t ph = interlace ? (h - y0[p] + dy[p] - 1) / dy[p] : h;
+        if (pw && ph) n += ph * (1 + pw * bpp);
+    }
+    uint8_t *raw = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        raw[i] = (uint8_t)(i * 7);
+    /* filter bytes: 0 at each row start */
+    size_t o = 0;
+    for (int p = 0; p < (interlace ? 7 : 1); p++) {
+        size_t pw = interlace ? (w - x0[p] + dx[p] - 1) / dx[p] : w;
+        size_t ph = interlace ? (h - y0[p] + dy[p] - 1) / dy[p] : h;
+        if (!pw || !ph) continue;
+        for (size_t r = 0; r < ph; r++, o += 1 + pw * bpp)
+            raw[o] = 0;
+    }
+    *len = n;
+    return raw;
+}
+
+/* stb_image's memory is bounded by the declared size, whatever the
+ * compressed data claims: a zlib stream that inflates to 256 MB inside a
+ * 32x32 PNG is refused within its budget (by the allocator's count), and
+ * valid images of every kind stb_image decodes stay well within theirs. */
+static void test_decode_budget(void)
+{
+    char path[512];
+    uint8_t out[3 * 32 * 32];
+    cx_error err = {{0}};
+    size_t raw_len;
+    uint8_t *raw = png_scanlines(32, 32, 1, 0, &raw_len);
+    size_t bomb_zeros = getenv("CX_SANITIZED") ? (64u << 20) : (256u << 20);
+    write_png_stream(tpath(path, "zlib_bomb.png"), 32, 32, 8, 0, 0, raw, raw_len, bomb_zeros);
+    free(raw);
+    cx_status st = cx_image_load(path, 1, 32, 32, out, &err);
+    CU_ASSERT_EQUAL(st, CX_ERR_FORMAT);
+    CU_ASSERT(names_file(&err, path));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "declared 32x32"));
+    cx_stb_budget b = cx_image_last_budget();
+    CU_ASSERT(b.refused);
+    CU_ASSERT(b.peak <= b.limit);
+    CU_ASSERT(b.peak < (64u << 20));
+    fprintf(stderr,
+            "  zlib bomb (%zu MB of zeros in a 32x32 PNG): refused, peak %zu bytes of %zu\n",
+            bomb_zeros >> 20, b.peak, b.limit);
+
+    /* The fuzz finding of issue 15: a 32x32 PNG whose first IDAT chunk
+     * declares 2,046,824,570 bytes; stb_image reserved that much for it (and
+     * the reader filled it: 2.0 GB resident, 1.4 s). */
+    uint8_t idat[8 + 25 + 8 + 16];
+    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    memcpy(idat, sig, 8);
+    uint8_t *c = idat + 8;
+    put_be32(c, 13);
+    memcpy(c + 4, "IHDR", 4);
+    put_be32(c + 8, 32);
+    put_be32(c + 12, 32);
+    c[16] = 8, c[17] = 0, c[18] = 0, c[19] = 0, c[20] = 0;
+    put_be32(c + 21, (uint32_t)crc32(0, c + 4, 17));
+    c += 25;
+    put_be32(c, 2046824570u);
+    memcpy(c + 4, "IDAT", 4);
+    memset(c + 8, 0x78, 16);
+    write_bytes(tpath(path, "idat_length.png"), idat, sizeof idat);
+    st = cx_image_load(path, 1, 32, 32, out, &err);
+    CU_ASSERT_EQUAL(st, CX_ERR_FORMAT);
+    CU_ASSERT(names_file(&err, path));
+    b = cx_image_last_budget();
+    CU_ASSERT(b.refused);
+    CU_ASSERT(b.peak < (64u << 20));
+
+    /* Valid images: 8- and 16-bit PNG, gray to RGBA, plain and interlaced,
+     * and the formats stb_image_write makes; the peak per pixel is printed
+     * with CX_VERBOSE=1 (CX_STB_BYTES_PER_PIXEL must stay well above it). */
+    static const struct {
+        int depth, colour, bpp, interlace;
+    } pngs[] = {{8, 0, 1, 0},  {8, 2, 3, 0},  {8, 6, 4, 1},
+                {16, 6, 8, 0}, {16, 6, 8, 1}, {16, 0, 2, 1}};
+    enum { W = 640, H = 480 };
+    double worst = 0;
+    for (size_t i = 0; i < sizeof pngs / sizeof pngs[0]; i++) {
+        raw = png_scanlines(W, H, pngs[i].bpp, pngs[i].interlace, &raw_len);
+        snprintf(path, sizeof path, "%s/valid%zu.png", tmpdir, i);
+        write_png_stream(path, W, H, pngs[i].depth, pngs[i].colour, pngs[i].interlace, raw, raw_len,
+                         0);
+        free(raw);
+        CU_ASSERT_EQUAL(cx_image_load(path, 3, 32, 32, out, &err), CX_OK);
+        b = cx_image_last_budget();
+        CU_ASSERT(!b.refused);
+        double per = (double)b.peak / (W * H);
+        if (getenv("CX_VERBOSE")) fprintf(stderr, "  png %zu: %.2f B/px\n", i, per);
+        if (per > worst) worst = per;
+    }
+    uint8_t *px = malloc((size_t)W * H * 4);
+    for (size_t i = 0; i < (size_t)W * H * 4; i++)
+        px[i] = (uint8_t)(i * 13 + i / 977);
+    const char *kinds[] = {"jpg", "bmp", "tga"};
+    for (int comp = 1; comp <= 4; comp++)
+        for (int k = 0; k < 3; k++) {
+            snprintf(path, sizeof path, "%s/valid_%d.%s", tmpdir, comp, kinds[k]);
+            int ok = k == 0   ? stbi_write_jpg(path, W, H, comp, px, 90)
+                     : k == 1 ? stbi_write_bmp(path, W, H, comp, px)
+                              : stbi_write_tga(path, W, H, comp, px);
+            CU_ASSERT_FATAL(ok);
+            CU_ASSERT_EQUAL(cx_image_load(path, 3, 32, 32, out, &err), CX_OK);
+            b = cx_image_last_budget();
+            double per = (double)b.peak / (W * H);
+            if (getenv("CX_VERBOSE")) fprintf(stderr, "  %s %d: %.2f B/px\n", kinds[k], comp, per);
+            if (per > worst) worst = per;
+        }
+    free(px);
+    fprintf(stderr, "  valid images: peak %.1f bytes per pixel at most (budget %d + slack)\n",
+            worst, CX_STB_BYTES_PER_PIXEL);
+    /* The most measured: 28 bytes per pixel, a 16-bit RGBA interlaced PNG
+     * (16-bit passes, the 16-bit image and the 8-bit RGBA result). */
+    CU_ASSERT(worst * 1.5 < CX_STB_BYTES_PER_PIXEL);
+}
+
 static void test_arguments_and_info(void)
 {
     uint8_t px[6 * 4 * 4] = {0}, out[3 * 4 * 4];
@@ -669,6 +856,7 @@ int main(void)
         {"truncated jpg/bmp/tga/pnm rejected", test_truncated_other_formats},
         {"random bytes, empty, missing, directory", test_random_and_empty},
         {"decompression bomb rejected", test_decompression_bomb},
+        {"decoding within a budget from the declared size", test_decode_budget},
         {"mutated files", test_mutations},
         {"arguments and info", test_arguments_and_info},
         {"large downscale", test_large_downscale},

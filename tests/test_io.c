@@ -376,6 +376,34 @@ static void test_st_generic(void)
     cx_st_free(st);
 }
 
+/* A model file of a few hundred bytes whose spec declares huge activations
+ * (no weights at all) is refused before anything is allocated for them:
+ * 16384 x 16384 floats per layer would take 1 GB each. The shipped models'
+ * figure is far below the limit. */
+static void test_activation_budget(void)
+{
+    cx_error err;
+    const char *k[] = {"cortex.format", "cortex.spec", "cortex.labels"};
+    const char *v[] = {"1", "input 16384 16384; relu; relu; relu; relu; relu; relu; relu; relu",
+                       "[]"};
+    char path[128];
+    tmp_path(path, sizeof path, "huge_acts.cxm");
+    CU_ASSERT_EQUAL_FATAL(cx_st_write(path, 0, NULL, 3, k, v, &err), CX_OK);
+    cx_model *m = NULL;
+    CU_ASSERT_EQUAL(cx_model_load(&m, path, &err), CX_ERR_FORMAT);
+    CU_ASSERT_PTR_NULL(m);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, path));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "MB of activations for one example"));
+    remove(path);
+    /* The count is what reserve allocates, and a small model is far inside. */
+    cx_model *a = make_model("input 4; dense 6 relu; batchnorm; dense 3", 1);
+    size_t one = cx_model_reserve_bytes(a, 1), many = cx_model_reserve_bytes(a, 64);
+    CU_ASSERT(one > 0 && one < CX_MODEL_MAX_EXAMPLE_BYTES);
+    CU_ASSERT(many > one);
+    CU_ASSERT_EQUAL(cx_model_reserve(a, 64, &err), CX_OK);
+    cx_model_free(a);
+}
+
 static void test_save_errors(void)
 {
     cx_error err;
@@ -1027,6 +1055,7 @@ int main(void)
         {"ensembles: mean probability, round trip, bad specs and files", test_ensemble},
         {"safetensors writer and reader", test_st_generic},
         {"saves are atomic and errors name the file", test_save_errors},
+        {"a model file's activations are budgeted before allocation", test_activation_budget},
         {"checkpoints with extra tensors", test_checkpoint},
         {"Python reads our files and we read its", test_python_interop},
         {"fuzz: corrupted, truncated, edited and random files", test_fuzz},

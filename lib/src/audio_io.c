@@ -219,8 +219,27 @@ static cx_status check_info(const SF_INFO *info, const char *path, cx_error *err
 
 /* Reads every frame, mixing to mono and resampling as it goes. out has room
  * for cap samples, which covers the resampler's whole output. */
-static cx_status read_all(SNDFILE *sf, const SF_INFO *info, cx_resampler *rs, float *out,
-                          size_t cap, size_t *n, const char *path, cx_error *err)
+/* Makes room for `need` more samples after `made` in *out (of *alloc),
+ * growing geometrically but not past cap, unless one call's need (at most
+ * the resampler's output for one chunk) takes it there. */
+static int grow(float **out, size_t *alloc, size_t made, size_t need, size_t cap)
+{
+    if (made + need <= *alloc) return 1;
+    size_t want = *alloc * 2 > made + need ? *alloc * 2 : made + need;
+    if (want > cap) want = cap > made + need ? cap : made + need;
+    float *nb = realloc(*out, want * sizeof *nb);
+    if (!nb) return 0;
+    *out = nb;
+    *alloc = want;
+    return 1;
+}
+
+/* Reads every frame, mixing to mono and resampling as it goes, into *out,
+ * which grows with the samples actually decoded (up to cap, the resampler's
+ * whole output for the declared frame count): a small file whose header
+ * declares an hour of audio costs memory only for what it holds. */
+static cx_status read_all(SNDFILE *sf, const SF_INFO *info, cx_resampler *rs, float **outp,
+                          size_t *alloc, size_t cap, size_t *n, const char *path, cx_error *err)
 {
     int ch = info->channels;
     float *buf = malloc((size_t)READ_CHUNK * (size_t)ch * sizeof *buf);
@@ -249,7 +268,12 @@ static cx_status read_all(SNDFILE *sf, const SF_INFO *info, cx_resampler *rs, fl
             }
             mono[i] = acc * inv;
         }
-        s = cx_resampler_process(rs, mono, (size_t)k, out + made, cap - made, &got, &rerr);
+        if (!grow(outp, alloc, made, cx_resampler_max_output(rs, (size_t)k), cap)) {
+            s = cx_fail(err, CX_ERR_NOMEM, "%s: out of memory for %zu samples", path, made);
+            goto out;
+        }
+        float *out = *outp;
+        s = cx_resampler_process(rs, mono, (size_t)k, out + made, *alloc - made, &got, &rerr);
         if (s) {
             cx_fail(err, s, "%s: %s", path, rerr.msg);
             goto out;
@@ -264,7 +288,11 @@ static cx_status read_all(SNDFILE *sf, const SF_INFO *info, cx_resampler *rs, fl
                     (long long)done, (long long)info->frames, why);
         goto out;
     }
-    s = cx_resampler_flush(rs, out + made, cap - made, &got, &rerr);
+    if (!grow(outp, alloc, made, cx_resampler_max_output(rs, 0), cap)) {
+        s = cx_fail(err, CX_ERR_NOMEM, "%s: out of memory for %zu samples", path, made);
+        goto out;
+    }
+    s = cx_resampler_flush(rs, *outp + made, *alloc - made, &got, &rerr);
     if (s) {
         cx_fail(err, s, "%s: %s", path, rerr.msg);
         goto out;
@@ -317,10 +345,13 @@ static cx_status decode(SNDFILE *sf, const SF_INFO *info, const char *path, int 
     if (s) return cx_fail(err, s, "%s: %s", path, rerr.msg);
     /* The resampler never produces more than floor(frames * ratio) + 2. */
     size_t cap = (size_t)floor(expect) + 2;
-    float *out = malloc(cap * sizeof *out);
-    if (!out) s = cx_fail(err, CX_ERR_NOMEM, "%s: out of memory for %zu samples", path, cap);
+    /* Start at what a second of audio or the declared length needs, the
+     * smaller; read_all grows the buffer with the data. */
+    size_t alloc = cap < (size_t)rate + 4096 ? cap : (size_t)rate + 4096;
+    float *out = malloc(alloc * sizeof *out);
+    if (!out) s = cx_fail(err, CX_ERR_NOMEM, "%s: out of memory for %zu samples", path, alloc);
     size_t made = 0;
-    if (!s) s = read_all(sf, info, rs, out, cap, &made, path, err);
+    if (!s) s = read_all(sf, info, rs, &out, &alloc, cap, &made, path, err);
     cx_resampler_free(rs);
     if (s) {
         free(out);

@@ -12,8 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <stb/stb_image.h>
-
 #include "image_util.h"
 
 cx_status cx_read_file_buf(const char *path, long long max, uint8_t **buf, size_t *cap, size_t *len,
@@ -190,15 +188,31 @@ static cx_status header_info(const uint8_t *data, size_t len, const char *name, 
         *y = (int)oh;
         return CX_OK;
     }
-    if (!stbi_info_from_memory(data, (int)len, x, y, comp))
+    /* The header is read under the slack alone: no pixel is decoded. */
+    cx_stb_budget b = {cx_stb_budget_for(len, 0, 0), 0, 0, 0};
+    if (!cx_stb_info(data, len, &b, x, y, comp))
         return cx_fail(err, CX_ERR_FORMAT, "%s: not a readable image (%s)", name,
-                       stbi_failure_reason() ? stbi_failure_reason() : "unknown format");
+                       cx_stb_failure_reason() ? cx_stb_failure_reason() : "unknown format");
     if (*x <= 0 || *y <= 0)
         return cx_fail(err, CX_ERR_FORMAT, "%s: declared size %dx%d is empty", name, *x, *y);
     if (too_big((uint32_t)*x, (uint32_t)*y))
         return large_error(name, (uint32_t)*x, (uint32_t)*y, too_large, err);
     if (*comp < 1 || *comp > 4)
         return cx_fail(err, CX_ERR_FORMAT, "%s: %d channels, expected 1 to 4", name, *comp);
+    return CX_OK;
+}
+
+cx_status cx_image_info_mem(const void *data, size_t len, const char *name, int *width, int *height,
+                            int *channels, cx_error *err)
+{
+    if (!name) name = "image";
+    if (!data) return cx_fail(err, CX_ERR_ARG, "%s: NULL buffer", name);
+    int x = 0, y = 0, comp = 0;
+    cx_status st = header_info(data, len, name, &x, &y, &comp, NULL, err);
+    if (st) return st;
+    if (width) *width = x;
+    if (height) *height = y;
+    if (channels) *channels = comp;
     return CX_OK;
 }
 
@@ -291,18 +305,32 @@ static int mr_eof(void *user)
     return m->pos >= m->len;
 }
 
+static _Thread_local cx_stb_budget last_budget;
+
+cx_stb_budget cx_image_last_budget(void)
+{
+    return last_budget;
+}
+
 /* Decodes with stb_image to RGBA (stb_image replicates gray and supplies
- * opaque alpha, so one conversion routine applies the documented rules).
- * *px is allocated by stb_image (stbi_image_free). */
+ * opaque alpha, so one conversion routine applies the documented rules),
+ * holding at most cx_stb_budget_for(len, x, y) bytes at once whatever the
+ * compressed data claims. *px is freed with cx_stb_free. */
 static cx_status stb_decode_rgba(const uint8_t *data, size_t len, const char *name, int x, int y,
                                  uint8_t **px, int *dx, int *dy, cx_error *err)
 {
-    static const stbi_io_callbacks io = {mr_read, mr_skip, mr_eof};
+    static const cx_stb_io io = {mr_read, mr_skip, mr_eof};
     mem_reader m = {data, len, 0, 0};
-    int dcomp = 0;
-    *px = stbi_load_from_callbacks(&io, &m, dx, dy, &dcomp, 4);
+    cx_stb_budget b = {cx_stb_budget_for(len, x, y), 0, 0, 0};
+    *px = cx_stb_load(&io, &m, &b, dx, dy);
+    last_budget = b;
     if (!*px) {
-        const char *why = stbi_failure_reason();
+        const char *why = cx_stb_failure_reason();
+        if (b.refused)
+            return cx_fail(err, CX_ERR_FORMAT,
+                           "%s: corrupt image: decoding it would take more than %zu MB for its "
+                           "declared %dx%d pixels (the limit for that size)",
+                           name, b.limit >> 20, x, y);
         if (why && strcmp(why, "outofmem") == 0)
             return cx_fail(err, CX_ERR_NOMEM, "%s: out of memory decoding %dx%d pixels", name, x,
                            y);
@@ -310,7 +338,7 @@ static cx_status stb_decode_rgba(const uint8_t *data, size_t len, const char *na
                        why ? why : "unknown reason");
     }
     if (m.overrun) {
-        stbi_image_free(*px);
+        cx_stb_free(*px);
         *px = NULL;
         return cx_fail(err, CX_ERR_FORMAT, "%s: truncated image (data ends early)", name);
     }
@@ -320,7 +348,7 @@ static cx_status stb_decode_rgba(const uint8_t *data, size_t len, const char *na
 static void free_pixels(uint8_t *px, int from_stb)
 {
     if (from_stb)
-        stbi_image_free(px);
+        cx_stb_free(px);
     else
         free(px);
 }

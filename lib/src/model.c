@@ -548,6 +548,45 @@ int cx_model_max_batch(const cx_model *m)
     return m->max_batch;
 }
 
+/* a + b, or SIZE_MAX when it overflows */
+static size_t add_sat(size_t a, size_t b)
+{
+    return a > SIZE_MAX - b ? SIZE_MAX : a + b;
+}
+
+static size_t mul_sat(size_t a, size_t b)
+{
+    return b && a > SIZE_MAX / b ? SIZE_MAX : a * b;
+}
+
+/* What cx_model_reserve allocates, counted the same way. */
+size_t cx_model_reserve_bytes(const cx_model *m, int max_batch)
+{
+    if (!m || max_batch <= 0) return 0;
+    size_t b = (size_t)max_batch, total = 0;
+    if (m->nmembers) {
+        for (int i = 0; i < m->nmembers; i++)
+            total = add_sat(total, cx_model_reserve_bytes(m->members[i], max_batch));
+        size_t k = cx_shape_size(cx_model_output_shape(m));
+        return add_sat(total, mul_sat(mul_sat(2 * k, b), sizeof(float)));
+    }
+    size_t in_size = cx_shape_size(&m->input), biggest = in_size, work = 0, floats = 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        const cx_layer *l = m->layers[i];
+        size_t o = cx_shape_size(&l->out);
+        if (o > biggest) biggest = o;
+        floats = add_sat(floats, mul_sat(o, b));
+        if (l->kind->workspace) {
+            size_t w = l->kind->workspace(l, max_batch);
+            if (w > work) work = w;
+        }
+    }
+    floats = add_sat(floats, mul_sat(2 * biggest, b)); /* the two gradient buffers */
+    floats = add_sat(floats, mul_sat(in_size, b));     /* the input gradient */
+    floats = add_sat(floats, work);
+    return mul_sat(floats, sizeof(float));
+}
+
 cx_status cx_model_reserve(cx_model *m, int max_batch, cx_error *err)
 {
     if (max_batch <= 0) return cx_fail(err, CX_ERR_ARG, "model: batch size must be positive");

@@ -295,6 +295,15 @@ static cx_status model_from_st(cx_model **out, const cx_st *st, const char *path
         return cx_fail(err, s == CX_ERR_NOMEM ? s : CX_ERR_FORMAT, "%s: cortex.spec: %s", path,
                        why);
     }
+    /* The memory the network will ask for, before any of it is allocated. */
+    size_t need = cx_model_reserve_bytes(m, 1);
+    if (need > CX_MODEL_MAX_EXAMPLE_BYTES) {
+        cx_model_free(m);
+        return cx_fail(err, CX_ERR_FORMAT,
+                       "%s: cortex.spec: the network needs %.0f MB of activations for one "
+                       "example, more than the %zu MB a model file may ask for",
+                       path, (double)need / 1048576.0, CX_MODEL_MAX_EXAMPLE_BYTES >> 20);
+    }
     int nt = cx_model_num_tensors(m);
     char *names = malloc((size_t)nt * NAME_LEN + 1);
     if (!names) s = cx_fail(err, CX_ERR_NOMEM, "%s: out of memory", path);

@@ -75,6 +75,9 @@ CX_API cx_status cx_image_convert(const uint8_t *hwc, int in_width, int in_heigh
  * limits. Any output pointer may be NULL. */
 CX_API cx_status cx_image_info(const char *path, int *width, int *height, int *channels,
                                cx_error *err);
+/* The same for an image in memory; name is used in messages. */
+CX_API cx_status cx_image_info_mem(const void *data, size_t len, const char *name, int *width,
+                                   int *height, int *channels, cx_error *err);
 
 /* 1 if the file name ends in an extension of a format listed above
  * (case-insensitive: .png .jpg .jpeg .jpe .bmp .gif .tga .pnm .pgm .ppm .psd

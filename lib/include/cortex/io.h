@@ -65,6 +65,11 @@ CX_API int cx_list_folder(const char *dir, char ***names);
 #define CX_ST_MAX_FILE ((uint64_t)4 << 30)
 /* Most metadata entries a model file may carry. */
 #define CX_MODEL_MAX_META 4096
+/* Most a model file's network may need for one example
+ * (cx_model_reserve_bytes(m, 1)), checked before anything is allocated: a
+ * few bytes of spec can declare huge activations ("input 16384 16384;
+ * relu; relu; ...")). The shipped models need 2.0-5.2 MB. */
+#define CX_MODEL_MAX_EXAMPLE_BYTES ((size_t)1 << 30)
 
 /* One tensor to write: float32 data of the given shape. */
 typedef struct cx_st_entry {

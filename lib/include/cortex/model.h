@@ -105,6 +105,10 @@ CX_API cx_rng *cx_model_rng(cx_model *m);
  * Nothing is allocated during forward or backward. Call again to grow. */
 CX_API cx_status cx_model_reserve(cx_model *m, int max_batch, cx_error *err);
 CX_API int cx_model_max_batch(const cx_model *m);
+/* Bytes cx_model_reserve(m, max_batch) allocates for the model's
+ * activations, gradients and workspace (from the layout alone; a layer's own
+ * small buffers aside); SIZE_MAX if that does not fit a size_t. */
+CX_API size_t cx_model_reserve_bytes(const cx_model *m, int max_batch);
 
 /* Runs n samples (n <= max_batch) of the input shape through the model and
  * returns the output, n x output size, valid until the next forward. x must
