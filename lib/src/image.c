@@ -152,6 +152,52 @@ static int png_jpeg_size(const uint8_t *d, size_t len, uint32_t *w, uint32_t *h)
     return 0;
 }
 
+/* stb_image 2.27 builds a JPEG Huffman table from its 16 code counts without
+ * checking that they add up to at most 256 (the symbols a table can hold):
+ * a DHT segment with larger counts writes past the table (found by
+ * fuzz_image under UBSan once stb_image was compiled here; fixed upstream
+ * in 2.28). Every DHT segment of the file, before and between scans, is
+ * checked first. Returns 1 if all tables are sound (or data is no JPEG). */
+static int jpeg_tables_ok(const uint8_t *d, size_t len, unsigned *bad_count)
+{
+    if (len < 4 || d[0] != 0xff || d[1] != 0xd8) return 1;
+    size_t p = 2;
+    while (p + 4 <= len) {
+        if (d[p] != 0xff) { /* entropy-coded data: find the next marker */
+            p++;
+            continue;
+        }
+        uint8_t m = d[p + 1];
+        if (m == 0xff) { /* fill byte */
+            p++;
+            continue;
+        }
+        if (m == 0x00 || (m >= 0xd0 && m <= 0xd7) || m == 0x01 || m == 0xd8) {
+            p += 2; /* stuffed byte, restart marker, TEM, SOI: no length */
+            continue;
+        }
+        if (m == 0xd9) return 1; /* end of image */
+        size_t seg = (size_t)d[p + 2] << 8 | d[p + 3];
+        if (seg < 2) return 1; /* stb_image rejects it */
+        if (m == 0xc4) {
+            size_t q = p + 4, end = p + 2 + seg;
+            if (end > len) end = len;
+            while (q + 17 <= end) {
+                unsigned n = 0;
+                for (int i = 0; i < 16; i++)
+                    n += d[q + 1 + i];
+                if (n > 256) {
+                    *bad_count = n;
+                    return 0;
+                }
+                q += 17 + n;
+            }
+        }
+        p += 2 + seg;
+    }
+    return 1;
+}
+
 /* Reads the declared size from the header and applies the limits; nothing
  * is decoded. */
 static cx_status header_info(const uint8_t *data, size_t len, const char *name, int *x, int *y,
@@ -168,6 +214,11 @@ static cx_status header_info(const uint8_t *data, size_t len, const char *name, 
     uint32_t hw, hh;
     if (png_jpeg_size(data, len, &hw, &hh) && too_big(hw, hh))
         return large_error(name, hw, hh, too_large, err);
+    unsigned codes = 0;
+    if (!jpeg_tables_ok(data, len, &codes))
+        return cx_fail(err, CX_ERR_FORMAT,
+                       "%s: corrupt JPEG: a Huffman table declares %u codes (at most 256)", name,
+                       codes);
     /* PNM and HDR are decoded by Cortex itself (pnm.c, hdr.c). */
     long ow = 0, oh = 0;
     cx_status st = CX_OK;
