@@ -180,12 +180,14 @@ static int jpeg_tables_ok(const uint8_t *d, size_t len, unsigned *bad_count)
         size_t seg = (size_t)d[p + 2] << 8 | d[p + 3];
         if (seg < 2) return 1; /* stb_image rejects it */
         if (m == 0xc4) {
+            /* A segment cut by the end of the file is read as stb_image
+             * reads it: the missing bytes are zeros. */
             size_t q = p + 4, end = p + 2 + seg;
             if (end > len) end = len;
-            while (q + 17 <= end) {
+            while (q < end) {
                 unsigned n = 0;
-                for (int i = 0; i < 16; i++)
-                    n += d[q + 1 + i];
+                for (size_t i = q + 1; i < q + 17 && i < len; i++)
+                    n += d[i];
                 if (n > 256) {
                     *bad_count = n;
                     return 0;
