@@ -113,4 +113,70 @@ print('heard:', [e['word'] for e in ev], 'spoken:', words, 'right:', right, 'wro
 sys.exit(not (right >= 3 and len(ev) - right <= 2))"; }
 check "listen heard spoken digits: at least 3 right and in order, at most 2 wrong" digits
 grep "listened" "$tmp/digits.err"
+
+# ---- a lost microphone (the audio server killed, as when a USB microphone
+# is unplugged or PulseAudio restarts)
+since() { $py -c "import sys, time; print('%.2f' % (time.time() - float(sys.argv[1])))" "$1"; }
+# 1. The server comes back within --reconnect: listen says so, goes on and
+#    hears the words played after.
+"$bin" listen --model "$tmp/m.safetensors" --json --reconnect 20 --suppress-ms 1500 \
+    --threshold 0.6 > "$tmp/lost.out" 2> "$tmp/lost.err" &
+lp=$!; pids+=($lp)
+for i in $(seq 1 100); do grep -q "listening on" "$tmp/lost.err" && break; kill -0 $lp 2>/dev/null || break; sleep 0.1; done
+t0=$(date +%s.%N)
+vmic_kill_server KILL
+for i in $(seq 1 50); do grep -q "reopening it" "$tmp/lost.err" && break; sleep 0.1; done
+noticed=$(since "$t0")
+check "listen noticed the lost device within 2.5 s (took $noticed s)" \
+    $py -c "import sys; sys.exit(not float(sys.argv[1]) < 2.5)" "$noticed"
+check "listen names the device it lost" grep -q "input device '.*'.*reopening it" "$tmp/lost.err"
+vmic_restart_server
+for i in $(seq 1 100); do grep -q "is back" "$tmp/lost.err" && break; sleep 0.1; done
+check "listen reopened the device" grep -q "is back" "$tmp/lost.err"
+# The restarted sink settles (its first seconds may be lost once more).
+sleep 2
+for attempt in 1 2; do
+  : > "$tmp/lost.out"
+  vmic_play "$tmp/quiet.wav"
+  vmic_play "$tmp/data/stream.wav"
+  sleep 1.5
+  $py -c "
+import json, sys; ev=[json.loads(l) for l in open('$tmp/lost.out')]
+print([(e['word'], round(e['time'], 2)) for e in ev]); sys.exit([e['word'] for e in ev] != ['up', 'down', 'flat'])" && break
+done
+check "after the gap listen heard up, down, flat" $py -c "
+import json, sys; sys.exit([json.loads(l)['word'] for l in open('$tmp/lost.out')] != ['up', 'down', 'flat'])"
+t1=$(date +%s.%N); kill -INT $lp 2>/dev/null; wait $lp; code=$?; stopped=$(since "$t1")
+check "listen exits 0 on Ctrl-C after a reconnection" test "$code" = 0
+check "and within 0.5 s (took $stopped s)" $py -c "import sys; sys.exit(not float(sys.argv[1]) < 0.5)" "$stopped"
+check "the summary counts the gap" grep -q "[1-9][0-9]* gaps (" "$tmp/lost.err"
+sed 's/^/  | /' "$tmp/lost.err" | grep -v "^  | Expression"
+
+# 2. Ctrl-C while listen waits for the device: stops within 0.5 s.
+"$bin" listen --model "$tmp/m.safetensors" --reconnect 60 > /dev/null 2> "$tmp/wait.err" &
+lp=$!; pids+=($lp)
+for i in $(seq 1 100); do grep -q "listening on" "$tmp/wait.err" && break; kill -0 $lp 2>/dev/null || break; sleep 0.1; done
+vmic_kill_server KILL
+for i in $(seq 1 50); do grep -q "reopening it" "$tmp/wait.err" && break; sleep 0.1; done
+sleep 1
+t1=$(date +%s.%N); kill -INT $lp 2>/dev/null; wait $lp; code=$?; stopped=$(since "$t1")
+check "Ctrl-C while reconnecting: exit 0 (got $code)" test "$code" = 0
+check "and within 0.5 s (took $stopped s)" $py -c "import sys; sys.exit(not float(sys.argv[1]) < 0.5)" "$stopped"
+
+# 3. The server does not come back: exit 1 once --reconnect has passed, with
+#    a message that names the device.
+vmic_restart_server || bad "the audio server did not restart"
+"$bin" listen --model "$tmp/m.safetensors" --reconnect 3 > /dev/null 2> "$tmp/gone.err" &
+lp=$!; pids+=($lp)
+for i in $(seq 1 100); do grep -q "listening on" "$tmp/gone.err" && break; kill -0 $lp 2>/dev/null || break; sleep 0.1; done
+t0=$(date +%s.%N)
+vmic_kill_server KILL
+for i in $(seq 1 150); do kill -0 $lp 2>/dev/null || break; sleep 0.1; done
+wait $lp; code=$?; took=$(since "$t0")
+check "a device that does not come back: exit 1 (got $code)" test "$code" = 1
+check "within --reconnect 3 s and a second (took $took s)" \
+    $py -c "import sys; sys.exit(not float(sys.argv[1]) < 6.0)" "$took"
+check "the message names the device and says it did not come back" \
+    grep -q "input device '.*'.*did not come back within 3 s" "$tmp/gone.err"
+grep "did not come back" "$tmp/gone.err"
 finish

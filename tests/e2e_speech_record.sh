@@ -215,6 +215,50 @@ check "it says it stopped" grep -q "stopped" "$tmp/int.err"
 check "the clip saved before Ctrl-C is kept, named after \$USER" test -s "$tmp/I/hello/ci-user_1.wav"
 check "nothing else was written" test "$(ls -A "$tmp/I/hello" | wc -l)" = 1
 
+# The microphone lost during a clip: with the audio server back within
+# --reconnect the clip is recorded again and saved; without it, exit 1 with
+# a message naming the device.
+"$bin" record --data "$tmp/L" --word hello --count 1 --speaker tester --reconnect 20 </dev/null \
+    >"$tmp/lost.out" 2>"$tmp/lost.err" &
+p=$!; pids+=($p)
+for i in $(seq 1 100); do grep -q ' in 3' "$tmp/lost.err" && break; sleep 0.1; done
+vmic_kill_server KILL
+for i in $(seq 1 50); do grep -q 'reopening it' "$tmp/lost.err" && break; sleep 0.1; done
+check "record noticed the lost device" grep -q "input device '.*'.*reopening it" "$tmp/lost.err"
+vmic_restart_server
+for i in $(seq 1 100); do grep -q 'is back' "$tmp/lost.err" && break; sleep 0.1; done
+# The clip the device was lost in ends (and is discarded) first; then the
+# word is played after each new "now" until a clip is saved.
+for i in $(seq 1 100); do grep -q 'lost during this clip' "$tmp/lost.err" && break; kill -0 $p 2>/dev/null || break; sleep 0.1; done
+check "the clip the device was lost in is recorded again" grep -q "lost during this clip" "$tmp/lost.err"
+nows() { grep -o ' now' "$tmp/lost.err" | wc -l; }
+base=$(nows)
+for try in 1 2; do
+  for i in $(seq 1 100); do [ "$(nows)" -gt "$base" ] && break; kill -0 $p 2>/dev/null || break; sleep 0.1; done
+  base=$(nows)
+  sleep 0.2; vmic_play "$tmp/hello.wav"
+  for i in $(seq 1 30); do grep -q '^saved' "$tmp/lost.out" && break; sleep 0.1; done
+  grep -q '^saved' "$tmp/lost.out" && break
+done
+for i in $(seq 1 50); do kill -0 $p 2>/dev/null || break; sleep 0.1; done
+kill -0 $p 2>/dev/null && kill -INT $p
+wait $p; code=$?
+check "record went on after the device came back and saved the clip (exit $code)" \
+    test "$code" = 0 -a -s "$tmp/L/hello/tester_1.wav"
+sed 's/^/  | /' "$tmp/lost.err" | grep -v "^  | Expression"
+"$bin" record --data "$tmp/G" --word hello --count 1 --speaker tester --reconnect 2 </dev/null \
+    >"$tmp/gone.out" 2>"$tmp/gone.err" &
+p=$!; pids+=($p)
+for i in $(seq 1 100); do grep -q ' in 3' "$tmp/gone.err" && break; sleep 0.1; done
+vmic_kill_server KILL
+for i in $(seq 1 100); do kill -0 $p 2>/dev/null || break; sleep 0.1; done
+kill -0 $p 2>/dev/null && kill -KILL $p
+wait $p; code=$?
+check "record with a device that does not come back: exit 1 (got $code)" test "$code" = 1
+check "the message names the device and says it did not come back" \
+    grep -q "input device '.*'.*did not come back within 2 s" "$tmp/gone.err"
+check "nothing saved" test -z "$(ls -A "$tmp/G/hello" 2>/dev/null)"
+
 check "no sanitizer report" bash -c "! grep -l 'ERROR: \(Address\|Leak\)Sanitizer\|runtime error' '$tmp'/*.err"
 vmic_stop
 finish

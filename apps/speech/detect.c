@@ -16,6 +16,17 @@
     "  --every N              run the model every N feature frames (10 ms each)\n"                 \
     "                         (defaults: the settings tuned at training, stored in MODEL)\n"
 
+void speech_notice(const char *msg)
+{
+    char stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(stamp, sizeof stamp, "%H:%M:%S", &tm);
+    fprintf(stderr, "%s: %s %s\n", PROG, stamp, msg);
+    fflush(stderr);
+}
+
 void speech_print_detection(const cx_detection *e, int json, const char *stamp)
 {
     if (json) {

@@ -29,6 +29,10 @@ static void listen_usage(FILE *f)
             "  --exec CMD             run CMD (with /bin/sh) for each detection; it gets\n"
             "                         CORTEX_WORD, CORTEX_CONFIDENCE and CORTEX_TIME\n"
             "  --seconds N            stop after N seconds (default: until Ctrl-C)\n"
+            "  --reconnect SECONDS    when the microphone stops delivering audio (unplugged,\n"
+            "                         the audio server restarted), reopen it for up to this\n"
+            "                         long before giving up with exit code 1 (default 10;\n"
+            "                         0: give up at once)\n"
             "  --threads N            CPU threads for the model (default 1: one window at a\n"
             "                         time is too small a job to share, and idle helper\n"
             "                         threads spin: with 2 the shipped model took a whole core)\n"
@@ -37,7 +41,8 @@ static void listen_usage(FILE *f)
             "  -h, --help             this help\n"
             "\n"
             "On exit a summary goes to stderr: time listened, model evaluations, CPU used\n"
-            "and input overflows (audio lost because the machine was too busy).\n");
+            "input overflows (audio lost because the machine was too busy) and the gaps\n"
+            "where the microphone was lost and reopened.\n");
 }
 
 /* Runs cmd in the background with the detection in its environment. */
@@ -65,19 +70,20 @@ static double cpu_seconds(void)
 
 int cmd_listen(int argc, char **argv)
 {
-    enum { O_DEVICE = 256, O_JSON, O_EXEC, O_SECONDS, O_THREADS };
+    enum { O_DEVICE = 256, O_JSON, O_EXEC, O_SECONDS, O_THREADS, O_RECONNECT };
     static const struct option opts[] = {{"model", required_argument, 0, 'm'},
                                          {"device", required_argument, 0, O_DEVICE},
                                          {"json", no_argument, 0, O_JSON},
                                          {"exec", required_argument, 0, O_EXEC},
                                          {"seconds", required_argument, 0, O_SECONDS},
                                          {"threads", required_argument, 0, O_THREADS},
+                                         {"reconnect", required_argument, 0, O_RECONNECT},
                                          SPEECH_OVERRIDE_OPTIONS,
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *model = NULL, *device = NULL, *exec_cmd = NULL;
     int json = 0, c, threads = 1;
-    float seconds = 0;
+    float seconds = 0, reconnect = 10;
     speech_overrides over;
     speech_overrides_init(&over);
     optind = 1;
@@ -102,6 +108,9 @@ int cmd_listen(int argc, char **argv)
             break;
         case O_THREADS:
             bad = cli_int(PROG, "--threads", optarg, 1, 256, &threads);
+            break;
+        case O_RECONNECT:
+            bad = cli_float(PROG, "--reconnect", optarg, 0, 86400, &reconnect);
             break;
         case 'h':
             listen_usage(stdout);
@@ -137,7 +146,7 @@ int cmd_listen(int argc, char **argv)
     /* The device is read 50 ms at a time, as the loop below takes it: with
      * 20 ms blocks listen took 5.35-6.33% of a core against 4.56-5.13% on
      * the virtual microphone (commands model, alternating, 2026-12-03). */
-    mic_config mc = {device, rate, 50, &cli_stop};
+    mic_config mc = {device, rate, 50, &cli_stop, reconnect, speech_notice};
     if (!(in = mic_open(&mc, &err))) goto fail;
     size_t block = (size_t)rate / 20; /* 50 ms */
     if (!(buf = malloc(sizeof(float) * block))) {
@@ -146,12 +155,16 @@ int cmd_listen(int argc, char **argv)
     }
     const mic_device *dev = mic_device_info(in);
     double started = cx_now(), cpu0 = cpu_seconds();
-    long blocks = 0, found = 0;
+    long blocks = 0, found = 0, gaps = 0;
     cx_detection ev[16];
     while (!cli_stop) {
         cx_status st = mic_read(in, buf, block, &err);
         if (st == CX_ERR_INTERRUPTED) break;
         if (st) goto fail;
+        if (mic_gaps(in) != gaps) { /* a word is not heard across the gap */
+            gaps = mic_gaps(in);
+            cx_detector_reset(d);
+        }
         if (blocks++ == 0)
             fprintf(stderr, "%s: listening on %s at %d Hz for: %d words (Ctrl-C to stop)\n", PROG,
                     dev && dev->name ? dev->name : "the default input", rate,
@@ -172,9 +185,10 @@ int cmd_listen(int argc, char **argv)
     double wall = cx_now() - started, cpu = cpu_seconds() - cpu0;
     fprintf(stderr,
             "%s: listened %.1f s: %ld detections, %lld model evaluations, CPU %.2f%% of one "
-            "core, %ld input overflows\n",
+            "core, %ld input overflows, %ld gaps (%.1f s of audio missed)\n",
             PROG, wall, found, (long long)cx_detector_evaluations(d),
-            100.0 * cpu / (wall > 0 ? wall : 1), mic_overflows(in));
+            100.0 * cpu / (wall > 0 ? wall : 1), mic_overflows(in), mic_gaps(in),
+            mic_gap_seconds(in));
     rc = EXIT_OK;
     goto done;
 fail:

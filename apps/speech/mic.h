@@ -13,6 +13,12 @@
  * mean). Input overflows (audio the program was too slow to take) are
  * counted, never fatal: the samples keep coming.
  *
+ * Only threads of this file's own call PortAudio on a stream (a capture
+ * thread per stream, or PortAudio's callback; opening and closing on
+ * helper threads with time limits): with the audio server gone, ALSA's
+ * pulse plugin can block in any call for ever, and the caller of mic_read
+ * must still see the failure within a second and a Ctrl-C within 20 ms.
+ *
  * PortAudio 19.6 quirks handled here:
  *  - Pa_Initialize prints dozens of lines of ALSA and JACK probing noise on
  *    stderr. ALSA's messages go to a silent handler, and stderr is captured
@@ -46,6 +52,8 @@ typedef struct mic_config {
     int rate;                 /* samples per second that mic_read delivers */
     int block_ms;             /* how much the device is read at a time (0: 20 ms) */
     const volatile int *stop; /* if non-NULL and set, mic_read returns CX_ERR_INTERRUPTED */
+    double reconnect_s;       /* a device that fails is reopened for up to this long (0: no) */
+    void (*notice)(const char *msg); /* told when the device is lost and when it is back */
 } mic_config;
 
 typedef struct mic_device {
@@ -73,9 +81,15 @@ mic *mic_open(const mic_config *cfg, cx_error *err);
 
 /* Blocks until n samples (at cfg->rate) are read into out. Returns
  * CX_ERR_INTERRUPTED when *cfg->stop became non-zero (out is then partly
- * filled), CX_ERR_IO when the device failed or stopped delivering audio.
- * Never allocates. */
+ * filled; seen within 20 ms), CX_ERR_IO when the device failed (a PortAudio
+ * error, or no samples for a second) and could not be reopened within
+ * cfg->reconnect_s. A reopened device goes on where it left off: the
+ * samples after the gap follow the ones before it (mic_gaps counts gaps). */
 cx_status mic_read(mic *m, float *out, size_t n, cx_error *err);
+
+/* How many times the device was lost and reopened, and the audio missed. */
+long mic_gaps(const mic *m);
+double mic_gap_seconds(const mic *m);
 
 /* How many input overflows the device reported since mic_open (each one a
  * gap in the audio). */

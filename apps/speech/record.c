@@ -25,6 +25,7 @@ static void record_usage(FILE *f)
     fprintf(f,
             "usage: cortex-speech record --data DATA --word WORD --count N [--device D]\n"
             "                            [--rate R] [--seconds S] [--speaker NAME] [--pause]\n"
+            "                            [--reconnect SECONDS]\n"
             "\n"
             "Records N clips of WORD from the microphone for a training set: prompts on\n"
             "stderr (\"say 'WORD' (3/10) in 3.. 2.. 1.. now\"), records up to S seconds,\n"
@@ -44,6 +45,10 @@ static void record_usage(FILE *f)
             "  --speaker NAME   the speaker, first part of the file names (default: $USER)\n"
             "  --pause          wait for Enter before each clip (when standard input is a\n"
             "                   terminal; otherwise clips follow each other after a countdown)\n"
+            "  --reconnect SECONDS\n"
+            "                   when the microphone stops delivering audio, reopen it for up\n"
+            "                   to this long (default 10; 0: give up at once); the clip it\n"
+            "                   was lost in is recorded again\n"
             "  -h, --help       this help\n"
             "\n"
             "Each saved clip is printed on stdout as 'saved PATH (DURATION s)'.\n"
@@ -210,23 +215,41 @@ static int take(recorder *r, const char *word, int k, int count, size_t *n, cx_e
     return 1;
 }
 
+/* The recorder whose prompt line a microphone notice must not run into. */
+static recorder *g_rec;
+
+static void record_notice(const char *msg)
+{
+    if (g_rec && g_rec->line_open) {
+        fputc('\n', stderr);
+        g_rec->line_open = 0;
+    }
+    speech_notice(msg);
+}
+
 typedef struct {
     const char *data, *word, *device, *speaker;
     int count, rate, pause;
-    float seconds;
+    float seconds, reconnect;
 } record_opts;
 
 static int parse(int argc, char **argv, record_opts *o)
 {
-    static const struct option opts[] = {
-        {"data", required_argument, 0, 'd'},    {"word", required_argument, 0, 'w'},
-        {"count", required_argument, 0, 'n'},   {"device", required_argument, 0, 'D'},
-        {"rate", required_argument, 0, 'r'},    {"seconds", required_argument, 0, 's'},
-        {"speaker", required_argument, 0, 'S'}, {"pause", no_argument, 0, 'p'},
-        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+    static const struct option opts[] = {{"data", required_argument, 0, 'd'},
+                                         {"word", required_argument, 0, 'w'},
+                                         {"count", required_argument, 0, 'n'},
+                                         {"device", required_argument, 0, 'D'},
+                                         {"rate", required_argument, 0, 'r'},
+                                         {"seconds", required_argument, 0, 's'},
+                                         {"speaker", required_argument, 0, 'S'},
+                                         {"pause", no_argument, 0, 'p'},
+                                         {"reconnect", required_argument, 0, 'R'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->rate = 16000;
     o->seconds = 2.0f;
+    o->reconnect = 10.0f;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -254,6 +277,9 @@ static int parse(int argc, char **argv, record_opts *o)
             break;
         case 's':
             if (cli_float(PROG, "--seconds", optarg, 0.5, 30, &o->seconds)) return EXIT_USAGE;
+            break;
+        case 'R':
+            if (cli_float(PROG, "--reconnect", optarg, 0, 86400, &o->reconnect)) return EXIT_USAGE;
             break;
         case 'h':
             record_usage(stdout);
@@ -339,10 +365,16 @@ int cmd_record(int argc, char **argv)
         return EXIT_ERROR;
     }
     cli_install_stop_handler();
-    mic_config mc = {.device = o.device, .rate = o.rate, .stop = &cli_stop};
+    mic_config mc = {.device = o.device,
+                     .rate = o.rate,
+                     .stop = &cli_stop,
+                     .reconnect_s = o.reconnect,
+                     .notice = record_notice};
     recorder r = {.rate = o.rate, .pause = o.pause};
+    g_rec = &r;
     r.m = mic_open(&mc, &err);
     if (!r.m) {
+        g_rec = NULL;
         cli_error(PROG, "%s", err.msg);
         mic_terminate();
         return EXIT_ERROR;
@@ -372,9 +404,15 @@ int cmd_record(int argc, char **argv)
     code = EXIT_OK;
     while (saved < o.count) {
         size_t n = 0;
-        long over = mic_overflows(r.m);
+        long over = mic_overflows(r.m), gaps = mic_gaps(r.m);
         int got = take(&r, o.word, saved + 1, o.count, &n, &err);
         if (got == 0) break;
+        if (got > 0 && mic_gaps(r.m) != gaps) {
+            if (r.line_open) fputc('\n', stderr);
+            r.line_open = 0;
+            fprintf(stderr, "  the microphone was lost during this clip; once more\n");
+            continue;
+        }
         if (got < 0) {
             if (r.line_open) fputc('\n', stderr);
             if (cli_stop) {
@@ -427,6 +465,7 @@ int cmd_record(int argc, char **argv)
 done:
     mic_close(r.m);
     mic_terminate();
+    g_rec = NULL;
     free(r.buf);
     free(r.scratch);
     return code;

@@ -72,6 +72,10 @@ int speech_overrides_option(speech_overrides *o, int c, const char *v);
  * time for live output. */
 void speech_print_detection(const cx_detection *e, int json, const char *stamp);
 
+/* A line on stderr about the microphone ("cortex-speech: MSG"), stamped
+ * with the wall-clock time: lost, reopening, back. */
+void speech_notice(const char *msg);
+
 /* One function per command, called with argv[0] == the command's name. */
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);

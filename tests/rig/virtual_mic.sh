@@ -25,8 +25,12 @@
 # exported by vmic_start: XDG_RUNTIME_DIR, HOME, PULSE_SERVER (the previous
 # values are restored by vmic_stop), and VMIC_DIR (the temporary directory).
 # Set VMIC_QUIET=1 to silence the progress lines on stderr.
+# vmic_kill_server and vmic_restart_server take the audio server away and
+# bring it back (for tests of a lost microphone).
 
 VMIC_PIDS=()
+VMIC_SERVER_PID=""
+VMIC_FEEDER_PID=""
 VMIC_DIR=""
 VMIC_OLD_ENV=()
 
@@ -74,14 +78,25 @@ load-module module-null-sink sink_name=vmic rate=16000 channels=1
 set-default-sink vmic
 set-default-source vmic.monitor
 EOF
+    _vmic_server_up || return 1
+    _vmic_say "virtual microphone up (PULSE_SERVER=$PULSE_SERVER)"
+    return 0
+}
+
+# _vmic_server_up: starts the daemon and the silence feeder (vmic_start's
+# second half, and vmic_restart_server's); returns 0 once the monitor gives
+# data, else cleans up and returns 1.
+_vmic_server_up() {
     # -n: no default script, no hardware probing. As root pulseaudio only warns.
     pulseaudio -n -F "$VMIC_DIR/daemon.pa" --daemonize=no --exit-idle-time=-1 \
         --disallow-exit --log-target=file:"$VMIC_DIR/daemon.log" </dev/null >/dev/null 2>&1 &
     VMIC_PIDS+=($!)
+    VMIC_SERVER_PID=$!
+    disown $! # no "Killed" notice from bash when a test kills it
     local i up=0
     for i in $(seq 1 100); do # up to 10 s
         if pactl info >/dev/null 2>&1; then up=1; break; fi
-        if ! kill -0 "${VMIC_PIDS[0]}" 2>/dev/null; then break; fi
+        if ! kill -0 "$VMIC_SERVER_PID" 2>/dev/null; then break; fi
         sleep 0.1
     done
     if [ "$up" != 1 ]; then
@@ -93,6 +108,8 @@ EOF
     pacat -p --latency-msec=20 --rate=16000 --channels=1 --format=s16le --raw /dev/zero \
         </dev/null >/dev/null 2>&1 &
     VMIC_PIDS+=($!)
+    VMIC_FEEDER_PID=$!
+    disown $!
     # Wait until the monitor gives data (about 2 s after the daemon starts).
     local got=0
     for i in $(seq 1 10); do
@@ -106,8 +123,25 @@ EOF
         vmic_stop
         return 1
     fi
-    _vmic_say "virtual microphone up (PULSE_SERVER=$PULSE_SERVER)"
     return 0
+}
+
+# vmic_kill_server [SIGNAL]: kills the audio server (and its silence feeder)
+# the way an unplugged microphone or a crashed PulseAudio looks to a program
+# that listens: its stream stops. Default signal: KILL.
+vmic_kill_server() {
+    kill -"${1:-KILL}" "$VMIC_SERVER_PID" "$VMIC_FEEDER_PID" 2>/dev/null
+    local i
+    for i in $(seq 1 30); do kill -0 "$VMIC_SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+    for i in $(seq 1 30); do kill -0 "$VMIC_FEEDER_PID" 2>/dev/null || break; sleep 0.1; done
+    rm -f "$XDG_RUNTIME_DIR/pulse/pid"
+    return 0
+}
+
+# vmic_restart_server: a new daemon in the same place (same PULSE_SERVER).
+vmic_restart_server() {
+    _vmic_server_up || return 1
+    _vmic_say "audio server restarted"
 }
 
 # Adds vmic_stop in front of whatever EXIT trap the caller already has.
