@@ -160,8 +160,12 @@ static int png_jpeg_size(const uint8_t *d, size_t len, uint32_t *w, uint32_t *h)
  * checked first. Returns 1 if all tables are sound (or data is no JPEG). */
 static int jpeg_tables_ok(const uint8_t *d, size_t len, unsigned *bad_count)
 {
-    if (len < 4 || d[0] != 0xff || d[1] != 0xd8) return 1;
-    size_t p = 2;
+    /* stb_image takes any number of 0xff fill bytes before SOI too. */
+    size_t p = 0;
+    while (p < len && d[p] == 0xff)
+        p++;
+    if (p == 0 || p >= len || d[p] != 0xd8) return 1;
+    p++;
     while (p + 4 <= len) {
         if (d[p] != 0xff) { /* entropy-coded data: find the next marker */
             p++;
