@@ -62,7 +62,9 @@ CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCORTEX_FUZ
     -DCORTEX_SANITIZE=ON -DCORTEX_TESTS=OFF -DCORTEX_BENCH=OFF >/dev/null
 cmake --build build-fuzz -j"$(nproc)" >/dev/null
 
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+# A small quarantine: freed blocks wait there (256 MB by default) and would
+# count against --rss-limit-mb as if the reader held them.
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:quarantine_size_mb=64
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export OPENBLAS_NUM_THREADS=1
 status=0
