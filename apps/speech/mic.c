@@ -26,8 +26,10 @@
 #define MIC_RING_SECONDS 2.0
 /* Opening a device that takes longer than this has failed. */
 #define MIC_OPEN_SECONDS 5.0
-/* Stopping a healthy stream that takes longer than this is left behind. */
-#define MIC_CLOSE_SECONDS 0.5
+/* Stopping a healthy stream that takes longer than this is left behind;
+ * twice this (the capture thread, then the close) is the most a Ctrl-C
+ * waits at the end. */
+#define MIC_CLOSE_SECONDS 0.2
 /* Time between two attempts to reopen a lost device. */
 #define MIC_RETRY_SECONDS 0.5
 
