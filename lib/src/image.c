@@ -204,6 +204,26 @@ static int jpeg_tables_ok(const uint8_t *d, size_t len, unsigned *bad_count)
     return 1;
 }
 
+/* stb_image 2.27 copies a PNG's first IDAT chunk to a buffer it has not
+ * allocated yet when that chunk is empty (memcpy to NULL, 0 bytes: undefined
+ * behaviour, found by fuzz_image). Encoders do not write an empty IDAT
+ * before the image data; such a file is refused. Returns 1 if data is no
+ * PNG or its first IDAT holds data. */
+static int png_first_idat_ok(const uint8_t *d, size_t len)
+{
+    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    if (len < 8 || memcmp(d, sig, 8) != 0) return 1;
+    size_t p = 8;
+    while (p + 8 <= len) {
+        uint32_t n = be32(d + p);
+        if (memcmp(d + p + 4, "IDAT", 4) == 0) return n != 0;
+        if (memcmp(d + p + 4, "IEND", 4) == 0) return 1;
+        if ((size_t)n > len - p - 8) return 1; /* runs past the end: stb_image says so */
+        p += 12 + (size_t)n;
+    }
+    return 1;
+}
+
 /* Reads the declared size from the header and applies the limits; nothing
  * is decoded. */
 static cx_status header_info(const uint8_t *data, size_t len, const char *name, int *x, int *y,
@@ -220,6 +240,11 @@ static cx_status header_info(const uint8_t *data, size_t len, const char *name, 
     uint32_t hw, hh;
     if (png_jpeg_size(data, len, &hw, &hh) && too_big(hw, hh))
         return large_error(name, hw, hh, too_large, err);
+    if (!png_first_idat_ok(data, len))
+        return cx_fail(err, CX_ERR_FORMAT,
+                       "%s: corrupt PNG: the first IDAT chunk is empty (the image data must "
+                       "start there)",
+                       name);
     unsigned codes = 0;
     if (!jpeg_tables_ok(data, len, &codes))
         return cx_fail(err, CX_ERR_FORMAT,
