@@ -493,7 +493,7 @@ static cx_status capture_open(const mic_device *d, int want_rate, int block_ms, 
 
 typedef struct open_job {
     char device[256];
-    int rate, block_ms, show_noise;
+    int rate, block_ms;
     cx_status st;
     cx_error err;
     mic_device dev;
@@ -525,7 +525,7 @@ static cx_status open_bounded(mic *m, int show_noise, double seconds, capture **
     open_job *j = calloc(1, sizeof *j);
     if (!j) return cx_fail(err, CX_ERR_NOMEM, "out of memory");
     snprintf(j->device, sizeof j->device, "%s", m->device);
-    j->rate = m->rate, j->block_ms = m->block_ms, j->show_noise = show_noise;
+    j->rate = m->rate, j->block_ms = m->block_ms;
     /* stderr is captured here, on the thread that waits: an open left
      * behind must not keep the process's stderr. */
     quiet q;
@@ -551,13 +551,9 @@ static cx_status open_bounded(mic *m, int show_noise, double seconds, capture **
     return st;
 }
 
-typedef struct close_job {
-    capture *c;
-} close_job;
-
 static void close_run(void *p)
 {
-    capture *c = ((close_job *)p)->c;
+    capture *c = p;
     Pa_AbortStream(c->stream);
     Pa_CloseStream(c->stream);
     capture_free(c);
@@ -598,16 +594,15 @@ static void capture_close(capture *c, int healthy)
         }
         pthread_join(c->thread, NULL);
     }
-    static close_job job; /* one close at a time; a job left behind keeps it */
-    static int job_busy;
-    if (job_busy) {
+    /* After a close that did not return, PortAudio is left alone. */
+    static int close_left_behind;
+    if (close_left_behind) {
         leave_behind(c);
         return;
     }
-    job.c = c;
     quiet q; /* on this thread: a close left behind must not keep stderr */
     quiet_begin(&q);
-    if (!run_bounded(close_run, NULL, &job, MIC_CLOSE_SECONDS, NULL)) job_busy = 1;
+    if (!run_bounded(close_run, NULL, c, MIC_CLOSE_SECONDS, NULL)) close_left_behind = 1;
     quiet_end(&q, 0);
 }
 

@@ -124,11 +124,7 @@ int cx_stb_info(const uint8_t *data, size_t len, cx_stb_budget *b, int *x, int *
 
 uint8_t *cx_stb_load(const cx_stb_io *io, void *user, cx_stb_budget *b, int *x, int *y)
 {
-    static const stbi_io_callbacks cb_template = {0};
-    stbi_io_callbacks cb = cb_template;
-    cb.read = io->read;
-    cb.skip = io->skip;
-    cb.eof = io->eof;
+    stbi_io_callbacks cb = {io->read, io->skip, io->eof};
     int comp = 0;
     cx_stb_budget *saved = tl_budget;
     tl_budget = b;
