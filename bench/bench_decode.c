@@ -1,12 +1,15 @@
-/* Image decoding: Cortex's budgeted stb_image (compiled into the library,
- * lib/src/stb_decode.c) against Debian's libstb.so (what the library linked
- * before) and libpng 1.6's simplified API, on photo-like PNG and JPEG files
- * made here, and on a zlib bomb (a 32x32 PNG whose data inflates to 256 MB):
+/* Image decoding: Cortex's decoders (libpng and libjpeg-turbo on the
+ * decode's memory budget, lib/src/png_decode.c and jpeg_decode.c) against
+ * Debian's libstb.so (what the library used before) and libpng 1.6's
+ * simplified API, on photo-like PNG and JPEG files made here, and on a zlib
+ * bomb (a 32x32 PNG whose data inflates to 256 MB):
  * decode time (median of several runs, one thread) and, for the bomb, the
  * memory each decoder takes (each in a child process of its own). The machine's limit printed first
  * is its memcpy bandwidth, the bound of a decoder that only moves bytes. Usage: bench_decode
  * [REPEATS]   (default 15) */
 #include <png.h>
+#include <stdio.h>
+#include <jpeglib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,17 +90,17 @@ static int rd_eof(void *u)
     return r->pos >= r->n;
 }
 
-/* 0: Cortex (budgeted, compiled in), 1: libstb.so, 2: libpng */
+/* 0: Cortex (libpng or libjpeg-turbo on a budget), 1: libstb.so, 2: libpng */
 static int decode(int which, const unsigned char *d, size_t n, int w, int h)
 {
     int x = 0, y = 0, c = 0, ok = 0;
     if (which == 0) {
-        cx_stb_io io = {rd_read, rd_skip, rd_eof};
-        rd r = {d, n, 0};
-        cx_stb_budget b = {cx_stb_budget_for(n, w, h), 0, 0, 0};
-        unsigned char *px = cx_stb_load(&io, &r, &b, &x, &y);
-        ok = px != NULL;
-        cx_stb_free(px);
+        cx_decode_budget b = {cx_decode_budget_for(n, w, h), 0, 0, 0};
+        uint8_t *px = NULL;
+        cx_error err;
+        ok = (cx_png_detect(d, n) ? cx_png_decode_rgba : cx_jpeg_decode_rgba)(
+                 d, n, "bench", &b, &px, &x, &y, &err) == CX_OK;
+        free(px);
     } else if (which == 1) {
         stbi_io_callbacks cb = {rd_read, rd_skip, rd_eof};
         rd r = {d, n, 0};
@@ -203,15 +206,15 @@ static void bomb_run(void)
     bomb_png(&m, 256u << 20);
     printf("zlib bomb: a 32x32 gray PNG of %zu bytes whose data inflates to 256 MB\n", m.n);
     fflush(stdout);
-    static const char *names[3] = {"cortex (budgeted stb_image 2.27)", "libstb.so (same source)",
-                                   "libpng 1.6 (simplified API)"};
+    static const char *names[3] = {"cortex (libpng/libjpeg-turbo, budget)",
+                                   "libstb.so (stb_image 2.27)", "libpng 1.6 (simplified API)"};
     for (int which = 0; which < 3; which++) {
         pid_t pid = fork();
         if (pid == 0) {
             long before = maxrss_kb();
             double t0 = now();
             int ok;
-            cx_stb_budget peak = {0};
+            cx_decode_budget peak = {0};
             if (which == 0) {
                 uint8_t out[32 * 32];
                 cx_error err;
@@ -222,7 +225,7 @@ static void bomb_run(void)
             }
             double ms = (now() - t0) * 1e3;
             long grew = maxrss_kb() - before;
-            printf("  %-34s %s in %.1f ms; peak resident size grew %.1f MB", names[which],
+            printf("  %-38s %s in %.1f ms; peak resident size grew %.1f MB", names[which],
                    ok ? "decoded" : "refused", ms, grew / 1024.0);
             if (which == 0)
                 printf(" (allocator's peak %.1f MB, budget %.1f MB)", peak.peak / 1048576.0,
@@ -264,16 +267,18 @@ int main(int argc, char **argv)
         double t = now() - t0;
         if (t < best) best = t;
     }
-    printf("machine: %s; memcpy %.1f GB/s (one thread); libpng %s\n", cpu, mb / best / 1e9,
-           png_libpng_ver);
+#define STR2(x) #x
+#define STR(x) STR2(x)
+    printf("machine: %s; memcpy %.1f GB/s (one thread); libpng %s, libjpeg-turbo %s\n", cpu,
+           mb / best / 1e9, png_libpng_ver, STR(LIBJPEG_TURBO_VERSION));
     free(a), free(b2);
     fflush(stdout);
     bomb_run();
 
     static const int sizes[][2] = {{640, 480}, {1920, 1080}};
-    static const char *names[3] = {"cortex (budgeted stb_image 2.27)", "libstb.so (same source)",
-                                   "libpng 1.6 (simplified API)"};
-    printf("%-12s %-11s %-34s %10s\n", "file", "size", "decoder", "ms median");
+    static const char *names[3] = {"cortex (libpng/libjpeg-turbo, budget)",
+                                   "libstb.so (stb_image 2.27)", "libpng 1.6 (simplified API)"};
+    printf("%-12s %-11s %-38s %10s\n", "file", "size", "decoder", "ms median");
     for (int s = 0; s < 2; s++) {
         int w = sizes[s][0], h = sizes[s][1];
         unsigned char *px = malloc((size_t)w * h * 3);
@@ -287,7 +292,7 @@ int main(int argc, char **argv)
             for (int which = 0; which < (k == 0 ? 3 : 2); which++) {
                 int ok = 0;
                 double ms = median_ms(which, m.d, m.n, w, h, reps, &ok);
-                printf("%-12s %4dx%-6d %-34s %10.2f%s\n", k == 0 ? "png" : "jpeg q90", w, h,
+                printf("%-12s %4dx%-6d %-38s %10.2f%s\n", k == 0 ? "png" : "jpeg q90", w, h,
                        names[which], ms, ok ? "" : "  (failed)");
             }
             free(m.d);

@@ -18,7 +18,7 @@ usage: scripts/fuzz.sh [--seconds N] [--jobs N] [--rss-limit-mb N] [TARGET...]
 Fuzzes the readers of files users hand Cortex, each TARGET for N seconds:
   fuzz_model   model files (safetensors, layer spec, speech metadata)
   fuzz_audio   audio files (libsndfile, mixing, resampling)
-  fuzz_image   image files (stb_image, conversion, resizing)
+  fuzz_image   image files (every decoder, conversion, resizing)
   fuzz_idx     IDX files, plain or gzip (Fashion-MNIST)
   fuzz_config  feature and detector settings strings, layer specs
   fuzz_forward a model that loads, whatever its spec: forward, backward, streaming

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential cmake pkg-config
   libopenblas-dev libfftw3-dev libsndfile1-dev libsamplerate0-dev portaudio19-dev
-  libstb-dev libcjson-dev zlib1g-dev libcunit1-dev libpng-dev
+  libstb-dev libcjson-dev zlib1g-dev libcunit1-dev libpng-dev libjpeg62-turbo-dev
   python3-torch python3-numpy
   dataset-fashion-mnist
   pulseaudio pulseaudio-utils libasound2-plugins espeak-ng sox flite

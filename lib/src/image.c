@@ -1,6 +1,7 @@
 /* Image files to fixed-size CHW uint8 arrays: reading with a size cap,
- * header check against decompression bombs, decoding with stb_image, channel
- * conversion and resampling (resize.c). The rules are in image.h. */
+ * header check against decompression bombs, decoding on a memory budget
+ * (libpng, libjpeg-turbo, stb_image for the rest, Cortex's own PNM and HDR
+ * readers), channel conversion and resampling (resize.c). The rules are in image.h. */
 #include "cortex/image.h"
 
 #include <errno.h>
@@ -152,78 +153,6 @@ static int png_jpeg_size(const uint8_t *d, size_t len, uint32_t *w, uint32_t *h)
     return 0;
 }
 
-/* stb_image 2.27 builds a JPEG Huffman table from its 16 code counts without
- * checking that they add up to at most 256 (the symbols a table can hold):
- * a DHT segment with larger counts writes past the table (found by
- * fuzz_image under UBSan once stb_image was compiled here; fixed upstream
- * in 2.28). Every DHT segment of the file, before and between scans, is
- * checked first. Returns 1 if all tables are sound (or data is no JPEG). */
-static int jpeg_tables_ok(const uint8_t *d, size_t len, unsigned *bad_count)
-{
-    /* stb_image takes any number of 0xff fill bytes before SOI too. */
-    size_t p = 0;
-    while (p < len && d[p] == 0xff)
-        p++;
-    if (p == 0 || p >= len || d[p] != 0xd8) return 1;
-    p++;
-    while (p + 4 <= len) {
-        if (d[p] != 0xff) { /* entropy-coded data: find the next marker */
-            p++;
-            continue;
-        }
-        uint8_t m = d[p + 1];
-        if (m == 0xff) { /* fill byte */
-            p++;
-            continue;
-        }
-        if (m == 0x00 || (m >= 0xd0 && m <= 0xd7) || m == 0x01 || m == 0xd8) {
-            p += 2; /* stuffed byte, restart marker, TEM, SOI: no length */
-            continue;
-        }
-        if (m == 0xd9) return 1; /* end of image */
-        size_t seg = (size_t)d[p + 2] << 8 | d[p + 3];
-        if (seg < 2) return 1; /* stb_image rejects it */
-        if (m == 0xc4) {
-            /* A segment cut by the end of the file is read as stb_image
-             * reads it: the missing bytes are zeros. */
-            size_t q = p + 4, end = p + 2 + seg;
-            if (end > len) end = len;
-            while (q < end) {
-                unsigned n = 0;
-                for (size_t i = q + 1; i < q + 17 && i < len; i++)
-                    n += d[i];
-                if (n > 256) {
-                    *bad_count = n;
-                    return 0;
-                }
-                q += 17 + n;
-            }
-        }
-        p += 2 + seg;
-    }
-    return 1;
-}
-
-/* stb_image 2.27 copies a PNG's first IDAT chunk to a buffer it has not
- * allocated yet when that chunk is empty (memcpy to NULL, 0 bytes: undefined
- * behaviour, found by fuzz_image). Encoders do not write an empty IDAT
- * before the image data; such a file is refused. Returns 1 if data is no
- * PNG or its first IDAT holds data. */
-static int png_first_idat_ok(const uint8_t *d, size_t len)
-{
-    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    if (len < 8 || memcmp(d, sig, 8) != 0) return 1;
-    size_t p = 8;
-    while (p + 8 <= len) {
-        uint32_t n = be32(d + p);
-        if (memcmp(d + p + 4, "IDAT", 4) == 0) return n != 0;
-        if (memcmp(d + p + 4, "IEND", 4) == 0) return 1;
-        if ((size_t)n > len - p - 8) return 1; /* runs past the end: stb_image says so */
-        p += 12 + (size_t)n;
-    }
-    return 1;
-}
-
 /* Reads the declared size from the header and applies the limits; nothing
  * is decoded. */
 static cx_status header_info(const uint8_t *data, size_t len, const char *name, int *x, int *y,
@@ -240,20 +169,20 @@ static cx_status header_info(const uint8_t *data, size_t len, const char *name, 
     uint32_t hw, hh;
     if (png_jpeg_size(data, len, &hw, &hh) && too_big(hw, hh))
         return large_error(name, hw, hh, too_large, err);
-    if (!png_first_idat_ok(data, len))
-        return cx_fail(err, CX_ERR_FORMAT,
-                       "%s: corrupt PNG: the first IDAT chunk is empty (the image data must "
-                       "start there)",
-                       name);
-    unsigned codes = 0;
-    if (!jpeg_tables_ok(data, len, &codes))
-        return cx_fail(err, CX_ERR_FORMAT,
-                       "%s: corrupt JPEG: a Huffman table declares %u codes (at most 256)", name,
-                       codes);
-    /* PNM and HDR are decoded by Cortex itself (pnm.c, hdr.c). */
+    /* PNG and JPEG go to libpng and libjpeg-turbo (png_decode.c,
+     * jpeg_decode.c), PNM and HDR to Cortex's own readers (pnm.c, hdr.c). */
     long ow = 0, oh = 0;
     cx_status st = CX_OK;
-    if (cx_pnm_detect(data, len)) {
+    if (cx_png_detect(data, len)) {
+        int c = 0;
+        cx_decode_budget b = {cx_decode_budget_for(len, 0, 0), 0, 0, 0};
+        st = cx_png_info(data, len, name, &b, x, y, &c, err);
+        ow = *x, oh = *y, *comp = c;
+    } else if (cx_jpeg_detect(data, len)) {
+        int c = 0;
+        st = cx_jpeg_info(data, len, name, x, y, &c, err);
+        ow = *x, oh = *y, *comp = c;
+    } else if (cx_pnm_detect(data, len)) {
         cx_pnm h;
         st = cx_pnm_header(data, len, name, &h, err);
         ow = h.width, oh = h.height, *comp = h.channels;
@@ -263,7 +192,9 @@ static cx_status header_info(const uint8_t *data, size_t len, const char *name, 
         ow = h.width, oh = h.height, *comp = 3;
     }
     if (st) return st;
-    if (ow > 0) {
+    if (ow > 0 || oh > 0) {
+        if (ow < 1 || oh < 1)
+            return cx_fail(err, CX_ERR_FORMAT, "%s: declared size %ldx%ld is empty", name, ow, oh);
         if (ow > CX_IMAGE_MAX_SIDE || oh > CX_IMAGE_MAX_SIDE || too_big((uint32_t)ow, (uint32_t)oh))
             return large_error(name, ow, oh, too_large, err);
         *x = (int)ow;
@@ -271,7 +202,7 @@ static cx_status header_info(const uint8_t *data, size_t len, const char *name, 
         return CX_OK;
     }
     /* The header is read under the slack alone: no pixel is decoded. */
-    cx_stb_budget b = {cx_stb_budget_for(len, 0, 0), 0, 0, 0};
+    cx_decode_budget b = {cx_decode_budget_for(len, 0, 0), 0, 0, 0};
     if (!cx_stb_info(data, len, &b, x, y, comp))
         return cx_fail(err, CX_ERR_FORMAT, "%s: not a readable image (%s)", name,
                        cx_stb_failure_reason() ? cx_stb_failure_reason() : "unknown format");
@@ -387,23 +318,23 @@ static int mr_eof(void *user)
     return m->pos >= m->len;
 }
 
-static _Thread_local cx_stb_budget last_budget;
+static _Thread_local cx_decode_budget last_budget;
 
-cx_stb_budget cx_image_last_budget(void)
+cx_decode_budget cx_image_last_budget(void)
 {
     return last_budget;
 }
 
 /* Decodes with stb_image to RGBA (stb_image replicates gray and supplies
  * opaque alpha, so one conversion routine applies the documented rules),
- * holding at most cx_stb_budget_for(len, x, y) bytes at once whatever the
+ * holding at most cx_decode_budget_for(len, x, y) bytes at once whatever the
  * compressed data claims. *px is freed with cx_stb_free. */
 static cx_status stb_decode_rgba(const uint8_t *data, size_t len, const char *name, int x, int y,
                                  uint8_t **px, int *dx, int *dy, cx_error *err)
 {
     static const cx_stb_io io = {mr_read, mr_skip, mr_eof};
     mem_reader m = {data, len, 0, 0};
-    cx_stb_budget b = {cx_stb_budget_for(len, x, y), 0, 0, 0};
+    cx_decode_budget b = {cx_decode_budget_for(len, x, y), 0, 0, 0};
     *px = cx_stb_load(&io, &m, &b, dx, dy);
     last_budget = b;
     if (!*px) {
@@ -451,7 +382,12 @@ cx_status cx_image_decode_scratch(const void *data, size_t len, const char *name
     int dx = 0, dy = 0;
     uint8_t *px = NULL;
     int from_stb = 0;
-    if (cx_pnm_detect(data, len)) {
+    if (cx_png_detect(data, len) || cx_jpeg_detect(data, len)) {
+        cx_decode_budget b = {cx_decode_budget_for(len, x, y), 0, 0, 0};
+        st = (cx_png_detect(data, len) ? cx_png_decode_rgba : cx_jpeg_decode_rgba)(
+            data, len, name, &b, &px, &dx, &dy, err);
+        last_budget = b;
+    } else if (cx_pnm_detect(data, len)) {
         cx_pnm h;
         st = cx_pnm_header(data, len, name, &h, err);
         if (!st) st = cx_pnm_decode_rgba(data, len, name, &h, &px, err);

@@ -45,25 +45,56 @@ cx_status cx_hdr_header(const uint8_t *data, size_t len, const char *name, cx_hd
 cx_status cx_hdr_decode_rgba(const uint8_t *data, size_t len, const char *name, const cx_hdr *h,
                              uint8_t **out, cx_error *err);
 
-/* stb_image, compiled into the library with its allocations counted
- * against a budget (stb_decode.c). One decode draws on one budget; a
- * request that would pass `limit` fails (stb_image then reports
- * "outofmem") and sets `refused`. `peak` is the most held at once. */
-typedef struct cx_stb_budget {
+/* The memory budget of one image decode (decode_budget.c). stb_image's
+ * and libpng's allocations are counted against it, and so is every
+ * decoder's RGBA output; a request that would pass `limit` fails and sets
+ * `refused`. `peak` is the most held at once (for JPEG only the output:
+ * libjpeg-turbo's own buffers are held to the rest of the limit by its
+ * max_memory_to_use, jpeg_decode.c). */
+typedef struct cx_decode_budget {
     size_t limit, used, peak;
     int refused;
-} cx_stb_budget;
+} cx_decode_budget;
 
-/* What a decode may hold: the file's bytes (PNG keeps its compressed data),
- * CX_STB_BYTES_PER_PIXEL per declared pixel and a fixed slack for the
- * decoders' tables. The largest peak over the test suite's valid images
- * (8- and 16-bit PNG, plain and interlaced, JPEG, BMP, TGA) is checked in
- * test_image.c against this: 28 bytes per pixel at most (a 16-bit RGBA
- * interlaced PNG), 4-7 for the others. */
-#define CX_STB_BYTES_PER_PIXEL 48
-#define CX_STB_BUDGET_SLACK ((size_t)4 << 20)
-size_t cx_stb_budget_for(size_t file_len, long long width, long long height);
+/* What a decode may hold: the file's bytes, CX_DECODE_BYTES_PER_PIXEL per
+ * declared pixel and a fixed slack for the decoders' tables. The largest
+ * peak over the test suite's valid images (8- and 16-bit PNG, plain and
+ * interlaced, JPEG, BMP, TGA) is checked in test_image.c against this:
+ * 7 bytes per pixel at most. stb_image's GIF reader, by its code, holds 9
+ * (two RGBA frames and a history byte). */
+#define CX_DECODE_BYTES_PER_PIXEL 24
+#define CX_DECODE_BUDGET_SLACK ((size_t)4 << 20)
+size_t cx_decode_budget_for(size_t file_len, long long width, long long height);
 
+/* malloc/realloc/free counted against b (NULL: uncounted). Blocks carry a
+ * header: free them only with cx_budget_free. */
+void *cx_budget_malloc(cx_decode_budget *b, size_t n);
+void *cx_budget_realloc(cx_decode_budget *b, void *p, size_t n);
+void cx_budget_free(cx_decode_budget *b, void *p);
+/* Counts n bytes allocated elsewhere (0: it would pass the limit); give
+ * returns them. */
+int cx_budget_take(cx_decode_budget *b, size_t n);
+void cx_budget_give(cx_decode_budget *b, size_t n);
+
+/* PNG through libpng (png_decode.c). The info reads IHDR and the chunks
+ * before the image data; the decode gives width*height RGBA pixels
+ * (malloc'd) under budget b. */
+int cx_png_detect(const uint8_t *d, size_t len);
+cx_status cx_png_info(const uint8_t *data, size_t len, const char *name, cx_decode_budget *b,
+                      int *x, int *y, int *comp, cx_error *err);
+cx_status cx_png_decode_rgba(const uint8_t *data, size_t len, const char *name, cx_decode_budget *b,
+                             uint8_t **out, int *x, int *y, cx_error *err);
+
+/* JPEG through libjpeg-turbo (jpeg_decode.c), likewise. */
+#define CX_JPEG_MAX_SCANS 500
+int cx_jpeg_detect(const uint8_t *d, size_t len);
+cx_status cx_jpeg_info(const uint8_t *data, size_t len, const char *name, int *x, int *y, int *comp,
+                       cx_error *err);
+cx_status cx_jpeg_decode_rgba(const uint8_t *data, size_t len, const char *name,
+                              cx_decode_budget *b, uint8_t **out, int *x, int *y, cx_error *err);
+
+/* stb_image for BMP, GIF, TGA, PSD and PIC, compiled into the library with
+ * its allocations on a budget (stb_decode.c). */
 typedef struct cx_stb_io {
     int (*read)(void *user, char *data, int size);
     void (*skip)(void *user, int n);
@@ -72,13 +103,13 @@ typedef struct cx_stb_io {
 
 /* stbi_info_from_memory and stbi_load_from_callbacks (to RGBA) under budget
  * b (NULL: unlimited); the pixels are freed with cx_stb_free. */
-int cx_stb_info(const uint8_t *data, size_t len, cx_stb_budget *b, int *x, int *y, int *comp);
-uint8_t *cx_stb_load(const cx_stb_io *io, void *user, cx_stb_budget *b, int *x, int *y);
+int cx_stb_info(const uint8_t *data, size_t len, cx_decode_budget *b, int *x, int *y, int *comp);
+uint8_t *cx_stb_load(const cx_stb_io *io, void *user, cx_decode_budget *b, int *x, int *y);
 const char *cx_stb_failure_reason(void);
 void cx_stb_free(void *px);
 
 /* The budget figures of the last image decode on this thread (image.c):
  * for tests and benchmarks that check the bound by the allocator's count. */
-cx_stb_budget cx_image_last_budget(void);
+cx_decode_budget cx_image_last_budget(void);
 
 #endif

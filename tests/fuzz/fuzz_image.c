@@ -1,5 +1,7 @@
 /* Fuzz target: an image file as cortex-vision reads it (any format
- * stb_image decodes), converted to 28x28 gray and to 32x32 RGB. Files that
+ * the library decodes: libpng, libjpeg-turbo, stb_image for BMP, GIF, TGA,
+ * PSD and PIC, its own PNM and HDR readers), converted to 28x28 gray and
+ * to 32x32 RGB. Files that
  * declare more than 4 megapixels are only checked to the header: the
  * readers accept up to 64, whose legitimate decode takes more than the
  * fuzzer's memory limit (scripts/fuzz.sh --rss-limit-mb, 512 by default),
