@@ -31,9 +31,13 @@ import time
 THREADS = 1
 if len(sys.argv) >= 3 and sys.argv[1] == "train":
     THREADS = int(sys.argv[2])
-for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[var] = str(THREADS)
-os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+# CX_TORCH_BLAS_THREADS and CX_TORCH_OMP_WAIT override OpenBLAS's thread
+# count and the OpenMP wait policy (bench/gru.sh tries each configuration).
+BLAS_THREADS = os.environ.get("CX_TORCH_BLAS_THREADS", str(THREADS))
+os.environ["OMP_NUM_THREADS"] = str(THREADS)
+os.environ["OPENBLAS_NUM_THREADS"] = BLAS_THREADS
+os.environ["MKL_NUM_THREADS"] = BLAS_THREADS
+os.environ["OMP_WAIT_POLICY"] = os.environ.get("CX_TORCH_OMP_WAIT", "PASSIVE")
 
 import torch  # noqa: E402  (after the thread settings above)
 

@@ -13,16 +13,20 @@ import sys
 import time
 
 # Debian's torch runs OpenMP threads and also calls the pthreads OpenBLAS,
-# which starts one thread per core of its own; give both the same budget
-# and let idle OpenMP threads sleep, before torch is imported (PyTorch's best
-# configuration at exactly that thread count; see bench/bench_gru.py).
+# which starts one thread per core of its own. Both are set before torch is
+# imported: OpenMP gets --threads; OpenBLAS gets CX_TORCH_BLAS_THREADS if set
+# (bench/vision.sh tries 1 and --threads and reports each), else --threads;
+# idle OpenMP threads sleep unless CX_TORCH_OMP_WAIT=ACTIVE.
 _threads = str(os.cpu_count())
 for _i, _a in enumerate(sys.argv):
     if _a == '--threads' and _i + 1 < len(sys.argv):
         _threads = sys.argv[_i + 1]
-for _var in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'):
-    os.environ[_var] = _threads
-os.environ['OMP_WAIT_POLICY'] = 'PASSIVE'
+BLAS_THREADS = os.environ.get('CX_TORCH_BLAS_THREADS', _threads)
+OMP_WAIT = os.environ.get('CX_TORCH_OMP_WAIT', 'PASSIVE')
+os.environ['OMP_NUM_THREADS'] = _threads
+os.environ['OPENBLAS_NUM_THREADS'] = BLAS_THREADS
+os.environ['MKL_NUM_THREADS'] = BLAS_THREADS
+os.environ['OMP_WAIT_POLICY'] = OMP_WAIT
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -87,6 +91,8 @@ def main():
     print(json.dumps({
         'framework': 'pytorch ' + torch.__version__,
         'threads': args.threads,
+        'blas_threads': int(BLAS_THREADS),
+        'omp_wait': OMP_WAIT,
         'images': len(x),
         'train_images_per_sec': len(x) / train_s,
         'final_loss': float(loss),
