@@ -1,6 +1,9 @@
 /* Cortex side of bench/conv.sh: conv2d forward + backward time for the
  * layers of the reference CNN, calling the layer's kernels directly with a
- * workspace of the size the layer asks for (as a model would).
+ * workspace of the size the layer asks for (as a model would). At more
+ * than one thread the batch is split as training splits it (team.h): each
+ * thread runs its shard through its replica's layer with single-threaded
+ * OpenBLAS calls, then the weight gradients are summed in rank order.
  *
  *   bench_conv [THREADS[,THREADS...]] [MIN_SECONDS] [CASE_PREFIX]
  *
@@ -14,6 +17,7 @@
 #include <string.h>
 
 #include "cortex/cortex.h"
+#include "team.h"
 
 typedef struct {
     const char *name;
@@ -35,6 +39,26 @@ static const bench_case cases[] = {
     {"x64x32x28x28_64f3s2", 64, 32, 28, 28, 64, 3, 2, 1, 1, 1},
     {"x64x16x28x28_16f5", 64, 16, 28, 28, 16, 5, 1, 2, 1, 1},
 };
+
+/* One rank's share: its samples through its replica's layer. */
+typedef struct {
+    const bench_case *bc;
+    float *x, *y, *dy, *dx;
+    float *work[CX_TEAM_MAX];
+    cx_rng rng[CX_TEAM_MAX];
+} shard_ctx;
+
+static void shard(void *ctx, cx_model *m, int rank, int lo, int hi)
+{
+    shard_ctx *sc = ctx;
+    cx_layer *l = cx_model_layer(m, 0);
+    size_t in = cx_shape_size(&l->in), out = cx_shape_size(&l->out);
+    cx_run r = {1, &sc->rng[rank], sc->work[rank], NULL};
+    cx_model_zero_grad(m);
+    l->kind->forward(l, &r, hi - lo, sc->x + lo * in, sc->y + lo * out);
+    l->kind->backward(l, &r, hi - lo, sc->x + lo * in, sc->y + lo * out, sc->dy + lo * out,
+                      sc->dx ? sc->dx + lo * in : NULL);
+}
 
 static int run_case(const bench_case *bc, int threads, double min_time)
 {
@@ -65,26 +89,53 @@ static int run_case(const bench_case *bc, int threads, double min_time)
         x[i] = cx_rng_normal(&rng);
     for (size_t i = 0; i < out_n; i++)
         dy[i] = cx_rng_normal(&rng);
-    cx_run r = {1, &rng, work};
+    cx_run r = {1, &rng, work, NULL};
     float *dxp = bc->need_dx ? dx : NULL;
+    cx_team *team = NULL;
+    if (cx_team_create(&team, m, bc->n, &err)) {
+        fprintf(stderr, "bench_conv: %s\n", err.msg);
+        return 1;
+    }
+    static shard_ctx sc;
+    memset(&sc, 0, sizeof sc);
+    sc.bc = bc, sc.x = x, sc.y = y, sc.dy = dy, sc.dx = dxp;
+    if (team)
+        for (int i = 0; i < team->size; i++) {
+            cx_layer *li = cx_model_layer(team->m[i], 0);
+            size_t wn = li->kind->workspace ? li->kind->workspace(li, bc->n) : 0;
+            sc.work[i] = cx_alloc_floats(wn ? wn : 1);
+            cx_rng_seed(&sc.rng[i], 3 + (uint64_t)i);
+        }
 
     for (int i = 0; i < 3; i++) {
-        l->kind->forward(l, &r, bc->n, x, y);
-        l->kind->backward(l, &r, bc->n, x, y, dy, dxp);
+        if (team) {
+            cx_team_run(team, bc->n, shard, &sc, 1);
+        } else {
+            l->kind->forward(l, &r, bc->n, x, y);
+            l->kind->backward(l, &r, bc->n, x, y, dy, dxp);
+        }
     }
     double best = 1e30, spent = 0.0;
     while (spent < min_time) {
         enum { REPS = 5 };
         double t0 = cx_now();
         for (int i = 0; i < REPS; i++) {
-            cx_model_zero_grad(m);
-            l->kind->forward(l, &r, bc->n, x, y);
-            l->kind->backward(l, &r, bc->n, x, y, dy, dxp);
+            if (team) {
+                cx_team_run(team, bc->n, shard, &sc, 1);
+            } else {
+                cx_model_zero_grad(m);
+                l->kind->forward(l, &r, bc->n, x, y);
+                l->kind->backward(l, &r, bc->n, x, y, dy, dxp);
+            }
         }
         double dt = (cx_now() - t0) / REPS;
         if (dt < best) best = dt;
         spent += dt * REPS;
     }
+    if (team)
+        for (int i = 0; i < team->size; i++)
+            cx_free_floats(sc.work[i]);
+    cx_team_free(team);
     printf("cortex %d %s %.3f\n", threads, bc->name, best * 1e3);
     fflush(stdout);
     cx_free_floats(x);

@@ -1,8 +1,10 @@
 /* Training end to end on generated problems: an MLP learns XOR-like points;
  * training is bit-for-bit reproducible; schedules and clipping behave. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -186,6 +188,123 @@ static void test_init(void)
     cx_model_free(m);
 }
 
+/* ---- cx_train split between threads ------------------------------------- */
+
+typedef struct {
+    const float *x;
+    const int *y;
+    int in;
+} mem_src;
+
+static cx_status mem_get(void *ctx, const int *idx, int n, int augment, cx_rng *rng, float *x,
+                         int *labels, cx_error *err)
+{
+    (void)augment, (void)rng, (void)err;
+    const mem_src *m = ctx;
+    for (int i = 0; i < n; i++) {
+        memcpy(x + (size_t)i * m->in, m->x + (size_t)idx[i] * m->in, m->in * sizeof *x);
+        labels[i] = m->y[idx[i]];
+    }
+    return CX_OK;
+}
+
+/* Trains spec with cx_train on `threads` threads; returns its parameters
+ * (weights and batch-norm running statistics), malloc'd. */
+static float *train_threads(const char *spec, const mem_src *src, int n, int threads, int epochs,
+                            int batch, cx_optim_kind opt, size_t *nw)
+{
+    cx_error err;
+    cx_model *m;
+    cx_shape in = cx_shape3(1, 8, 8);
+    if (cx_model_create(&m, spec, &in, &err)) return NULL;
+    cx_model_init(m, 4);
+    cx_set_threads(threads);
+    cx_train_source ts = {(void *)src, n, mem_get};
+    cx_train_config cfg = cx_train_defaults();
+    cfg.epochs = epochs;
+    cfg.batch = batch;
+    cfg.lr = 0.05f;
+    cfg.schedule = CX_SCHED_CONSTANT;
+    cfg.optim = cx_optim_defaults(opt);
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/cx_test_train_%d.safetensors", (int)getpid());
+    cfg.out_path = path;
+    cx_train_result res;
+    cx_status st = cx_train(m, &ts, NULL, &cfg, &res, &err);
+    if (st) fprintf(stderr, "  cx_train: %s\n", err.msg);
+    CU_ASSERT_EQUAL(st, CX_OK);
+    cx_train_result_free(&res);
+    remove(path);
+    cx_set_threads(1);
+    float *w = cx_model_param_block(m, nw);
+    float *copy = malloc(*nw * sizeof *copy);
+    memcpy(copy, w, *nw * sizeof *copy);
+    cx_model_free(m);
+    return copy;
+}
+
+static double max_rel_diff(const float *a, const float *b, size_t n)
+{
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]) / (1e-3 + fabs((double)a[i]));
+        if (d > worst) worst = d;
+    }
+    return worst;
+}
+
+/* The batch split between 2 and 3 threads (replicas, batch-norm statistics
+ * summed over the shards, gradients summed in rank order) trains the model
+ * one thread trains, up to float rounding: one SGD step on the whole set,
+ * then 3 epochs of SGD in batches of 32 (the last one short); the same
+ * thread count gives the same bits every time, with Adam too. (Adam is not
+ * compared across thread counts: a bias before batch normalization has a
+ * zero gradient up to rounding, which Adam's normalization turns into
+ * steps of the full learning rate either way.) */
+static void test_threads(void)
+{
+    enum { N = 200 };
+    static float x[N * 64];
+    static int y[N];
+    cx_rng rng;
+    cx_rng_seed(&rng, 11);
+    for (int i = 0; i < N; i++) {
+        double s = 0;
+        for (int j = 0; j < 64; j++) {
+            x[i * 64 + j] = 2 * cx_rng_uniform(&rng) - 1;
+            s += x[i * 64 + j] * (j < 32 ? 1 : -1);
+        }
+        y[i] = s > 1 ? 2 : s < -1 ? 0 : 1;
+    }
+    mem_src src = {x, y, 64};
+    const char *spec = "conv 4 3 pad=1; batchnorm; relu; maxpool 2; flatten; dense 16; batchnorm; "
+                       "tanh; dense 3";
+    size_t n1, n2, n3, n2b;
+    float *w1 = train_threads(spec, &src, N, 1, 1, N, CX_OPT_SGD, &n1);
+    float *w2 = train_threads(spec, &src, N, 2, 1, N, CX_OPT_SGD, &n2);
+    float *w3 = train_threads(spec, &src, N, 3, 1, N, CX_OPT_SGD, &n3);
+    CU_ASSERT_FATAL(w1 && w2 && w3 && n1 == n2 && n1 == n3);
+    double d2 = max_rel_diff(w1, w2, n1), d3 = max_rel_diff(w1, w3, n1);
+    fprintf(stderr, "  one SGD step: 2 threads within %.2g, 3 threads within %.2g of 1 thread\n",
+            d2, d3);
+    CU_ASSERT(d2 < 1e-5);
+    CU_ASSERT(d3 < 1e-5);
+    free(w1), free(w2), free(w3);
+
+    w1 = train_threads(spec, &src, N, 1, 3, 32, CX_OPT_SGD, &n1);
+    w2 = train_threads(spec, &src, N, 2, 3, 32, CX_OPT_SGD, &n2);
+    CU_ASSERT_FATAL(w1 && w2);
+    d2 = max_rel_diff(w1, w2, n1);
+    fprintf(stderr, "  21 SGD steps: 2 threads within %.2g of 1 thread\n", d2);
+    CU_ASSERT(d2 < 5e-4);
+    free(w1), free(w2);
+    w2 = train_threads(spec, &src, N, 2, 3, 32, CX_OPT_ADAM, &n2);
+    float *w2b = train_threads(spec, &src, N, 2, 3, 32, CX_OPT_ADAM, &n2b);
+    CU_ASSERT_FATAL(w2 && w2b && n2 == n2b);
+    CU_ASSERT_EQUAL(memcmp(w2, w2b, n2 * sizeof *w2), 0);
+    free(w2), free(w2b);
+}
+
 int main(void)
 {
     cx_set_threads(1);
@@ -195,6 +314,7 @@ int main(void)
         {"learning-rate schedules", test_schedules},
         {"gradient clipping by global norm", test_clip},
         {"He initialization and constant inits", test_init},
+        {"training split between 2 and 3 threads", test_threads},
         {NULL, NULL},
     };
     return cx_test_main("train", tests);

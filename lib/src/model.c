@@ -23,6 +23,8 @@ struct cx_model {
 
     float *w, *g; /* one block for every parameter and its gradient */
     size_t nw;
+    int shares_w;    /* a replica: w is another model's (cx_model_replica) */
+    cx_group *group; /* the shards of one batch this model runs with, or NULL */
 
     int training;
     cx_rng rng;
@@ -359,7 +361,7 @@ void cx_model_free(cx_model *m)
     cx_free_floats(m->grad[1]);
     cx_free_floats(m->grad_input);
     cx_free_floats(m->work);
-    cx_free_floats(m->w);
+    if (!m->shares_w) cx_free_floats(m->w);
     cx_free_floats(m->g);
     for (int i = 0; i < m->nlabels; i++)
         free(m->labels[i]);
@@ -689,7 +691,7 @@ const float *cx_model_forward(cx_model *m, int n, const float *x)
 {
     if (n <= 0 || n > m->max_batch) return NULL;
     if (m->nmembers) return ensemble_forward(m, n, x);
-    cx_run r = {m->training, &m->rng, m->work};
+    cx_run r = {m->training, &m->rng, m->work, m->group};
     const float *cur = x;
     for (int i = 0; i < m->nlayers; i++) {
         cx_layer *l = m->layers[i];
@@ -709,7 +711,7 @@ void cx_model_zero_grad(cx_model *m)
 void cx_model_backward(cx_model *m, int n, const float *dy)
 {
     if (n <= 0 || n > m->max_batch || !m->last_x) return;
-    cx_run r = {m->training, &m->rng, m->work};
+    cx_run r = {m->training, &m->rng, m->work, m->group};
     const float *cur = dy;
     for (int i = m->nlayers - 1; i >= 0; i--) {
         cx_layer *l = m->layers[i];
@@ -758,7 +760,7 @@ cx_status cx_model_stream_reset(cx_model *m, cx_error *err)
 const float *cx_model_stream_step(cx_model *m, const float *frame)
 {
     if (!m->stream_ready) return NULL;
-    cx_run r = {0, &m->rng, m->work};
+    cx_run r = {0, &m->rng, m->work, NULL};
     const float *cur = frame;
     for (int i = 0; i < m->nlayers; i++) {
         cx_layer *l = m->layers[i];
@@ -909,4 +911,50 @@ cx_status cx_model_ensemble(cx_model **out, cx_model *const *members, int n, cx_
     }
     *out = m;
     return CX_OK;
+}
+
+cx_status cx_model_replica(cx_model **out, cx_model *master, cx_error *err)
+{
+    *out = NULL;
+    if (master->nmembers)
+        return cx_fail(err, CX_ERR_ARG, "model: an ensemble has no replicas (it is not trained)");
+    cx_status st = cx_model_alloc_params(master, err);
+    if (st) return st;
+    cx_model *r = NULL;
+    if ((st = cx_model_create_layout(&r, master->spec, &master->input, err))) return st;
+    r->nw = master->nw;
+    r->shares_w = 1;
+    r->w = master->w;
+    if (!(r->g = cx_alloc_floats(r->nw ? r->nw : 1))) {
+        cx_model_free(r);
+        return cx_fail(err, CX_ERR_NOMEM, "model: out of memory for a replica's gradients");
+    }
+    /* The same offsets as cx_model_alloc_params gave the master. */
+    for (int i = 0; i < r->nlayers; i++)
+        for (int j = 0; j < r->layers[i]->nparams; j++) {
+            cx_param *p = &r->layers[i]->params[j];
+            size_t off = (size_t)(master->layers[i]->params[j].w - master->w);
+            p->w = r->w + off;
+            p->g = r->g + off;
+        }
+    r->training = master->training;
+    *out = r;
+    return CX_OK;
+}
+
+void cx_model_set_group(cx_model *m, cx_group *g)
+{
+    m->group = g;
+}
+
+size_t cx_model_group_doubles(const cx_model *m)
+{
+    size_t most = 1;
+    for (int i = 0; i < m->nlayers; i++) {
+        const cx_shape *in = &m->layers[i]->in;
+        size_t a = in->ndim > 0 ? (size_t)in->d[0] : 1, b = (size_t)cx_last_dim(in);
+        if (a > most) most = a;
+        if (b > most) most = b;
+    }
+    return 2 * most + 1;
 }

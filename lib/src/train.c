@@ -10,6 +10,8 @@
 
 #include "cortex/io.h"
 #include "cortex/loss.h"
+#include "model_util.h"
+#include "team.h"
 
 cx_train_config cx_train_defaults(void)
 {
@@ -54,8 +56,10 @@ static int argmax(const float *z, int k)
     return best;
 }
 
-cx_status cx_evaluate(cx_model *m, const cx_train_source *src, int batch, int *pred, int *truth,
-                      float *loss, float *acc, cx_error *err)
+/* Forward only, over the team if there is one (its shards each a batch's
+ * part; batch normalization uses its running statistics, no exchange). */
+static cx_status evaluate(cx_model *m, cx_team *tm, const cx_train_source *src, int batch,
+                          int *pred, int *truth, float *loss, float *acc, cx_error *err)
 {
     int in = (int)cx_shape_size(cx_model_input_shape(m));
     int k = (int)cx_shape_size(cx_model_output_shape(m));
@@ -79,10 +83,23 @@ cx_status cx_evaluate(cx_model *m, const cx_train_source *src, int batch, int *p
         for (int i = 0; i < nb; i++)
             idx[i] = s + i;
         if ((st = src->get(src->ctx, idx, nb, 0, &rng, x, y, err))) break;
-        const float *z = cx_model_forward(m, nb, x);
-        total += (double)cx_softmax_xent(z, y, nb, k, 0.0f, NULL, NULL) * nb;
+        int shared = tm && nb >= tm->size && cx_model_max_batch(tm->m[1]) * tm->size >= nb;
+        const float *z = NULL;
+        if (shared) {
+            cx_team_step(tm, 0, nb, x, y, NULL, 0.0f, NULL);
+            for (int r = 0; r < tm->size; r++) {
+                int lo, hi;
+                cx_team_shard(nb, r, tm->size, &lo, &hi);
+                total += (double)cx_softmax_xent(tm->z[r], y + lo, hi - lo, k, 0.0f, NULL, NULL) *
+                         (hi - lo);
+            }
+        } else {
+            z = cx_model_forward(m, nb, x);
+            total += (double)cx_softmax_xent(z, y, nb, k, 0.0f, NULL, NULL) * nb;
+        }
         for (int i = 0; i < nb; i++) {
-            int p = argmax(z + (size_t)i * k, k);
+            const float *zi = shared ? cx_team_row(tm, i) : z + (size_t)i * k;
+            int p = argmax(zi, k);
             right += p == y[i];
             if (pred) pred[s + i] = p;
             if (truth) truth[s + i] = y[i];
@@ -97,6 +114,18 @@ done:
     cx_free_floats(x);
     free(idx);
     free(y);
+    return st;
+}
+
+cx_status cx_evaluate(cx_model *m, const cx_train_source *src, int batch, int *pred, int *truth,
+                      float *loss, float *acc, cx_error *err)
+{
+    if (batch <= 0) batch = 64;
+    cx_team *tm = NULL;
+    cx_status st = cx_model_reserve(m, batch, err);
+    if (!st) st = cx_team_create(&tm, m, batch, err);
+    if (!st) st = evaluate(m, tm, src, batch, pred, truth, loss, acc, err);
+    cx_team_free(tm);
     return st;
 }
 
@@ -356,7 +385,12 @@ cx_status cx_train(cx_model *m, const cx_train_source *train, const cx_train_sou
     cx_status st = cx_model_reserve(m, B, err);
     if (st) return st;
     cx_optim *o = NULL;
+    cx_team *tm = NULL;
     if ((st = cx_optim_create(&o, m, &cfg->optim, err))) return st;
+    if ((st = cx_team_create(&tm, m, B, err))) {
+        cx_optim_free(o);
+        return st;
+    }
     size_t nw;
     float *w = cx_model_param_block(m, &nw);
     buffers b = {0};
@@ -401,12 +435,24 @@ cx_status cx_train(cx_model *m, const cx_train_source *train, const cx_train_sou
             derive(&rng, cfg->seed, 2, (uint64_t)ls.epoch, (uint64_t)ls.batch);
             if ((st = train->get(train->ctx, b.idx, nb, 1, &rng, b.x, b.y, err))) goto done;
             derive(cx_model_rng(m), cfg->seed, 3, (uint64_t)ls.step, 0);
-            cx_model_zero_grad(m);
-            const float *z = cx_model_forward(m, nb, b.x);
-            float loss = cx_softmax_xent(z, b.y, nb, k, cfg->label_smoothing, b.dz, NULL);
-            for (int i = 0; i < nb; i++)
-                ls.correct += argmax(z + (size_t)i * k, k) == b.y[i];
-            cx_model_backward(m, nb, b.dz);
+            float loss;
+            if (tm && nb >= tm->size) {
+                for (int r = 1; r < tm->size; r++)
+                    derive(cx_model_rng(tm->m[r]), cfg->seed, 3, (uint64_t)ls.step, (uint64_t)r);
+                cx_team_step(tm, 1, nb, b.x, b.y, b.dz, cfg->label_smoothing, &loss);
+                for (int i = 0; i < nb; i++)
+                    ls.correct += argmax(cx_team_row(tm, i), k) == b.y[i];
+            } else {
+                /* One thread (or a last batch smaller than the team). */
+                cx_model_set_group(m, NULL);
+                cx_model_zero_grad(m);
+                const float *z = cx_model_forward(m, nb, b.x);
+                loss = cx_softmax_xent(z, b.y, nb, k, cfg->label_smoothing, b.dz, NULL);
+                for (int i = 0; i < nb; i++)
+                    ls.correct += argmax(z + (size_t)i * k, k) == b.y[i];
+                cx_model_backward(m, nb, b.dz);
+                if (tm) cx_model_set_group(m, &tm->g[0]);
+            }
             cx_optim_step(o, cx_schedule_lr(&sched, ls.step));
             ls.step++;
             ls.loss_sum += (double)loss * nb;
@@ -434,7 +480,7 @@ cx_status cx_train(cx_model *m, const cx_train_source *train, const cx_train_sou
         r.lr = cx_schedule_lr(&sched, ls.step > 0 ? ls.step - 1 : 0);
         r.val_loss = r.val_acc = -1.0f;
         if (val && val->count > 0 &&
-            (st = cx_evaluate(m, val, B, NULL, NULL, &r.val_loss, &r.val_acc, err)))
+            (st = evaluate(m, tm, val, B, NULL, NULL, &r.val_loss, &r.val_acc, err)))
             goto done;
         int have_val = val && val->count > 0;
         float score = have_val ? r.val_acc : r.train_acc;
@@ -471,6 +517,7 @@ done:
     res->best_val_acc = ls.best_acc;
     cx_model_set_training(m, 0);
     cx_optim_free(o);
+    cx_team_free(tm);
     free_buffers(&b);
     return st;
 }

@@ -71,8 +71,12 @@ CX_API uint64_t cx_hash_string(const char *s);
 CX_API char **cx_strlist_split(const char *s, int *n);
 CX_API void cx_strlist_free(char **v);
 
-/* Threads used by matrix products (OpenBLAS). n <= 0 means all cores. The
- * library adds no threads of its own, so this is the whole thread budget. */
+/* The library's thread budget. n <= 0 means all cores. Training and
+ * evaluation (cx_train, cx_evaluate) split each batch between n threads of
+ * the library's own, each running single-threaded OpenBLAS calls on its
+ * share (idle threads sleep); everything else, such as batch-1
+ * classification and streaming, is one sample at a time and gives OpenBLAS
+ * the n threads. */
 CX_API void cx_set_threads(int n);
 CX_API int cx_get_threads(void);
 

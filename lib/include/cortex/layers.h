@@ -48,11 +48,17 @@ typedef struct cx_param {
     int fan_in, fan_out;
 } cx_param;
 
+/* The threads that share one batch, each running its own shard of it
+ * through a replica of the model (train.c); opaque to layers but batch
+ * normalization, which sums its statistics over the whole batch. */
+typedef struct cx_group cx_group;
+
 /* What a forward or backward call may use besides its inputs. */
 typedef struct cx_run {
-    int training; /* training mode: dropout active, batch statistics */
-    cx_rng *rng;  /* for dropout and other randomness */
-    float *work;  /* scratch of at least kind->workspace(l, n) floats */
+    int training;    /* training mode: dropout active, batch statistics */
+    cx_rng *rng;     /* for dropout and other randomness */
+    float *work;     /* scratch of at least kind->workspace(l, n) floats */
+    cx_group *group; /* NULL: the n samples are the whole batch */
 } cx_run;
 
 #define CX_LAYER_MAX_PARAMS 6

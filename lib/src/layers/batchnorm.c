@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../layer_util.h"
+#include "../par.h"
 
 #define BN_EPS 1e-5f
 #define BN_MOMENTUM 0.1f
@@ -20,6 +21,8 @@ typedef struct {
     float *mean;     /* (c) statistics used by the last forward */
     float *invstd;   /* (c) */
     int batch_stats; /* the last forward used batch statistics */
+    double count;    /* elements per channel in the whole batch (all shards) */
+    double *acc;     /* (2c) sums exchanged with the other shards of a batch */
 } bn_layer;
 
 static cx_status bn_create(cx_layer **out, int argc, char **argv, const cx_shape *in, cx_error *err)
@@ -56,10 +59,13 @@ static cx_status bn_reserve(cx_layer *l, int max_batch, cx_error *err)
     if (b->mean) return CX_OK;
     b->mean = cx_alloc_floats((size_t)b->c);
     b->invstd = cx_alloc_floats((size_t)b->c);
-    if (!b->mean || !b->invstd) {
+    b->acc = malloc(((size_t)2 * b->c + 1) * sizeof *b->acc);
+    if (!b->mean || !b->invstd || !b->acc) {
         cx_free_floats(b->mean);
         cx_free_floats(b->invstd);
+        free(b->acc);
         b->mean = b->invstd = NULL;
+        b->acc = NULL;
         return cx_fail(err, CX_ERR_NOMEM, "layer 'batchnorm': out of memory");
     }
     return CX_OK;
@@ -102,27 +108,44 @@ static void bn_forward(cx_layer *l, const cx_run *r, int n, const float *x, floa
         bn_apply(b, outer, x, y);
         return;
     }
-    double count = (double)outer * b->inner;
+    /* Shards of one batch (r->group) sum their statistics together, in
+     * rank order: the statistics of the whole batch on every shard. */
     float *rm = l->params[2].w, *rv = l->params[3].w;
+    double *sum = b->acc, *sq = b->acc + b->c;
     for (int c = 0; c < b->c; c++) {
-        double sum = 0.0, sq = 0.0;
+        double s = 0.0;
         for (int o = 0; o < outer; o++) {
             const float *p = x + ((size_t)o * b->c + c) * b->inner;
             for (int i = 0; i < b->inner; i++)
-                sum += p[i];
+                s += p[i];
         }
-        double mean = sum / count;
+        sum[c] = s;
+    }
+    sum[b->c] = (double)outer * b->inner; /* the count rides along */
+    cx_group_sum(r->group, sum, (size_t)b->c + 1);
+    double count = sum[b->c];
+    b->count = count;
+    for (int c = 0; c < b->c; c++) {
+        double mean = sum[c] / count, q = 0.0;
         for (int o = 0; o < outer; o++) {
             const float *p = x + ((size_t)o * b->c + c) * b->inner;
             for (int i = 0; i < b->inner; i++)
-                sq += (p[i] - mean) * (p[i] - mean);
+                q += (p[i] - mean) * (p[i] - mean);
         }
-        double var = sq / count;
+        sq[c] = q;
+    }
+    cx_group_sum(r->group, sq, (size_t)b->c);
+    /* The running statistics are shared by the replicas: rank 0 updates them. */
+    int update = !r->group || r->group->rank == 0;
+    for (int c = 0; c < b->c; c++) {
+        double mean = sum[c] / count, var = sq[c] / count;
         b->mean[c] = (float)mean;
         b->invstd[c] = (float)(1.0 / sqrt(var + BN_EPS));
-        double unbiased = count > 1 ? sq / (count - 1) : var;
-        rm[c] = (1.0f - BN_MOMENTUM) * rm[c] + BN_MOMENTUM * (float)mean;
-        rv[c] = (1.0f - BN_MOMENTUM) * rv[c] + BN_MOMENTUM * (float)unbiased;
+        double unbiased = count > 1 ? sq[c] / (count - 1) : var;
+        if (update) {
+            rm[c] = (1.0f - BN_MOMENTUM) * rm[c] + BN_MOMENTUM * (float)mean;
+            rv[c] = (1.0f - BN_MOMENTUM) * rv[c] + BN_MOMENTUM * (float)unbiased;
+        }
     }
     bn_apply(b, outer, x, y);
 }
@@ -134,29 +157,37 @@ static void bn_forward(cx_layer *l, const cx_run *r, int n, const float *x, floa
 static void bn_backward(cx_layer *l, const cx_run *r, int n, const float *x, const float *y,
                         const float *dy, float *dx)
 {
-    (void)r;
     (void)y;
     bn_layer *b = (bn_layer *)l;
     int outer = n * b->rows;
-    double count = (double)outer * b->inner;
     const float *gamma = l->params[0].w;
     float *dgamma = l->params[0].g, *dbeta = l->params[1].g;
+    /* Each shard adds its own part to the parameter gradients (the shards'
+     * gradients are summed afterwards); dx needs the whole batch's sums. */
+    double *sdy = b->acc, *sdyx = b->acc + b->c;
     for (int c = 0; c < b->c; c++) {
-        double sdy = 0.0, sdyx = 0.0;
+        double a = 0.0, bx = 0.0;
         float mean = b->mean[c], inv = b->invstd[c];
         for (int o = 0; o < outer; o++) {
             size_t base = ((size_t)o * b->c + c) * b->inner;
             for (int i = 0; i < b->inner; i++) {
-                sdy += dy[base + i];
-                sdyx += dy[base + i] * (x[base + i] - mean) * inv;
+                a += dy[base + i];
+                bx += dy[base + i] * (x[base + i] - mean) * inv;
             }
         }
-        dgamma[c] += (float)sdyx;
-        dbeta[c] += (float)sdy;
-        if (!dx) continue;
+        dgamma[c] += (float)bx;
+        dbeta[c] += (float)a;
+        sdy[c] = a;
+        sdyx[c] = bx;
+    }
+    if (!dx) return;
+    if (b->batch_stats) cx_group_sum(r->group, b->acc, (size_t)2 * b->c);
+    double count = b->batch_stats ? b->count : 0.0;
+    for (int c = 0; c < b->c; c++) {
+        float mean = b->mean[c], inv = b->invstd[c];
         float k = gamma[c] * inv;
-        float a = b->batch_stats ? (float)(sdy / count) : 0.0f;
-        float bb = b->batch_stats ? (float)(sdyx / count) : 0.0f;
+        float a = b->batch_stats ? (float)(sdy[c] / count) : 0.0f;
+        float bb = b->batch_stats ? (float)(sdyx[c] / count) : 0.0f;
         for (int o = 0; o < outer; o++) {
             size_t base = ((size_t)o * b->c + c) * b->inner;
             for (int i = 0; i < b->inner; i++) {
@@ -180,6 +211,7 @@ static void bn_destroy(cx_layer *l)
     bn_layer *b = (bn_layer *)l;
     cx_free_floats(b->mean);
     cx_free_floats(b->invstd);
+    free(b->acc);
     free(b);
 }
 
