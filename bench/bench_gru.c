@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "cortex/cortex.h"
+#include "team.h"
 
 enum { F = 40, H = 128, T = 100, K = 12, BATCH = 64 };
 
@@ -181,20 +182,31 @@ static double train_seq_per_s(void)
         x[i] = 2.0f * cx_rng_uniform(&rng) - 1.0f;
     for (int b = 0; b < BATCH; b++)
         labels[b] = (int)cx_rng_below(&rng, K);
+    /* At more than one thread the batch is split as training splits it. */
+    cx_team *team = NULL;
+    if (cx_team_create(&team, m, BATCH, &err)) {
+        fprintf(stderr, "bench_gru: %s\n", err.msg);
+        exit(1);
+    }
     double best = 0.0;
     for (int r = -1; r < ROUNDS; r++) { /* round -1 warms up */
         double t0 = cx_now();
         for (int it = 0; it < ITERS; it++) {
-            const float *logits = cx_model_forward(m, BATCH, x);
-            cx_softmax_xent(logits, labels, BATCH, K, 0.0f, dy, NULL);
-            cx_model_zero_grad(m);
-            cx_model_backward(m, BATCH, dy);
+            if (team) {
+                cx_team_step(team, 1, BATCH, x, labels, dy, 0.0f, NULL);
+            } else {
+                const float *logits = cx_model_forward(m, BATCH, x);
+                cx_softmax_xent(logits, labels, BATCH, K, 0.0f, dy, NULL);
+                cx_model_zero_grad(m);
+                cx_model_backward(m, BATCH, dy);
+            }
             cx_optim_step(opt, 1e-3f);
         }
         double rate = (double)ITERS * BATCH / (cx_now() - t0);
         if (r >= 0 && rate > best) best = rate;
     }
     free(x);
+    cx_team_free(team);
     cx_optim_free(opt);
     cx_model_free(m);
     return best;
