@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "team.h"
+
 struct cx_optim {
     cx_model *m;
     cx_optim_config cfg;
@@ -129,24 +131,39 @@ static void adam_update(const cx_optim_config *c, float lr, float wd, long t, fl
     }
 }
 
-float cx_optim_step(cx_optim *o, float lr)
+float cx_optim_begin_step(cx_optim *o)
 {
     /* The norm costs a pass over every gradient: only when clipping. */
     float norm = o->cfg.clip_norm > 0.0f ? cx_grad_clip(o->m, o->cfg.clip_norm) : 0.0f;
     o->t++;
+    return norm;
+}
+
+void cx_optim_update_range(cx_optim *o, float lr, size_t a, size_t b)
+{
     float *base = cx_model_param_block(o->m, NULL);
     int nt = cx_model_num_tensors(o->m);
     for (int k = 0; k < nt; k++) {
         cx_param *p = cx_model_tensor(o->m, k);
         if (!p->trainable) continue;
-        size_t off = (size_t)(p->w - base);
+        size_t off = (size_t)(p->w - base), lo = off > a ? off : a,
+               hi = off + p->size < b ? off + p->size : b;
+        if (lo >= hi) continue;
+        size_t i = lo - off, n = hi - lo;
         float wd = p->decay ? o->cfg.weight_decay : 0.0f;
         if (o->cfg.kind == CX_OPT_SGD)
-            sgd_update(&o->cfg, lr, wd, p->w, p->g, o->nstate ? o->state[0] + off : NULL, p->size);
+            sgd_update(&o->cfg, lr, wd, p->w + i, p->g + i,
+                       o->nstate ? o->state[0] + off + i : NULL, n);
         else
-            adam_update(&o->cfg, lr, wd, o->t, p->w, p->g, o->state[0] + off, o->state[1] + off,
-                        p->size);
+            adam_update(&o->cfg, lr, wd, o->t, p->w + i, p->g + i, o->state[0] + off + i,
+                        o->state[1] + off + i, n);
     }
+}
+
+float cx_optim_step(cx_optim *o, float lr)
+{
+    float norm = cx_optim_begin_step(o);
+    cx_optim_update_range(o, lr, 0, o->n);
     return norm;
 }
 

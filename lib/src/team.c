@@ -150,3 +150,20 @@ const float *cx_team_row(const cx_team *t, int i)
     }
     return NULL;
 }
+
+static void optim_job(void *ctx, int rank, int size)
+{
+    cx_team *t = ctx;
+    size_t blocks = (t->nw + 15) / 16, a = blocks * rank / size * 16,
+           b = blocks * (rank + 1) / size * 16;
+    if (b > t->nw) b = t->nw;
+    cx_optim_update_range(t->opt, t->lr, a, b);
+}
+
+float cx_team_optim_step(cx_team *t, cx_optim *o, float lr)
+{
+    float norm = cx_optim_begin_step(o);
+    t->opt = o, t->lr = lr;
+    cx_par_run(t->par, optim_job, t);
+    return norm;
+}

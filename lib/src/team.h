@@ -4,6 +4,7 @@
 #define CORTEX_TEAM_H
 
 #include "cortex/model.h"
+#include "cortex/optim.h"
 #include "par.h"
 
 #define CX_TEAM_MAX 64
@@ -35,6 +36,8 @@ typedef struct cx_team {
     void (*fn)(void *ctx, cx_model *m, int rank, int lo, int hi);
     void *fn_ctx;
     int reduce;
+    cx_optim *opt;
+    float lr;
 } cx_team;
 
 /* What each rank runs in cx_team_run: samples [lo, hi) of the batch through
@@ -59,6 +62,13 @@ void cx_team_step(cx_team *t, int backward, int nb, const float *x, const int *y
  * reduce, then the replicas' gradients summed into the model's in rank
  * order (each rank a slice of them). */
 void cx_team_run(cx_team *t, int nb, cx_team_fn fn, void *ctx, int reduce);
+/* The optimizer's step in two parts (optim.c): clipping and the step count,
+ * then the elementwise update of the parameter block's floats [a, b). */
+float cx_optim_begin_step(cx_optim *o);
+void cx_optim_update_range(cx_optim *o, float lr, size_t a, size_t b);
+/* cx_optim_step with the update split between the ranks (the same bits as
+ * one thread: each float's update is its own). */
+float cx_team_optim_step(cx_team *t, cx_optim *o, float lr);
 /* Row i of the last step's scores. */
 const float *cx_team_row(const cx_team *t, int i);
 

@@ -453,7 +453,10 @@ cx_status cx_train(cx_model *m, const cx_train_source *train, const cx_train_sou
                 cx_model_backward(m, nb, b.dz);
                 if (tm) cx_model_set_group(m, &tm->g[0]);
             }
-            cx_optim_step(o, cx_schedule_lr(&sched, ls.step));
+            if (tm)
+                cx_team_optim_step(tm, o, cx_schedule_lr(&sched, ls.step));
+            else
+                cx_optim_step(o, cx_schedule_lr(&sched, ls.step));
             ls.step++;
             ls.loss_sum += (double)loss * nb;
             ls.seen += nb;
