@@ -130,10 +130,13 @@ static void ctx_close(pctx *c)
     c->rows = NULL;
 }
 
-/* The header: IHDR and the chunks before the first IDAT. Called with the
- * png struct open; returns 0 on a libpng error (c->msg). The caller's
- * locals are untouched by the longjmp: everything lives in *c. */
-static int run_info(pctx *c)
+/* The header (IHDR and the chunks before the first IDAT), and with decode
+ * the image, to 8-bit RGBA: palettes and low bit depths expanded, tRNS to
+ * alpha, 16 bits to their high byte (as stb_image did), gray replicated,
+ * opaque alpha added; no gamma correction (the samples as stored). Called
+ * with the png struct open; returns 0 on a libpng error (c->msg). The
+ * caller's locals are untouched by the longjmp: everything lives in *c. */
+static int run(pctx *c, int decode)
 {
     if (setjmp(png_jmpbuf(c->png))) return 0;
     png_read_info(c->png, c->info);
@@ -154,19 +157,7 @@ static int run_info(pctx *c)
         c->comp = trns ? 4 : 3;
         break; /* RGB, palette */
     }
-    return 1;
-}
-
-/* Decodes to 8-bit RGBA: palettes and low bit depths expanded, tRNS to
- * alpha, 16 bits to their high byte (as stb_image did), gray replicated,
- * opaque alpha added; no gamma correction (the samples as stored). */
-static int run_decode(pctx *c)
-{
-    if (setjmp(png_jmpbuf(c->png))) return 0;
-    png_read_info(c->png, c->info);
-    int depth, ct, il;
-    png_get_IHDR(c->png, c->info, &c->w, &c->h, &depth, &ct, &il, NULL, NULL);
-    int trns = png_get_valid(c->png, c->info, PNG_INFO_tRNS) != 0;
+    if (!decode) return 1;
     if (ct == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(c->png);
     if (ct == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(c->png);
     if (trns) png_set_tRNS_to_alpha(c->png);
@@ -234,7 +225,7 @@ cx_status cx_png_info(const uint8_t *data, size_t len, const char *name, cx_deco
 {
     pctx c = {.data = data, .len = len, .budget = b};
     cx_status st = CX_OK;
-    if (!ctx_open(&c) || !run_info(&c)) {
+    if (!ctx_open(&c) || !run(&c, 0)) {
         st = fail(&c, name, err);
     } else {
         *x = (int)c.w;
@@ -251,7 +242,7 @@ cx_status cx_png_decode_rgba(const uint8_t *data, size_t len, const char *name, 
     *out = NULL;
     pctx c = {.data = data, .len = len, .budget = b};
     cx_status st = CX_OK;
-    int ok = ctx_open(&c) && run_decode(&c);
+    int ok = ctx_open(&c) && run(&c, 1);
     if (c.stopped) { /* every row decoded; the rest only needs to be there */
         ok = chunks_complete(data, len);
         c.overrun = !ok;
