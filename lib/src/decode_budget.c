@@ -26,10 +26,10 @@ void *cx_budget_malloc(cx_decode_budget *b, size_t n)
         b->refused = 1;
         return NULL;
     }
-    /* Zeroed: stb_image 2.27 reads some blocks before it writes them (a
-     * JPEG scan naming a Huffman table no DHT segment defined decoded
-     * through uninitialized entries; found by fuzz_image). Large blocks come
-     * as fresh zero pages anyway. */
+    /* Zeroed: stb_image 2.27 was found reading blocks before writing them
+     * (a JPEG scan naming an undefined Huffman table, fuzz_image); its
+     * remaining decoders get defined bytes too. Large blocks come as fresh
+     * zero pages anyway. */
     unsigned char *p = calloc(1, n + HDR);
     if (!p) return NULL;
     memcpy(p, &n, sizeof n);

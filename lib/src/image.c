@@ -275,8 +275,7 @@ static void hwc_to_chw(const uint8_t *in, int c, int h, int w, uint8_t *out)
 
 /* stb_image reads through these callbacks rather than from memory so that
  * reading past the end is seen: stb_image ignores short reads in some
- * decoders (raw TGA rows, flat HDR, PNM) and keeps decoding a truncated
- * JPEG with made-up data. Bytes past the end read as zeros, so the output is
+ * decoders (raw TGA rows, for one). Bytes past the end read as zeros, so the output is
  * always defined, and the image is rejected as truncated. */
 typedef struct mem_reader {
     const uint8_t *data;

@@ -163,19 +163,16 @@ static cx_status fail(jctx *c, const char *name, cx_error *err)
 {
     if (c->e.truncated)
         return cx_fail(err, CX_ERR_FORMAT, "%s: truncated image (data ends early)", name);
-    if (c->budget && c->budget->refused)
-        return cx_fail(err, CX_ERR_FORMAT,
-                       "%s: corrupt image: decoding it would take more than %zu MB for its "
-                       "declared %dx%d pixels (the limit for that size)",
-                       name, c->budget->limit >> 20, c->w, c->h);
-    if (strcmp(c->e.msg, "outofmem") == 0)
-        return cx_fail(err, CX_ERR_NOMEM, "%s: out of memory decoding a %dx%d JPEG", name, c->w,
-                       c->h);
-    if (c->e.pub.msg_code == JERR_NO_BACKING_STORE)
+    /* Past the budget: our own count, or libjpeg's (which, held by
+     * max_memory_to_use and without a backing store, fails this way). */
+    if ((c->budget && c->budget->refused) || c->e.pub.msg_code == JERR_NO_BACKING_STORE)
         return cx_fail(err, CX_ERR_FORMAT,
                        "%s: corrupt image: decoding it would take more than %zu MB for its "
                        "declared %dx%d pixels (the limit for that size)",
                        name, c->budget ? c->budget->limit >> 20 : 0, c->w, c->h);
+    if (strcmp(c->e.msg, "outofmem") == 0)
+        return cx_fail(err, CX_ERR_NOMEM, "%s: out of memory decoding a %dx%d JPEG", name, c->w,
+                       c->h);
     if (c->e.too_many_scans)
         return cx_fail(err, CX_ERR_FORMAT,
                        "%s: corrupt JPEG: %s (a progressive file needs a few dozen)", name,

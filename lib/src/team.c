@@ -129,15 +129,36 @@ void cx_team_step(cx_team *t, int backward, int nb, const float *x, const int *y
     t->x = x, t->y = y, t->dz = dz, t->smoothing = smoothing;
     t->in = (int)cx_shape_size(cx_model_input_shape(t->m[0]));
     t->k = (int)cx_shape_size(cx_model_output_shape(t->m[0]));
-    for (int r = 0; r < t->size; r++)
-        cx_model_set_training(t->m[r], cx_model_training(t->m[0]));
-    cx_team_run(t, nb, step_fn, t, backward);
+    /* A batch too small to give every rank a sample (or too large for the
+     * replicas) runs on the model alone, outside the group. */
+    int shard = (nb + t->size - 1) / t->size;
+    t->alone = nb < t->size || shard > cx_model_max_batch(t->m[1]);
+    if (t->alone) {
+        t->nb = nb;
+        cx_model_set_group(t->m[0], NULL);
+        step_fn(t, t->m[0], 0, 0, nb);
+        cx_model_set_group(t->m[0], &t->g[0]);
+    } else {
+        for (int r = 0; r < t->size; r++)
+            cx_model_set_training(t->m[r], cx_model_training(t->m[0]));
+        cx_team_run(t, nb, step_fn, t, backward);
+    }
     if (loss) {
         double l = 0.0;
-        for (int r = 0; r < t->size; r++)
+        for (int r = 0; r < (t->alone ? 1 : t->size); r++)
             l += t->loss[r];
         *loss = (float)l;
     }
+}
+
+const float *cx_team_scores(const cx_team *t, int rank, int *lo, int *hi)
+{
+    if (t->alone) {
+        *lo = 0, *hi = rank == 0 ? t->nb : 0;
+    } else {
+        cx_team_shard(t->nb, rank, t->size, lo, hi);
+    }
+    return *hi > *lo ? t->z[rank] : NULL;
 }
 
 /* Row i of the batch's scores. */
@@ -145,8 +166,8 @@ const float *cx_team_row(const cx_team *t, int i)
 {
     for (int r = 0; r < t->size; r++) {
         int lo, hi;
-        cx_team_shard(t->nb, r, t->size, &lo, &hi);
-        if (i < hi) return t->z[r] + (size_t)(i - lo) * t->k;
+        const float *z = cx_team_scores(t, r, &lo, &hi);
+        if (z && i < hi) return z + (size_t)(i - lo) * t->k;
     }
     return NULL;
 }

@@ -38,6 +38,7 @@ typedef struct cx_team {
     int reduce;
     cx_optim *opt;
     float lr;
+    int alone; /* the last step ran on m[0] alone (cx_team_step) */
 } cx_team;
 
 /* What each rank runs in cx_team_run: samples [lo, hi) of the batch through
@@ -53,9 +54,10 @@ void cx_team_free(cx_team *t);
 /* Samples [lo, hi) of a batch of nb are rank's shard. */
 void cx_team_shard(int nb, int rank, int size, int *lo, int *hi);
 /* Forward (backward = 0) or forward, loss and backward with the gradients
- * summed into m's (backward = 1) of nb >= t->size samples x with labels y;
- * dz holds nb rows of scores' gradients; *loss (if non-NULL) gets the
- * batch's mean loss. Each rank's scores are t->z[rank]. */
+ * summed into m's (backward = 1) of nb samples x with labels y; dz holds nb
+ * rows of scores' gradients; *loss (if non-NULL) gets the batch's mean
+ * loss. A batch of fewer samples than ranks runs on m alone, exactly as
+ * without a team. */
 void cx_team_step(cx_team *t, int backward, int nb, const float *x, const int *y, float *dz,
                   float smoothing, float *loss);
 /* fn on every rank's shard of a batch of nb >= t->size samples; with
@@ -69,6 +71,9 @@ void cx_optim_update_range(cx_optim *o, float lr, size_t a, size_t b);
 /* cx_optim_step with the update split between the ranks (the same bits as
  * one thread: each float's update is its own). */
 float cx_team_optim_step(cx_team *t, cx_optim *o, float lr);
+/* The last step's scores of rank's shard, rows [*lo, *hi) of the batch
+ * (NULL for a rank that had none). */
+const float *cx_team_scores(const cx_team *t, int rank, int *lo, int *hi);
 /* Row i of the last step's scores. */
 const float *cx_team_row(const cx_team *t, int i);
 

@@ -83,22 +83,22 @@ static cx_status evaluate(cx_model *m, cx_team *tm, const cx_train_source *src, 
         for (int i = 0; i < nb; i++)
             idx[i] = s + i;
         if ((st = src->get(src->ctx, idx, nb, 0, &rng, x, y, err))) break;
-        int shared = tm && nb >= tm->size && cx_model_max_batch(tm->m[1]) * tm->size >= nb;
         const float *z = NULL;
-        if (shared) {
+        if (tm) {
             cx_team_step(tm, 0, nb, x, y, NULL, 0.0f, NULL);
             for (int r = 0; r < tm->size; r++) {
                 int lo, hi;
-                cx_team_shard(nb, r, tm->size, &lo, &hi);
-                total += (double)cx_softmax_xent(tm->z[r], y + lo, hi - lo, k, 0.0f, NULL, NULL) *
-                         (hi - lo);
+                const float *zr = cx_team_scores(tm, r, &lo, &hi);
+                if (zr)
+                    total += (double)cx_softmax_xent(zr, y + lo, hi - lo, k, 0.0f, NULL, NULL) *
+                             (hi - lo);
             }
         } else {
             z = cx_model_forward(m, nb, x);
             total += (double)cx_softmax_xent(z, y, nb, k, 0.0f, NULL, NULL) * nb;
         }
         for (int i = 0; i < nb; i++) {
-            const float *zi = shared ? cx_team_row(tm, i) : z + (size_t)i * k;
+            const float *zi = tm ? cx_team_row(tm, i) : z + (size_t)i * k;
             int p = argmax(zi, k);
             right += p == y[i];
             if (pred) pred[s + i] = p;
@@ -436,22 +436,19 @@ cx_status cx_train(cx_model *m, const cx_train_source *train, const cx_train_sou
             if ((st = train->get(train->ctx, b.idx, nb, 1, &rng, b.x, b.y, err))) goto done;
             derive(cx_model_rng(m), cfg->seed, 3, (uint64_t)ls.step, 0);
             float loss;
-            if (tm && nb >= tm->size) {
+            if (tm) {
                 for (int r = 1; r < tm->size; r++)
                     derive(cx_model_rng(tm->m[r]), cfg->seed, 3, (uint64_t)ls.step, (uint64_t)r);
                 cx_team_step(tm, 1, nb, b.x, b.y, b.dz, cfg->label_smoothing, &loss);
                 for (int i = 0; i < nb; i++)
                     ls.correct += argmax(cx_team_row(tm, i), k) == b.y[i];
             } else {
-                /* One thread (or a last batch smaller than the team). */
-                cx_model_set_group(m, NULL);
                 cx_model_zero_grad(m);
                 const float *z = cx_model_forward(m, nb, b.x);
                 loss = cx_softmax_xent(z, b.y, nb, k, cfg->label_smoothing, b.dz, NULL);
                 for (int i = 0; i < nb; i++)
                     ls.correct += argmax(z + (size_t)i * k, k) == b.y[i];
                 cx_model_backward(m, nb, b.dz);
-                if (tm) cx_model_set_group(m, &tm->g[0]);
             }
             if (tm)
                 cx_team_optim_step(tm, o, cx_schedule_lr(&sched, ls.step));
