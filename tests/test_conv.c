@@ -234,6 +234,12 @@ static void test_maxpool_direct(void)
     static const pool_case cases[] = {
         {"input 2 8 10; maxpool 2", 2, 2, 2, 2},
         {"input 2 9 11; maxpool 2", 2, 2, 2, 2},
+        /* the 2x2 path four outputs at a time: rows of 2 (no vector), 4,
+         * 7 (the last four overlap) and 8 outputs, widths even and odd */
+        {"input 2 5 5; maxpool 2", 2, 2, 2, 2},
+        {"input 2 6 8; maxpool 2", 2, 2, 2, 2},
+        {"input 3 14 14; maxpool 2", 2, 2, 2, 2},
+        {"input 2 4 17; maxpool 2", 2, 2, 2, 2},
         {"input 2 9 11; maxpool 3 stride=2", 3, 3, 2, 2},
         {"input 2 9 11; maxpool 2 stride=1", 2, 2, 1, 1},
         {"input 2 9 11; maxpool 1x2", 1, 2, 1, 2},
