@@ -133,5 +133,17 @@ expect_code 1 "combine an ensemble" "$bin" combine --out "$tmp/x.safetensors" "$
 check "the error says to combine its members" grep -q "already an ensemble" "$tmp/err"
 check "failed combines wrote nothing" test ! -e "$tmp/x.safetensors"
 
+# ---- train --teacher: distillation from the ensemble of m and u
+expect_code 0 "train --teacher (an ensemble)" "$bin" train "${common[@]}" --epochs 2 --out "$tmp/st.safetensors" --teacher "$tmp/mu.safetensors" --teacher-weight 0.7
+check "train says which teacher it learns from" grep -q "^teacher: .*mu.safetensors.*weight 0.7" "$tmp/out"
+check "the student's file records its teacher" bash -c "'$bin' info --model '$tmp/st.safetensors' | grep -q 'train.teacher.*mu.safetensors weight=0.7'"
+expect_code 1 "a teacher of other words" "$bin" train "${common[@]}" --words up,down --epochs 1 --out "$tmp/x.safetensors" --teacher "$tmp/m.safetensors"
+check "the error says what differs" grep -q "teacher .*other classes\|different number of classes" "$tmp/err"
+expect_code 1 "a teacher with other features" "$bin" train "${common[@]}" --mels 20 --epochs 1 --out "$tmp/x.safetensors" --teacher "$tmp/m.safetensors"
+check "the error names the features" grep -q "other features" "$tmp/err"
+expect_code 1 "a teacher that is an image model" "$bin" train "${common[@]}" --epochs 1 --out "$tmp/x.safetensors" --teacher "$src/models/fashion-mnist.safetensors"
+expect_code 2 "--teacher-weight 0" "$bin" train "${common[@]}" --epochs 1 --out "$tmp/x.safetensors" --teacher "$tmp/m.safetensors" --teacher-weight 0
+check "failed trainings wrote nothing" test ! -e "$tmp/x.safetensors"
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -106,6 +106,37 @@ static void test_xent_gradient(void)
     }
 }
 
+/* With a teacher's soft targets: the gradient is the loss's; weight 0 (or
+ * no soft rows) is the plain loss bit for bit; weight 1 ignores the labels. */
+static void test_xent_soft(void)
+{
+    enum { N = 3, K = 5 };
+    cx_rng rng;
+    cx_rng_seed(&rng, 5);
+    float z[N * K], dz[N * K], soft[N * K], d0[N * K];
+    int y[N] = {1, 0, 3}, other[N] = {4, 2, 0};
+    cx_fill_uniform(z, N * K, -3, 3, &rng);
+    cx_softmax(z, N, K, soft);
+    for (int i = 0; i < N * K; i++)
+        soft[i] = 0.5f * soft[i] + 0.5f / K;
+    cx_softmax_xent_soft(z, y, soft, 0.7f, N, K, 0.1f, dz, NULL);
+    for (int i = 0; i < N * K; i++) {
+        float keep = z[i];
+        z[i] = keep + 1e-3f;
+        double lp = cx_softmax_xent_soft(z, y, soft, 0.7f, N, K, 0.1f, NULL, NULL);
+        z[i] = keep - 1e-3f;
+        double lm = cx_softmax_xent_soft(z, y, soft, 0.7f, N, K, 0.1f, NULL, NULL);
+        z[i] = keep;
+        CU_ASSERT_DOUBLE_EQUAL(dz[i], (lp - lm) / 2e-3, 1e-3);
+    }
+    float l0 = cx_softmax_xent(z, y, N, K, 0.1f, d0, NULL);
+    CU_ASSERT_EQUAL(cx_softmax_xent_soft(z, y, soft, 0.0f, N, K, 0.1f, dz, NULL), l0);
+    CU_ASSERT_EQUAL(memcmp(dz, d0, sizeof dz), 0);
+    CU_ASSERT_EQUAL(cx_softmax_xent_soft(z, y, NULL, 0.5f, N, K, 0.1f, dz, NULL), l0);
+    CU_ASSERT_EQUAL(cx_softmax_xent_soft(z, y, soft, 1.0f, N, K, 0.1f, NULL, NULL),
+                    cx_softmax_xent_soft(z, other, soft, 1.0f, N, K, 0.1f, NULL, NULL));
+}
+
 static void test_xent_stable(void)
 {
     float z[3] = {1000.0f, -1000.0f, 0.0f}, dz[3], p[3];
@@ -174,6 +205,7 @@ int main(void)
         {"batchnorm gradient, evaluation", test_bn_eval},
         {"softmax cross-entropy gradient", test_xent_gradient},
         {"softmax cross-entropy is stable", test_xent_stable},
+        {"softmax cross-entropy with a teacher's soft targets", test_xent_soft},
         {"bad specs name the bad token", test_spec_errors},
         {"canonical spec parses to the same model", test_spec_roundtrip},
         {NULL, NULL},

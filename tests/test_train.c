@@ -208,6 +208,11 @@ static cx_status mem_get(void *ctx, const int *idx, int n, int augment, cx_rng *
     return CX_OK;
 }
 
+static int argmax3(const float *z)
+{
+    return z[1] > z[0] ? (z[2] > z[1] ? 2 : 1) : (z[2] > z[0] ? 2 : 0);
+}
+
 /* Trains spec with cx_train on `threads` threads; returns its parameters
  * (weights and batch-norm running statistics), malloc'd. */
 static float *train_threads(const char *spec, const mem_src *src, int n, int threads, int epochs,
@@ -305,6 +310,98 @@ static void test_threads(void)
     free(w2), free(w2b);
 }
 
+/* Knowledge distillation: a student whose labels are all class 0 learns
+ * the teacher's decisions instead when the teacher's weight is 1 (on 1 and
+ * on 2 threads), and its labels with the teacher switched off (weight 0);
+ * a teacher of another output size is refused. */
+static float *distil(const char *spec, const mem_src *src, int n, cx_model *teacher, float weight,
+                     int threads, cx_status *st)
+{
+    cx_error err;
+    cx_model *m;
+    cx_shape in = cx_shape3(1, 8, 8);
+    if (cx_model_create(&m, spec, &in, &err)) return NULL;
+    cx_model_init(m, 4);
+    cx_set_threads(threads);
+    cx_train_source ts = {(void *)src, n, mem_get};
+    cx_train_config cfg = cx_train_defaults();
+    cfg.epochs = 40;
+    cfg.batch = 32;
+    cfg.lr = 0.01f;
+    cfg.optim = cx_optim_defaults(CX_OPT_ADAM);
+    cfg.teacher = teacher;
+    cfg.teacher_weight = weight;
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/cx_test_distil_%d.safetensors", (int)getpid());
+    cfg.out_path = path;
+    cx_train_result res;
+    *st = cx_train(m, &ts, NULL, &cfg, &res, &err);
+    cx_train_result_free(&res);
+    remove(path);
+    cx_set_threads(1);
+    float *z = NULL;
+    if (!*st && !cx_model_reserve(m, n, &err)) {
+        cx_model_set_training(m, 0);
+        const float *out = cx_model_forward(m, n, src->x);
+        z = malloc((size_t)n * 3 * sizeof *z);
+        memcpy(z, out, (size_t)n * 3 * sizeof *z);
+    }
+    cx_model_free(m);
+    return z;
+}
+
+static void test_teacher(void)
+{
+    enum { N = 256 };
+    static float x[N * 64];
+    static int y[N];
+    cx_rng rng;
+    cx_rng_seed(&rng, 21);
+    for (int i = 0; i < N * 64; i++)
+        x[i] = 2 * cx_rng_uniform(&rng) - 1;
+    mem_src src = {x, y, 64}; /* every label 0 */
+    cx_error err;
+    cx_model *t, *bad;
+    cx_shape in = cx_shape3(1, 8, 8);
+    CU_ASSERT_FATAL(cx_model_create(&t, "flatten; dense 3", &in, &err) == CX_OK);
+    cx_model_init(t, 9);
+    CU_ASSERT_FATAL(cx_model_reserve(t, N, &err) == CX_OK);
+    int pred[N], counts[3] = {0};
+    const float *tz = cx_model_forward(t, N, x);
+    for (int i = 0; i < N; i++)
+        counts[pred[i] = argmax3(tz + 3 * i)]++;
+    CU_ASSERT(counts[0] < N / 2 && counts[1] > N / 8 && counts[2] > N / 8);
+    const char *spec = "flatten; dense 16; tanh; dense 3";
+    for (int threads = 1; threads <= 2; threads++) {
+        cx_status st;
+        float *z = distil(spec, &src, N, t, 1.0f, threads, &st);
+        CU_ASSERT_EQUAL(st, CX_OK);
+        CU_ASSERT_FATAL(z != NULL);
+        int agree = 0;
+        for (int i = 0; i < N; i++)
+            agree += argmax3(z + 3 * i) == pred[i];
+        fprintf(stderr, "  %d thread(s): the student agrees with the teacher on %d of %d\n",
+                threads, agree, N);
+        CU_ASSERT(agree >= N * 9 / 10);
+        free(z);
+    }
+    cx_status st;
+    float *z = distil(spec, &src, N, t, 0.0f, 1, &st);
+    CU_ASSERT_FATAL(z != NULL);
+    int zeros = 0;
+    for (int i = 0; i < N; i++)
+        zeros += argmax3(z + 3 * i) == 0;
+    CU_ASSERT_EQUAL(zeros, N);
+    free(z);
+    CU_ASSERT_FATAL(cx_model_create(&bad, "flatten; dense 4", &in, &err) == CX_OK);
+    cx_model_init(bad, 9);
+    z = distil(spec, &src, N, bad, 0.5f, 1, &st);
+    CU_ASSERT_EQUAL(st, CX_ERR_ARG);
+    CU_ASSERT_PTR_NULL(z);
+    cx_model_free(bad);
+    cx_model_free(t);
+}
+
 int main(void)
 {
     cx_set_threads(1);
@@ -315,6 +412,7 @@ int main(void)
         {"gradient clipping by global norm", test_clip},
         {"He initialization and constant inits", test_init},
         {"training split between 2 and 3 threads", test_threads},
+        {"a student learns its teacher's decisions (distillation)", test_teacher},
         {NULL, NULL},
     };
     return cx_test_main("train", tests);

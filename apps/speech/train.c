@@ -84,6 +84,14 @@ static void usage(FILE *f)
                "  --threads N            CPU threads (default: all cores)\n"
                "  --resume               continue from MODEL.ckpt\n"
                "  --stop-after N         stop after N batches as Ctrl-C would (tests)\n"
+               "  --teacher MODEL        learn from a trained model of the same words and\n"
+               "                         features as well (knowledge distillation): each\n"
+               "                         example's target is partly its label, partly the\n"
+               "                         teacher's probabilities for it. A `combine` ensemble\n"
+               "                         as the teacher gives one network much of the\n"
+               "                         ensemble's accuracy at one network's cost to run.\n"
+               "                         Mining rounds learn from the labels alone.\n"
+               "  --teacher-weight X     the teacher's part of each target (default 0.5)\n"
                "augmentation (training clips only):\n"
                "  --no-augment           none of the below\n"
                "  --shift-ms X           random time shift (default: half the window, so a\n"
@@ -122,6 +130,32 @@ static void usage(FILE *f)
         fprintf(f, "  %-6s %s\n", presets[i].name, presets[i].about);
 }
 
+/* Opens --teacher's model and checks that it hears what m will: the same
+ * labels in the same order, the same features and window. */
+static cx_status load_teacher(const char *path, cx_model *m, const char *features, int window,
+                              cx_speech_model **out, cx_error *err)
+{
+    cx_status st = cx_speech_model_load(out, path, err);
+    if (st) return st;
+    cx_model *t = cx_speech_model_net(*out);
+    char fs[CX_FEAT_CONFIG_STRLEN];
+    const char *why = NULL;
+    if (cx_model_num_labels(t) != cx_model_num_labels(m)) why = "a different number of classes";
+    for (int i = 0; !why && i < cx_model_num_labels(m); i++)
+        if (strcmp(cx_model_label(t, i), cx_model_label(m, i)) != 0) why = "other classes";
+    if (!why && (cx_feat_config_to_string(cx_speech_model_features(*out), fs, sizeof fs, err) ||
+                 strcmp(fs, features) != 0))
+        why = "other features (--rate, --mels, --mfcc, --log-floor)";
+    if (!why && cx_speech_model_window(*out) != window) why = "another --window";
+    if (!why) return CX_OK;
+    cx_speech_model_free(*out);
+    *out = NULL;
+    return cx_fail(err, CX_ERR_ARG,
+                   "--teacher %s: it has %s than this training run; train the teacher on the "
+                   "same words and features",
+                   path, why);
+}
+
 typedef struct {
     train_args t; /* the options every train command takes */
     const char *words, *test_speakers;
@@ -130,6 +164,8 @@ typedef struct {
     float window, unknown_ratio, silence_ratio, running_ratio;
     int mine_rounds, mine_epochs, mine_max;
     float mine_threshold;
+    const char *teacher;
+    float teacher_weight;
     cx_speech_augment aug;
     speech_tune_limits limits;
 } train_opts;
@@ -173,7 +209,9 @@ static int parse_args(int argc, char **argv, train_opts *o)
         O_MROUNDS,
         O_MEPOCHS,
         O_MTHR,
-        O_MMAX
+        O_MMAX,
+        O_TEACHER,
+        O_TWEIGHT
     };
     static const struct option opts[] = {TRAIN_ARGS_OPTIONS,
 
@@ -188,6 +226,8 @@ static int parse_args(int argc, char **argv, train_opts *o)
                                          {"mine-epochs", required_argument, 0, O_MEPOCHS},
                                          {"mine-threshold", required_argument, 0, O_MTHR},
                                          {"mine-max", required_argument, 0, O_MMAX},
+                                         {"teacher", required_argument, 0, O_TEACHER},
+                                         {"teacher-weight", required_argument, 0, O_TWEIGHT},
                                          {"rate", required_argument, 0, O_RATE},
                                          {"window", required_argument, 0, O_WIN},
                                          {"mels", required_argument, 0, O_MELS},
@@ -229,6 +269,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
     o->running_ratio = 1.0f;
     o->mine_epochs = -1;
     o->mine_threshold = 0.5f;
+    o->teacher_weight = 0.5f;
     cx_speech_augment_default(&o->aug);
     o->aug.shift_ms = -1; /* half the window, once it is known */
     int c;
@@ -272,6 +313,12 @@ static int parse_args(int argc, char **argv, train_opts *o)
             break;
         case O_MMAX:
             bad = cli_int(PROG, "--mine-max", optarg, 1, 10000000, &o->mine_max);
+            break;
+        case O_TEACHER:
+            o->teacher = optarg;
+            break;
+        case O_TWEIGHT:
+            bad = cli_float(PROG, "--teacher-weight", optarg, 0.01f, 1, &o->teacher_weight);
             break;
         case O_RATE:
             bad = cli_int(PROG, "--rate", optarg, 4000, 96000, &o->rate);
@@ -481,6 +528,7 @@ static cx_status mine_rounds(const train_opts *o, cx_model *m, const cx_feat_con
         if ((st = cx_speech_source_create(tsrc, train, fx, window, &o->aug, err))) return st;
         cx_train_source ts = cx_speech_train_source(*tsrc);
         cx_train_config cfg = *base;
+        cfg.teacher = NULL; /* the teacher never heard these windows as _unknown_ */
         cfg.epochs = o->mine_epochs;
         cfg.lr = base->lr * 0.3f;
         cfg.resume = 0;
@@ -548,6 +596,7 @@ int cmd_train(int argc, char **argv)
     cx_speech_source *tsrc = NULL, *vsrc = NULL;
     cx_melspec *fx = NULL;
     cx_model *m = NULL;
+    cx_speech_model *teacher = NULL;
     cx_status st;
     cx_speech_opts so;
     cx_speech_opts_init(&so);
@@ -629,8 +678,19 @@ int cmd_train(int argc, char **argv)
         (st = cx_speech_model_set_seen(m, train, val, &err)))
         goto fail;
 
+    if (o.teacher) {
+        if ((st = load_teacher(o.teacher, m, fs, window, &teacher, &err))) goto fail;
+        cfg.teacher = cx_speech_model_net(teacher);
+        cfg.teacher_weight = o.teacher_weight;
+        snprintf(buf, sizeof buf, "%s weight=%g", o.teacher, (double)o.teacher_weight);
+        if ((st = cx_model_set_meta(m, "train.teacher", buf, &err))) goto fail;
+    }
+
     printf("model: %s\n       %zu parameters; features %s; %d threads\n", cx_model_spec(m),
            cx_model_num_params(m), fs, cx_get_threads());
+    if (teacher)
+        printf("teacher: %s (%zu parameters), weight %g\n", o.teacher,
+               cx_model_num_params(cx_speech_model_net(teacher)), (double)o.teacher_weight);
     fflush(stdout);
 
     if ((st = cx_speech_source_create(&tsrc, train, fx, window, &o.aug, &err))) goto fail;
@@ -669,6 +729,7 @@ done:
     cx_speech_source_free(vsrc);
     cx_melspec_free(fx);
     cx_model_free(m);
+    cx_speech_model_free(teacher);
     cx_speech_free(train);
     cx_speech_free(val);
     cx_strlist_free(words);

@@ -1,4 +1,5 @@
-/* Softmax cross-entropy loss with optional label smoothing. */
+/* Softmax cross-entropy loss with optional label smoothing and a teacher's
+ * soft targets. */
 #include "cortex/loss.h"
 
 #include <math.h>
@@ -22,13 +23,22 @@ void cx_softmax(const float *logits, int n, int k, float *probs)
     }
 }
 
-/* logits: (n, k)  labels: (n)
- * loss_i = -sum_j t_ij log softmax(z_i)_j,  t = (1 - s) onehot + s / k
- * log softmax(z)_j = z_j - max - log sum exp(z - max)
- * dlogits = (softmax - t) / n */
 float cx_softmax_xent(const float *logits, const int *labels, int n, int k, float smoothing,
                       float *dlogits, float *probs)
 {
+    return cx_softmax_xent_soft(logits, labels, NULL, 0.0f, n, k, smoothing, dlogits, probs);
+}
+
+/* logits: (n, k)  labels: (n)  soft: (n, k) or NULL
+ * loss_i = -sum_j t_ij log softmax(z_i)_j,
+ *   t = (1 - s) onehot + s / k, then with soft: (1 - a) t + a soft_i
+ * log softmax(z)_j = z_j - max - log sum exp(z - max)
+ * dlogits = (softmax - t) / n */
+float cx_softmax_xent_soft(const float *logits, const int *labels, const float *soft, float a,
+                           int n, int k, float smoothing, float *dlogits, float *probs)
+{
+    if (!(a > 0.0f)) soft = NULL;
+    if (a > 1.0f) a = 1.0f;
     double total = 0.0;
     float off = smoothing / (float)k, on = 1.0f - smoothing + off;
     for (int i = 0; i < n; i++) {
@@ -45,6 +55,7 @@ float cx_softmax_xent(const float *logits, const int *labels, int n, int k, floa
         for (int j = 0; j < k; j++) {
             double logp = (double)(z[j] - mx) - lse;
             float t = j == y ? on : off;
+            if (soft) t = (1.0f - a) * t + a * soft[(size_t)i * k + j];
             if (t != 0.0f) loss -= t * logp;
             float p = (float)exp(logp);
             if (probs) probs[(size_t)i * k + j] = p;

@@ -116,10 +116,19 @@ static void step_fn(void *ctx, cx_model *m, int rank, int lo, int hi)
     /* The loss is the mean over the whole batch: this shard's part of it. */
     float *dz = t->dz + (size_t)lo * t->k;
     float scale = (float)n / (float)t->nb;
-    t->loss[rank] = (double)cx_softmax_xent(z, t->y + lo, n, t->k, t->smoothing, dz, NULL) * scale;
+    const float *soft = t->soft ? t->soft + (size_t)lo * t->k : NULL;
+    t->loss[rank] = (double)cx_softmax_xent_soft(z, t->y + lo, soft, t->soft_weight, n, t->k,
+                                                 t->smoothing, dz, NULL) *
+                    scale;
     for (size_t i = 0; i < (size_t)n * t->k; i++)
         dz[i] *= scale;
     cx_model_backward(m, n, dz);
+}
+
+void cx_team_set_soft(cx_team *t, const float *soft, float a)
+{
+    t->soft = soft;
+    t->soft_weight = a;
 }
 
 void cx_team_step(cx_team *t, int backward, int nb, const float *x, const int *y, float *dz,

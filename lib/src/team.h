@@ -31,6 +31,8 @@ typedef struct cx_team {
     const float *x;
     const int *y;
     float *dz, smoothing;
+    const float *soft; /* a teacher's probabilities, (nb, k), or NULL */
+    float soft_weight;
     const float *z[CX_TEAM_MAX]; /* each rank's scores */
     double loss[CX_TEAM_MAX];
     void (*fn)(void *ctx, cx_model *m, int rank, int lo, int hi);
@@ -60,6 +62,9 @@ void cx_team_shard(int nb, int rank, int size, int *lo, int *hi);
  * without a team. */
 void cx_team_step(cx_team *t, int backward, int nb, const float *x, const int *y, float *dz,
                   float smoothing, float *loss);
+/* The soft targets of the following steps (cx_softmax_xent_soft): rows of
+ * soft (the batch's), weight a; NULL for none. */
+void cx_team_set_soft(cx_team *t, const float *soft, float a);
 /* fn on every rank's shard of a batch of nb >= t->size samples; with
  * reduce, then the replicas' gradients summed into the model's in rank
  * order (each rank a slice of them). */

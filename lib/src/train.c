@@ -342,7 +342,7 @@ done:
 }
 
 typedef struct {
-    float *x, *dz, *best;
+    float *x, *dz, *best, *soft;
     int *idx, *order, *y;
 } buffers;
 
@@ -351,6 +351,7 @@ static void free_buffers(buffers *b)
     cx_free_floats(b->x);
     cx_free_floats(b->dz);
     cx_free_floats(b->best);
+    cx_free_floats(b->soft);
     free(b->idx);
     free(b->order);
     free(b->y);
@@ -378,6 +379,20 @@ cx_status cx_train(cx_model *m, const cx_train_source *train, const cx_train_sou
     const int in = (int)cx_shape_size(cx_model_input_shape(m));
     const int k = (int)cx_shape_size(cx_model_output_shape(m));
     const int n = train->count, B = cfg->batch;
+    cx_model *teacher = cfg->teacher && cfg->teacher_weight > 0.0f ? cfg->teacher : NULL;
+    if (teacher) {
+        if (cx_shape_size(cx_model_input_shape(teacher)) != (size_t)in ||
+            cx_shape_size(cx_model_output_shape(teacher)) != (size_t)k)
+            return cx_fail(err, CX_ERR_ARG,
+                           "train: the teacher takes %zu inputs and gives %zu scores; the model "
+                           "%d and %d",
+                           cx_shape_size(cx_model_input_shape(teacher)),
+                           cx_shape_size(cx_model_output_shape(teacher)), in, k);
+        if (!(cfg->teacher_weight <= 1.0f))
+            return cx_fail(err, CX_ERR_ARG, "train: the teacher's weight must be in (0, 1]");
+        cx_status ts = cx_model_reserve(teacher, B, err);
+        if (ts) return ts;
+    }
     const long batches = (n + B - 1) / B;
     loop_state ls = {0};
     ls.best_acc = -1.0f;
@@ -400,7 +415,8 @@ cx_status cx_train(cx_model *m, const cx_train_source *train, const cx_train_sou
     b.idx = malloc((size_t)B * sizeof(int));
     b.y = malloc((size_t)B * sizeof(int));
     b.order = malloc((size_t)n * sizeof(int));
-    if (!b.x || !b.dz || !b.best || !b.idx || !b.y || !b.order) {
+    if (teacher) b.soft = cx_alloc_floats((size_t)B * k);
+    if (!b.x || !b.dz || !b.best || !b.idx || !b.y || !b.order || (teacher && !b.soft)) {
         st = cx_fail(err, CX_ERR_NOMEM, "train: out of memory");
         goto done;
     }
@@ -434,9 +450,14 @@ cx_status cx_train(cx_model *m, const cx_train_source *train, const cx_train_sou
             memcpy(b.idx, b.order + s, (size_t)nb * sizeof(int));
             derive(&rng, cfg->seed, 2, (uint64_t)ls.epoch, (uint64_t)ls.batch);
             if ((st = train->get(train->ctx, b.idx, nb, 1, &rng, b.x, b.y, err))) goto done;
+            if (teacher) { /* its probabilities for this batch, as it would run alone */
+                cx_model_set_training(teacher, 0);
+                cx_softmax(cx_model_forward(teacher, nb, b.x), nb, k, b.soft);
+            }
             derive(cx_model_rng(m), cfg->seed, 3, (uint64_t)ls.step, 0);
             float loss;
             if (tm) {
+                cx_team_set_soft(tm, b.soft, teacher ? cfg->teacher_weight : 0.0f);
                 for (int r = 1; r < tm->size; r++)
                     derive(cx_model_rng(tm->m[r]), cfg->seed, 3, (uint64_t)ls.step, (uint64_t)r);
                 cx_team_step(tm, 1, nb, b.x, b.y, b.dz, cfg->label_smoothing, &loss);
@@ -445,7 +466,8 @@ cx_status cx_train(cx_model *m, const cx_train_source *train, const cx_train_sou
             } else {
                 cx_model_zero_grad(m);
                 const float *z = cx_model_forward(m, nb, b.x);
-                loss = cx_softmax_xent(z, b.y, nb, k, cfg->label_smoothing, b.dz, NULL);
+                loss = cx_softmax_xent_soft(z, b.y, b.soft, teacher ? cfg->teacher_weight : 0.0f,
+                                            nb, k, cfg->label_smoothing, b.dz, NULL);
                 for (int i = 0; i < nb; i++)
                     ls.correct += argmax(z + (size_t)i * k, k) == b.y[i];
                 cx_model_backward(m, nb, b.dz);

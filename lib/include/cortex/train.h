@@ -64,6 +64,14 @@ typedef struct cx_train_config {
     void (*on_progress)(void *user, const cx_train_progress *p);
     void (*on_epoch)(void *user, const cx_epoch_report *r);
     void *user;
+    /* Knowledge distillation (NULL: off): a trained model or ensemble with
+     * m's input and output shapes. Each training example's target becomes
+     * (1 - teacher_weight) times its (smoothed) label plus teacher_weight
+     * times the teacher's probabilities for the same augmented input
+     * (cx_softmax_xent_soft); validation still scores the labels. The
+     * teacher runs in inference mode, on one thread, before each step. */
+    cx_model *teacher;
+    float teacher_weight;
 } cx_train_config;
 
 CX_API cx_train_config cx_train_defaults(void);
