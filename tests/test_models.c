@@ -12,6 +12,16 @@
 
 #define MODELS CX_SOURCE_DIR "/models"
 
+/* Field by field: the struct's padding is not part of the result. */
+static int same_top(const cx_prediction *a, const cx_prediction *b)
+{
+    for (int i = 0; i < 3; i++)
+        if (a[i].label != b[i].label || a[i].name != b[i].name ||
+            a[i].probability != b[i].probability)
+            return 0;
+    return 1;
+}
+
 static void test_vision_classify(void)
 {
     cx_error err;
@@ -36,11 +46,11 @@ static void test_vision_classify(void)
     size_t len = fread(bytes, 1, sizeof bytes, f);
     fclose(f);
     CU_ASSERT_EQUAL(cx_vision_model_classify_encoded(v, bytes, len, "mem.png", again, 3, &err), 3);
-    CU_ASSERT_EQUAL(memcmp(top, again, sizeof top), 0);
+    CU_ASSERT(same_top(top, again));
     uint8_t px[28 * 28];
     CU_ASSERT_EQUAL_FATAL(cx_image_load(file, 1, 28, 28, px, &err), CX_OK);
     CU_ASSERT_EQUAL(cx_vision_model_classify_pixels(v, px, 28, 28, 1, again, 3, &err), 3);
-    CU_ASSERT_EQUAL(memcmp(top, again, sizeof top), 0);
+    CU_ASSERT(same_top(top, again));
     /* Raw RGBA pixels, gray replicated, opaque: the same input. */
     uint8_t rgba[28 * 28 * 4];
     for (int i = 0; i < 28 * 28; i++) {
@@ -48,7 +58,7 @@ static void test_vision_classify(void)
         rgba[4 * i + 3] = 255;
     }
     CU_ASSERT_EQUAL(cx_vision_model_classify_pixels(v, rgba, 28, 28, 4, again, 3, &err), 3);
-    CU_ASSERT_EQUAL(memcmp(top, again, sizeof top), 0);
+    CU_ASSERT(same_top(top, again));
     /* k beyond the labels is cut to them; bad input names the file. */
     cx_prediction all[20];
     CU_ASSERT_EQUAL(cx_vision_model_classify_file(v, file, all, 20, &err), 10);
