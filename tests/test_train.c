@@ -215,8 +215,11 @@ static int argmax3(const float *z)
 
 /* Trains spec with cx_train on `threads` threads; returns its parameters
  * (weights and batch-norm running statistics), malloc'd. */
-static float *train_threads(const char *spec, const mem_src *src, int n, int threads, int epochs,
-                            int batch, cx_optim_kind opt, size_t *nw)
+/* Creates spec (input 1x8x8, weights from seed 4) and trains it with
+ * cx_train and cfg (out_path set here) on `threads` threads; *st is
+ * cx_train's status. NULL if the spec does not build. */
+static cx_model *train_mem(const char *spec, const mem_src *src, int n, int threads,
+                           cx_train_config *cfg, cx_status *st)
 {
     cx_error err;
     cx_model *m;
@@ -225,22 +228,34 @@ static float *train_threads(const char *spec, const mem_src *src, int n, int thr
     cx_model_init(m, 4);
     cx_set_threads(threads);
     cx_train_source ts = {(void *)src, n, mem_get};
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/cx_test_train_%d.safetensors", (int)getpid());
+    cfg->out_path = path;
+    cx_train_result res;
+    *st = cx_train(m, &ts, NULL, cfg, &res, &err);
+    if (*st) fprintf(stderr, "  cx_train: %s\n", err.msg);
+    cx_train_result_free(&res);
+    remove(path);
+    cfg->out_path = NULL;
+    cx_set_threads(1);
+    return m;
+}
+
+/* Trains spec with cx_train on `threads` threads; returns its parameters
+ * (weights and batch-norm running statistics), malloc'd. */
+static float *train_threads(const char *spec, const mem_src *src, int n, int threads, int epochs,
+                            int batch, cx_optim_kind opt, size_t *nw)
+{
     cx_train_config cfg = cx_train_defaults();
     cfg.epochs = epochs;
     cfg.batch = batch;
     cfg.lr = 0.05f;
     cfg.schedule = CX_SCHED_CONSTANT;
     cfg.optim = cx_optim_defaults(opt);
-    char path[64];
-    snprintf(path, sizeof path, "/tmp/cx_test_train_%d.safetensors", (int)getpid());
-    cfg.out_path = path;
-    cx_train_result res;
-    cx_status st = cx_train(m, &ts, NULL, &cfg, &res, &err);
-    if (st) fprintf(stderr, "  cx_train: %s\n", err.msg);
+    cx_status st;
+    cx_model *m = train_mem(spec, src, n, threads, &cfg, &st);
+    if (!m) return NULL;
     CU_ASSERT_EQUAL(st, CX_OK);
-    cx_train_result_free(&res);
-    remove(path);
-    cx_set_threads(1);
     float *w = cx_model_param_block(m, nw);
     float *copy = malloc(*nw * sizeof *copy);
     memcpy(copy, w, *nw * sizeof *copy);
@@ -317,13 +332,6 @@ static void test_threads(void)
 static float *distil(const char *spec, const mem_src *src, int n, cx_model *teacher, float weight,
                      int threads, cx_status *st)
 {
-    cx_error err;
-    cx_model *m;
-    cx_shape in = cx_shape3(1, 8, 8);
-    if (cx_model_create(&m, spec, &in, &err)) return NULL;
-    cx_model_init(m, 4);
-    cx_set_threads(threads);
-    cx_train_source ts = {(void *)src, n, mem_get};
     cx_train_config cfg = cx_train_defaults();
     cfg.epochs = 40;
     cfg.batch = 32;
@@ -331,14 +339,9 @@ static float *distil(const char *spec, const mem_src *src, int n, cx_model *teac
     cfg.optim = cx_optim_defaults(CX_OPT_ADAM);
     cfg.teacher = teacher;
     cfg.teacher_weight = weight;
-    char path[64];
-    snprintf(path, sizeof path, "/tmp/cx_test_distil_%d.safetensors", (int)getpid());
-    cfg.out_path = path;
-    cx_train_result res;
-    *st = cx_train(m, &ts, NULL, &cfg, &res, &err);
-    cx_train_result_free(&res);
-    remove(path);
-    cx_set_threads(1);
+    cx_model *m = train_mem(spec, src, n, threads, &cfg, st);
+    if (!m) return NULL;
+    cx_error err;
     float *z = NULL;
     if (!*st && !cx_model_reserve(m, n, &err)) {
         cx_model_set_training(m, 0);
