@@ -15,6 +15,7 @@ PACKAGES=(
   dataset-fashion-mnist
   pulseaudio pulseaudio-utils libasound2-plugins espeak-ng sox flite
   fortunes festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
+  libopenmpi-dev openmpi-bin
   locales clang-format
 )
 

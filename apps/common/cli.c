@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 volatile int cli_stop;
+int cli_interrupted;
 
 static void on_signal(int sig)
 {
@@ -145,6 +146,51 @@ static void main_usage(FILE *f, const char *prog, const char *about, const cli_c
             prog);
 }
 
+int cli_rank(void)
+{
+    return cx_comm_rank(cx_get_comm());
+}
+
+const char *cli_workers(char *buf, size_t len)
+{
+    int n = cx_comm_size(cx_get_comm()), t = cx_get_threads();
+    if (n > 1)
+        snprintf(buf, len, "%d processes x %d thread%s (%s)", n, t, t == 1 ? "" : "s",
+                 cx_get_comm()->name);
+    else
+        snprintf(buf, len, "%d thread%s", t, t == 1 ? "" : "s");
+    return buf;
+}
+
+/* A command, in each process of an MPI job if mpirun started several (train
+ * and eval split their work between them): the others' stdout goes to
+ * /dev/null, and a failure in any process ends the whole job rather than
+ * leave the others waiting for it. */
+static int run_command(const char *prog, const cli_command *c, int argc, char **argv)
+{
+    cx_comm *comm;
+    cx_error err;
+    if (cx_comm_world(&comm, &argc, &argv, &err)) {
+        cli_error(prog, "%s", err.msg);
+        return EXIT_ERROR;
+    }
+    cx_set_comm(comm);
+    if (cx_comm_rank(comm) > 0 && !freopen("/dev/null", "w", stdout)) {
+        cli_error(prog, "process %d: cannot silence stdout", cx_comm_rank(comm));
+        cx_comm_abort(comm, EXIT_ERROR);
+    }
+    int rc = c->fn(argc - 1, argv + 1);
+    fflush(stdout);
+    if (rc != EXIT_OK && cx_comm_size(comm) > 1 && !cli_interrupted) {
+        fprintf(stderr, "%s: process %d of %d failed (exit %d): ending the whole job\n", prog,
+                cx_comm_rank(comm), cx_comm_size(comm), rc);
+        cx_comm_abort(comm, rc);
+    }
+    cx_set_comm(NULL);
+    cx_comm_free(comm);
+    return rc;
+}
+
 int cli_main(const char *prog, const char *about, const cli_command *cmds, int ncmds,
              int name_width, int argc, char **argv)
 {
@@ -162,7 +208,7 @@ int cli_main(const char *prog, const char *about, const cli_command *cmds, int n
         return EXIT_OK;
     }
     for (int i = 0; i < ncmds; i++)
-        if (!strcmp(cmd, cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);
+        if (!strcmp(cmd, cmds[i].name)) return run_command(prog, &cmds[i], argc, argv);
     cli_error(prog, "unknown command '%s' (see %s --help)", cmd, prog);
     return EXIT_USAGE;
 }

@@ -14,6 +14,9 @@
 /* Set by SIGINT/SIGTERM once handlers are installed; a second Ctrl-C kills. */
 extern volatile int cli_stop;
 void cli_install_stop_handler(void);
+/* Set when training stopped at cli_stop with a checkpoint: in an MPI job
+ * every process stopped at the same step, nothing to abort. */
+extern int cli_interrupted;
 
 /* Whole-token number parsing for option values; print a usage error naming
  * the option and return -1 on failure. */
@@ -49,6 +52,12 @@ int cli_main(const char *prog, const char *about, const cli_command *cmds, int n
  * "--model MODEL" or "MODEL", and -h / --help. Returns -1 with *path set to
  * go on, else the exit code (help shown, or a usage error). */
 int cli_model_only(int argc, char **argv, void (*usage)(FILE *), const char **path);
+
+/* This process's rank in an MPI job (0 without one): only rank 0 writes
+ * files and prints. */
+int cli_rank(void);
+/* "2 threads", or in an MPI job "4 processes x 2 threads (MPI)". */
+const char *cli_workers(char *buf, size_t len);
 
 /* Prints "PROG: message" to stderr. */
 void cli_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

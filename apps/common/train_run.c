@@ -49,6 +49,20 @@ cx_status train_run_go(train_run *t, cx_model *m, const cx_train_source *train,
 {
     cx_status st = cx_train(m, train, val, cfg, &t->res, err);
     cli_progress_done();
+    if (st == CX_ERR_INTERRUPTED) cli_interrupted = 1;
+    if (cli_rank() > 0) return st;
+    if (t->res.processes > 1 && t->res.steps_run > 0) {
+        double steps = (double)t->res.steps_run;
+        char workers[64];
+        printf("%s: %ld steps of %.2f ms; summing the gradients took %.3f ms of each (%.1f%%), "
+               "all communication %.3f ms (%.1f%%)\n",
+               cli_workers(workers, sizeof workers), t->res.steps_run,
+               1e3 * t->res.step_seconds / steps, 1e3 * t->res.grad_seconds / steps,
+               100.0 * t->res.grad_seconds / (t->res.step_seconds + 1e-12),
+               1e3 * t->res.comm_seconds / steps,
+               100.0 * t->res.comm_seconds / (t->res.step_seconds + 1e-12));
+        fflush(stdout);
+    }
     if (t->res.nhistory) {
         cx_error perr;
         if (plot_learning_curve(t->curve, t->out, t->res.history, t->res.nhistory, &perr))

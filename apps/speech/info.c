@@ -24,7 +24,7 @@ cx_status speech_tune_and_save(cx_model *m, const cx_feat_config *fc, const cx_s
     double max_delay_s = lim->max_delay_ms ? lim->max_delay_ms / 1000.0 : INFINITY;
     cx_status st =
         cx_speech_tune_detector(m, fc, ds, seed, lim->fa_per_hour, max_delay_s, &rep, err);
-    if (!st) st = cx_model_save(m, out, err);
+    if (!st && cli_rank() == 0) st = cx_model_save(m, out, err);
     if (st) return st;
     const cx_detect_tune_result *tr = &rep.result;
     printf("detector: %s\n", cx_model_get_meta(m, CX_DETECT_META_KEY));

@@ -544,6 +544,7 @@ static cx_status mine_rounds(const train_opts *o, cx_model *m, const cx_feat_con
             printf("mining round %d: best validation accuracy %.2f%% at epoch %d\n", r,
                    100.0 * res.best_val_acc, res.best_epoch);
         cx_train_result_free(&res);
+        if (st == CX_ERR_INTERRUPTED) cli_interrupted = 1;
         if (st == CX_ERR_INTERRUPTED)
             return cx_fail(err, CX_ERR_INTERRUPTED,
                            "interrupted in mining round %d; %s holds the best model so far", r,
@@ -686,8 +687,9 @@ int cmd_train(int argc, char **argv)
         if ((st = cx_model_set_meta(m, "train.teacher", buf, &err))) goto fail;
     }
 
-    printf("model: %s\n       %zu parameters; features %s; %d threads\n", cx_model_spec(m),
-           cx_model_num_params(m), fs, cx_get_threads());
+    char workers[64];
+    printf("model: %s\n       %zu parameters; features %s; %s\n", cx_model_spec(m),
+           cx_model_num_params(m), fs, cli_workers(workers, sizeof workers));
     if (teacher)
         printf("teacher: %s (%zu parameters), weight %g\n", o.teacher,
                cx_model_num_params(cx_speech_model_net(teacher)), (double)o.teacher_weight);

@@ -178,7 +178,7 @@ int cmd_eval(int argc, char **argv)
                100 * cx_confusion_accuracy(&cm), cm.n);
         report_print_text(m, &cm, &style);
     }
-    if (png) {
+    if (png && cli_rank() == 0) {
         if ((st = report_confusion_png(m, &cm, png, &err))) goto fail;
         if (!json) printf("\nconfusion matrix drawn to %s\n", png);
     }

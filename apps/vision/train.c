@@ -325,8 +325,9 @@ int cmd_train(int argc, char **argv)
     snprintf(buf, sizeof buf, "%d", train->n);
     if ((st = cx_model_set_meta(m, "train.images", buf, &err))) goto fail;
 
-    printf("model: %s\n       %zu parameters; %d threads\n", cx_model_spec(m),
-           cx_model_num_params(m), cx_get_threads());
+    char workers[64];
+    printf("model: %s\n       %zu parameters; %s\n", cx_model_spec(m), cx_model_num_params(m),
+           cli_workers(workers, sizeof workers));
     fflush(stdout);
 
     cx_dataset_source tsrc = {train, mean, sd, o.aug}, vsrc = {val, mean, sd, o.aug};

@@ -142,18 +142,35 @@ void cx_par_barrier(cx_par *p)
 
 /* Two regions used in turn: a rank writes call k's values only after the
  * barrier of call k - 1, which every rank passes only once it has read
- * call k - 2's sums, the last use of the same region. */
+ * call k - 2's sums, the last use of the same region. With a communicator,
+ * rank 0 writes the processes' sum into the region's last slot and a
+ * second barrier lets the others read it. */
 void cx_group_sum(cx_group *g, double *v, size_t n)
 {
-    if (!g || g->size <= 1 || n == 0) return;
-    double *region = g->slots + (size_t)(g->calls & 1) * g->size * g->cap;
+    if (!g || n == 0) return;
+    int world = g->comm && cx_comm_size(g->comm) > 1;
+    if (g->size <= 1) {
+        if (world) cx_comm_sum(g->comm, v, n, CX_COMM_DOUBLE, NULL);
+        return;
+    }
+    double *region = g->slots + (size_t)(g->calls & 1) * (g->size + 1) * g->cap;
     g->calls++;
     memcpy(region + (size_t)g->rank * g->cap, v, n * sizeof *v);
     cx_par_barrier(g->par);
+    if (world && g->rank != 0) {
+        cx_par_barrier(g->par);
+        memcpy(v, region + (size_t)g->size * g->cap, n * sizeof *v);
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         double s = 0.0;
         for (int r = 0; r < g->size; r++)
             s += region[(size_t)r * g->cap + i];
         v[i] = s;
+    }
+    if (world) {
+        cx_comm_sum(g->comm, v, n, CX_COMM_DOUBLE, NULL);
+        memcpy(region + (size_t)g->size * g->cap, v, n * sizeof *v);
+        cx_par_barrier(g->par);
     }
 }

@@ -39,7 +39,7 @@ cx_status cx_team_create(cx_team **out, cx_model *m, int batch, cx_error *err)
     size_t cap = cx_model_group_doubles(m);
     t->m = calloc((size_t)size, sizeof *t->m);
     t->g = calloc((size_t)size, sizeof *t->g);
-    t->slots = calloc((size_t)2 * size * cap, sizeof *t->slots);
+    t->slots = calloc((size_t)2 * (size + 1) * cap, sizeof *t->slots);
     if (!t->m || !t->g || !t->slots) {
         st = cx_fail(err, CX_ERR_NOMEM, "train: out of memory");
         goto fail;
@@ -52,9 +52,10 @@ cx_status cx_team_create(cx_team **out, cx_model *m, int batch, cx_error *err)
         if (r > 0 && ((st = cx_model_replica(&t->m[r], m, err)) ||
                       (st = cx_model_reserve(t->m[r], shard, err))))
             goto fail;
-        t->g[r] = (cx_group){t->par, r, size, 0, t->slots, cap};
+        t->g[r] = (cx_group){t->par, r, size, 0, t->slots, cap, NULL};
         cx_model_set_group(t->m[r], &t->g[r]);
     }
+    t->solo = (cx_group){NULL, 0, 1, 0, NULL, 0, NULL};
     cx_model_param_block(m, &t->nw);
     t->blas_threads = openblas_get_num_threads();
     openblas_set_num_threads(1);
@@ -105,6 +106,17 @@ void cx_team_run(cx_team *t, int nb, cx_team_fn fn, void *ctx, int reduce)
     cx_par_run(t->par, run_job, t);
 }
 
+double cx_shard_loss(const float *z, const int *y, const float *soft, float a, int n, int total,
+                     int k, float smoothing, float *dz)
+{
+    /* The loss is the mean over the whole batch: this shard's part of it. */
+    float scale = (float)n / (float)total;
+    double loss = (double)cx_softmax_xent_soft(z, y, soft, a, n, k, smoothing, dz, NULL) * scale;
+    for (size_t i = 0; i < (size_t)n * k; i++)
+        dz[i] *= scale;
+    return loss;
+}
+
 static void step_fn(void *ctx, cx_model *m, int rank, int lo, int hi)
 {
     cx_team *t = ctx;
@@ -113,16 +125,18 @@ static void step_fn(void *ctx, cx_model *m, int rank, int lo, int hi)
     const float *z = cx_model_forward(m, n, t->x + (size_t)lo * t->in);
     t->z[rank] = z;
     if (!t->backward) return;
-    /* The loss is the mean over the whole batch: this shard's part of it. */
     float *dz = t->dz + (size_t)lo * t->k;
-    float scale = (float)n / (float)t->nb;
     const float *soft = t->soft ? t->soft + (size_t)lo * t->k : NULL;
-    t->loss[rank] = (double)cx_softmax_xent_soft(z, t->y + lo, soft, t->soft_weight, n, t->k,
-                                                 t->smoothing, dz, NULL) *
-                    scale;
-    for (size_t i = 0; i < (size_t)n * t->k; i++)
-        dz[i] *= scale;
+    t->loss[rank] =
+        cx_shard_loss(z, t->y + lo, soft, t->soft_weight, n, t->total, t->k, t->smoothing, dz);
     cx_model_backward(m, n, dz);
+}
+
+void cx_team_set_comm(cx_team *t, cx_comm *c)
+{
+    for (int r = 0; r < t->size; r++)
+        t->g[r].comm = c;
+    t->solo.comm = c;
 }
 
 void cx_team_set_soft(cx_team *t, const float *soft, float a)
@@ -134,7 +148,16 @@ void cx_team_set_soft(cx_team *t, const float *soft, float a)
 void cx_team_step(cx_team *t, int backward, int nb, const float *x, const int *y, float *dz,
                   float smoothing, float *loss)
 {
+    double l;
+    cx_team_step_part(t, backward, nb, nb, x, y, dz, smoothing, &l);
+    if (loss) *loss = (float)l;
+}
+
+void cx_team_step_part(cx_team *t, int backward, int nb, int total, const float *x, const int *y,
+                       float *dz, float smoothing, double *loss)
+{
     t->backward = backward;
+    t->total = total;
     t->x = x, t->y = y, t->dz = dz, t->smoothing = smoothing;
     t->in = (int)cx_shape_size(cx_model_input_shape(t->m[0]));
     t->k = (int)cx_shape_size(cx_model_output_shape(t->m[0]));
@@ -144,7 +167,7 @@ void cx_team_step(cx_team *t, int backward, int nb, const float *x, const int *y
     t->alone = nb < t->size || shard > cx_model_max_batch(t->m[1]);
     if (t->alone) {
         t->nb = nb;
-        cx_model_set_group(t->m[0], NULL);
+        cx_model_set_group(t->m[0], t->solo.comm ? &t->solo : NULL);
         step_fn(t, t->m[0], 0, 0, nb);
         cx_model_set_group(t->m[0], &t->g[0]);
     } else {
@@ -156,7 +179,7 @@ void cx_team_step(cx_team *t, int backward, int nb, const float *x, const int *y
         double l = 0.0;
         for (int r = 0; r < (t->alone ? 1 : t->size); r++)
             l += t->loss[r];
-        *loss = (float)l;
+        *loss = l;
     }
 }
 

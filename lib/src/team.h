@@ -21,13 +21,14 @@
 typedef struct cx_team {
     int size;
     cx_par *par;
-    cx_model **m; /* [size]; m[0] is the caller's model */
-    cx_group *g;  /* [size] */
+    cx_model **m;  /* [size]; m[0] is the caller's model */
+    cx_group *g;   /* [size] */
+    cx_group solo; /* m[0] alone, with the other processes (comm) */
     double *slots;
     size_t nw;
     int blas_threads; /* OpenBLAS's setting before, restored by team_free */
     /* the job */
-    int backward, nb, in, k;
+    int backward, nb, total, in, k;
     const float *x;
     const int *y;
     float *dz, smoothing;
@@ -62,6 +63,19 @@ void cx_team_shard(int nb, int rank, int size, int *lo, int *hi);
  * without a team. */
 void cx_team_step(cx_team *t, int backward, int nb, const float *x, const int *y, float *dz,
                   float smoothing, float *loss);
+/* The same for nb samples that are this process's part of a batch of
+ * `total` spread over processes: the loss is the mean over total samples
+ * (the processes' *loss add up to the batch's mean). */
+void cx_team_step_part(cx_team *t, int backward, int nb, int total, const float *x, const int *y,
+                       float *dz, float smoothing, double *loss);
+/* The other processes whose shards batch normalization's statistics sum
+ * over (NULL: this process alone). */
+void cx_team_set_comm(cx_team *t, cx_comm *c);
+/* The loss of n rows z (labels y, soft targets soft of weight a, or NULL)
+ * that are part of a batch of total rows: their mean loss times n / total,
+ * and dz (n rows) its gradient. What each shard of a batch computes. */
+double cx_shard_loss(const float *z, const int *y, const float *soft, float a, int n, int total,
+                     int k, float smoothing, float *dz);
 /* The soft targets of the following steps (cx_softmax_xent_soft): rows of
  * soft (the batch's), weight a; NULL for none. */
 void cx_team_set_soft(cx_team *t, const float *soft, float a);

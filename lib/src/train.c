@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cortex/comm.h"
 #include "cortex/io.h"
 #include "cortex/loss.h"
 #include "model_util.h"
@@ -36,6 +37,13 @@ static void derive(cx_rng *rng, uint64_t seed, uint64_t what, uint64_t a, uint64
     cx_rng_seed(rng, h);
 }
 
+/* The same for shard g of a batch (shard 0: derive's own generator). */
+static void derive_shard(cx_rng *rng, uint64_t seed, uint64_t what, uint64_t a, uint64_t b,
+                         uint64_t g)
+{
+    derive(rng, g ? seed ^ (g * 0xd6e8feb86659fd93ULL) : seed, what, a, b);
+}
+
 /* Everything the loop carries between batches; what a checkpoint holds. */
 typedef struct {
     int epoch;  /* 0-based epoch in progress */
@@ -56,64 +64,95 @@ static int argmax(const float *z, int k)
     return best;
 }
 
+/* The communicator of a run: NULL for a single process. */
+static cx_comm *run_comm(void)
+{
+    cx_comm *c = cx_get_comm();
+    return cx_comm_size(c) > 1 ? c : NULL;
+}
+
 /* Forward only, over the team if there is one (its shards each a batch's
- * part; batch normalization uses its running statistics, no exchange). */
-static cx_status evaluate(cx_model *m, cx_team *tm, const cx_train_source *src, int batch,
-                          int *pred, int *truth, float *loss, float *acc, cx_error *err)
+ * part; batch normalization uses its running statistics, no exchange), and
+ * over the processes of cm: each batch's shard cm's rank, the per-batch
+ * loss sums, the right answers and the predictions summed at the end. */
+static cx_status evaluate(cx_model *m, cx_team *tm, cx_comm *cm, const cx_train_source *src,
+                          int batch, int *pred, int *truth, float *loss, float *acc, cx_error *err)
 {
     int in = (int)cx_shape_size(cx_model_input_shape(m));
     int k = (int)cx_shape_size(cx_model_output_shape(m));
+    int R = cx_comm_rank(cm), N = cx_comm_size(cm);
     if (batch <= 0) batch = 64;
     cx_status st = cx_model_reserve(m, batch, err);
     if (st) return st;
+    long nbatches = (src->count + batch - 1) / batch;
     float *x = cx_alloc_floats((size_t)batch * in);
     int *idx = malloc((size_t)batch * sizeof *idx), *y = malloc((size_t)batch * sizeof *y);
-    if (!x || !idx || !y) {
+    double *sums = calloc((size_t)nbatches + 1, sizeof *sums); /* [batch losses, right] */
+    if (!x || !idx || !y || !sums) {
         st = cx_fail(err, CX_ERR_NOMEM, "evaluate: out of memory");
         goto done;
     }
+    if (N > 1) {
+        if (pred) memset(pred, 0, (size_t)src->count * sizeof *pred);
+        if (truth) memset(truth, 0, (size_t)src->count * sizeof *truth);
+    }
     int was_training = cx_model_training(m);
     cx_model_set_training(m, 0);
-    double total = 0.0;
-    long right = 0;
     cx_rng rng;
     cx_rng_seed(&rng, 0);
-    for (int s = 0; s < src->count && !st; s += batch) {
-        int nb = src->count - s < batch ? src->count - s : batch;
+    for (long bi = 0; bi < nbatches && !st; bi++) {
+        int s = (int)(bi * batch), nb = src->count - s < batch ? src->count - s : batch;
+        int lo, hi;
+        cx_team_shard(nb, R, N, &lo, &hi);
+        nb = hi - lo;
+        if (nb == 0) continue;
         for (int i = 0; i < nb; i++)
-            idx[i] = s + i;
+            idx[i] = s + lo + i;
         if ((st = src->get(src->ctx, idx, nb, 0, &rng, x, y, err))) break;
         const float *z = NULL;
+        double total = 0.0;
         if (tm) {
             cx_team_step(tm, 0, nb, x, y, NULL, 0.0f, NULL);
             for (int r = 0; r < tm->size; r++) {
-                int lo, hi;
-                const float *zr = cx_team_scores(tm, r, &lo, &hi);
+                int rlo, rhi;
+                const float *zr = cx_team_scores(tm, r, &rlo, &rhi);
                 if (zr)
-                    total += (double)cx_softmax_xent(zr, y + lo, hi - lo, k, 0.0f, NULL, NULL) *
-                             (hi - lo);
+                    total += (double)cx_softmax_xent(zr, y + rlo, rhi - rlo, k, 0.0f, NULL, NULL) *
+                             (rhi - rlo);
             }
         } else {
             z = cx_model_forward(m, nb, x);
             total += (double)cx_softmax_xent(z, y, nb, k, 0.0f, NULL, NULL) * nb;
         }
+        sums[bi] = total;
         for (int i = 0; i < nb; i++) {
             const float *zi = tm ? cx_team_row(tm, i) : z + (size_t)i * k;
             int p = argmax(zi, k);
-            right += p == y[i];
-            if (pred) pred[s + i] = p;
-            if (truth) truth[s + i] = y[i];
+            sums[nbatches] += p == y[i];
+            if (pred) pred[s + lo + i] = p;
+            if (truth) truth[s + lo + i] = y[i];
         }
     }
     cx_model_set_training(m, was_training);
+    if (!st && N > 1) {
+        /* (a process whose data failed returns without them: its program
+         * ends the job, cx_comm_abort, rather than leave the others waiting) */
+        st = cx_comm_sum(cm, sums, (size_t)nbatches + 1, CX_COMM_DOUBLE, err);
+        if (!st && pred) st = cx_comm_sum(cm, pred, (size_t)src->count, CX_COMM_INT, err);
+        if (!st && truth) st = cx_comm_sum(cm, truth, (size_t)src->count, CX_COMM_INT, err);
+    }
     if (!st) {
+        double total = 0.0;
+        for (long bi = 0; bi < nbatches; bi++)
+            total += sums[bi];
         if (loss) *loss = src->count ? (float)(total / src->count) : 0.0f;
-        if (acc) *acc = src->count ? (float)right / (float)src->count : 0.0f;
+        if (acc) *acc = src->count ? (float)(sums[nbatches] / (double)src->count) : 0.0f;
     }
 done:
     cx_free_floats(x);
     free(idx);
     free(y);
+    free(sums);
     return st;
 }
 
@@ -124,7 +163,7 @@ cx_status cx_evaluate(cx_model *m, const cx_train_source *src, int batch, int *p
     cx_team *tm = NULL;
     cx_status st = cx_model_reserve(m, batch, err);
     if (!st) st = cx_team_create(&tm, m, batch, err);
-    if (!st) st = evaluate(m, tm, src, batch, pred, truth, loss, acc, err);
+    if (!st) st = evaluate(m, tm, run_comm(), src, batch, pred, truth, loss, acc, err);
     cx_team_free(tm);
     return st;
 }
@@ -343,7 +382,7 @@ done:
 
 typedef struct {
     float *x, *dz, *best, *soft;
-    int *idx, *order, *y;
+    int *order, *y;
 } buffers;
 
 static void free_buffers(buffers *b)
@@ -352,7 +391,6 @@ static void free_buffers(buffers *b)
     cx_free_floats(b->dz);
     cx_free_floats(b->best);
     cx_free_floats(b->soft);
-    free(b->idx);
     free(b->order);
     free(b->y);
 }
@@ -363,6 +401,33 @@ void cx_train_result_free(cx_train_result *res)
     free(res->history);
     res->history = NULL;
     res->nhistory = 0;
+}
+
+/* Loads the rows of processes [p0, p1) of a batch of nb examples
+ * order[0..nb) (N processes of T threads each) into x and y from row lo
+ * of the batch on: each thread's shard g = P * T + t with the augmentation
+ * randomness of its place alone, so the rows a shard gets do not depend on
+ * which process or thread loads the others. */
+static cx_status load_rows(const cx_train_source *src, const int *order, int nb, int p0, int p1,
+                           int N, int T, uint64_t seed, int epoch, long batch, int lo, float *x,
+                           int *y, int in, cx_error *err)
+{
+    for (int P = p0; P < p1; P++) {
+        int plo, phi;
+        cx_team_shard(nb, P, N, &plo, &phi);
+        for (int t = 0; t < T; t++) {
+            int tlo, thi;
+            cx_team_shard(phi - plo, t, T, &tlo, &thi);
+            int a = plo + tlo, cnt = thi - tlo;
+            if (cnt == 0) continue;
+            cx_rng rng;
+            derive_shard(&rng, seed, 2, (uint64_t)epoch, (uint64_t)batch, (uint64_t)P * T + t);
+            cx_status st = src->get(src->ctx, order + a, cnt, 1, &rng, x + (size_t)(a - lo) * in,
+                                    y + (a - lo), err);
+            if (st) return st;
+        }
+    }
+    return CX_OK;
 }
 
 cx_status cx_train(cx_model *m, const cx_train_source *train, const cx_train_source *val,
@@ -406,22 +471,34 @@ cx_status cx_train(cx_model *m, const cx_train_source *train, const cx_train_sou
         cx_optim_free(o);
         return st;
     }
+    /* The processes (cm NULL: this one alone), this one's rank R of N, and
+     * its T threads; without a team, solo is its batch normalization's
+     * link to the other processes. */
+    cx_comm *cm = run_comm();
+    const int R = cx_comm_rank(cm), N = cx_comm_size(cm), T = tm ? tm->size : 1;
+    cx_group solo = {NULL, 0, 1, 0, NULL, 0, NULL};
+    if (cm && !tm) cx_model_set_group(m, &solo);
+    double comm_at_start = cx_comm_seconds(cm);
+    int stop_all = 0;
+    res->processes = N;
     size_t nw;
     float *w = cx_model_param_block(m, &nw);
+    float *g = cx_model_grad_block(m, &nw);
     buffers b = {0};
     b.x = cx_alloc_floats((size_t)B * in);
     b.dz = cx_alloc_floats((size_t)B * k);
     b.best = cx_alloc_floats(nw);
-    b.idx = malloc((size_t)B * sizeof(int));
     b.y = malloc((size_t)B * sizeof(int));
     b.order = malloc((size_t)n * sizeof(int));
     if (teacher) b.soft = cx_alloc_floats((size_t)B * k);
-    if (!b.x || !b.dz || !b.best || !b.idx || !b.y || !b.order || (teacher && !b.soft)) {
+    if (!b.x || !b.dz || !b.best || !b.y || !b.order || (teacher && !b.soft)) {
         st = cx_fail(err, CX_ERR_NOMEM, "train: out of memory");
         goto done;
     }
-    memcpy(b.best, w, nw * sizeof(float));
     if (cfg->resume && (st = load_checkpoint(m, o, b.best, cfg, &ls, res, n, err))) goto done;
+    /* every process starts from process 0's weights */
+    if (cm && (st = cx_comm_bcast(cm, w, nw * sizeof *w, 0, err))) goto done;
+    if (!cfg->resume) memcpy(b.best, w, nw * sizeof(float));
 
     cx_schedule sched = cx_schedule_make(cfg->schedule, cfg->lr, (long)cfg->epochs * batches);
     double run_start = cx_now();
@@ -436,50 +513,84 @@ cx_status cx_train(cx_model *m, const cx_train_source *train, const cx_train_sou
         long seen_at_start = ls.seen;
         cx_model_set_training(m, 1);
         for (; ls.batch < batches; ls.batch++) {
-            if (cfg->stop && *cfg->stop) {
+            /* (over processes, the stop every one agreed on in the last step) */
+            if (cm ? stop_all : cfg->stop && *cfg->stop) {
                 ls.epoch_seconds = cx_now() - epoch_start;
                 res->interrupted = 1;
-                if (cfg->checkpoint_path &&
+                if (R == 0 && cfg->checkpoint_path &&
                     (st = save_checkpoint(m, o, b.best, cfg, &ls, res, n, err)))
                     goto done;
                 st = cx_fail(err, CX_ERR_INTERRUPTED, "training interrupted at epoch %d, batch %ld",
                              ls.epoch + 1, ls.batch + 1);
                 goto done;
             }
+            double step_start = cx_now();
             int s = (int)(ls.batch * B), nb = n - s < B ? n - s : B;
-            memcpy(b.idx, b.order + s, (size_t)nb * sizeof(int));
-            derive(&rng, cfg->seed, 2, (uint64_t)ls.epoch, (uint64_t)ls.batch);
-            if ((st = train->get(train->ctx, b.idx, nb, 1, &rng, b.x, b.y, err))) goto done;
-            if (teacher) { /* its probabilities for this batch, as it would run alone */
+            /* This process's rows [lo, hi) of the batch: its shard, or all of
+             * a batch too small to give every process one. */
+            int whole = nb < N, lo = 0, hi = nb;
+            if (!whole) cx_team_shard(nb, R, N, &lo, &hi);
+            int nl = hi - lo;
+            if ((st = load_rows(train, b.order + s, nb, whole ? 0 : R, whole ? N : R + 1, N, T,
+                                cfg->seed, ls.epoch, ls.batch, lo, b.x, b.y, in, err)))
+                goto done;
+            if (teacher) { /* its probabilities for these rows, as it would run alone */
                 cx_model_set_training(teacher, 0);
-                cx_softmax(cx_model_forward(teacher, nb, b.x), nb, k, b.soft);
+                cx_softmax(cx_model_forward(teacher, nl, b.x), nl, k, b.soft);
             }
-            derive(cx_model_rng(m), cfg->seed, 3, (uint64_t)ls.step, 0);
-            float loss;
+            cx_comm *step_comm = whole ? NULL : cm;
+            uint64_t g0 = whole ? 0 : (uint64_t)R * T; /* this process's first shard */
+            derive_shard(cx_model_rng(m), cfg->seed, 3, (uint64_t)ls.step, 0, g0);
+            double loss;
+            long right = 0;
             if (tm) {
+                cx_team_set_comm(tm, step_comm);
                 cx_team_set_soft(tm, b.soft, teacher ? cfg->teacher_weight : 0.0f);
                 for (int r = 1; r < tm->size; r++)
-                    derive(cx_model_rng(tm->m[r]), cfg->seed, 3, (uint64_t)ls.step, (uint64_t)r);
-                cx_team_step(tm, 1, nb, b.x, b.y, b.dz, cfg->label_smoothing, &loss);
-                for (int i = 0; i < nb; i++)
-                    ls.correct += argmax(cx_team_row(tm, i), k) == b.y[i];
+                    derive_shard(cx_model_rng(tm->m[r]), cfg->seed, 3, (uint64_t)ls.step, 0,
+                                 g0 + (uint64_t)r);
+                cx_team_step_part(tm, 1, nl, nb, b.x, b.y, b.dz, cfg->label_smoothing, &loss);
+                for (int i = 0; i < nl; i++)
+                    right += argmax(cx_team_row(tm, i), k) == b.y[i];
             } else {
+                solo.comm = step_comm;
                 cx_model_zero_grad(m);
-                const float *z = cx_model_forward(m, nb, b.x);
-                loss = cx_softmax_xent_soft(z, b.y, b.soft, teacher ? cfg->teacher_weight : 0.0f,
-                                            nb, k, cfg->label_smoothing, b.dz, NULL);
-                for (int i = 0; i < nb; i++)
-                    ls.correct += argmax(z + (size_t)i * k, k) == b.y[i];
-                cx_model_backward(m, nb, b.dz);
+                const float *z = cx_model_forward(m, nl, b.x);
+                if (step_comm)
+                    loss = cx_shard_loss(z, b.y, b.soft, teacher ? cfg->teacher_weight : 0.0f, nl,
+                                         nb, k, cfg->label_smoothing, b.dz);
+                else
+                    loss =
+                        cx_softmax_xent_soft(z, b.y, b.soft, teacher ? cfg->teacher_weight : 0.0f,
+                                             nb, k, cfg->label_smoothing, b.dz, NULL);
+                for (int i = 0; i < nl; i++)
+                    right += argmax(z + (size_t)i * k, k) == b.y[i];
+                cx_model_backward(m, nl, b.dz);
             }
+            if (cm) {
+                /* The gradients of the whole batch on every process, and the
+                 * step's figures with the processes' wish to stop. */
+                double t0 = cx_now();
+                if (step_comm && (st = cx_comm_sum(cm, g, nw, CX_COMM_FLOAT, err))) goto done;
+                res->grad_seconds += cx_now() - t0;
+                int mine = !whole || R == 0;
+                double fig[3] = {mine ? loss : 0.0, mine ? (double)right : 0.0,
+                                 cfg->stop && *cfg->stop ? 1.0 : 0.0};
+                if ((st = cx_comm_sum(cm, fig, 3, CX_COMM_DOUBLE, err))) goto done;
+                loss = fig[0], right = (long)fig[1], stop_all = fig[2] > 0;
+            }
+            loss = (float)loss;
+            ls.correct += right;
             if (tm)
                 cx_team_optim_step(tm, o, cx_schedule_lr(&sched, ls.step));
             else
                 cx_optim_step(o, cx_schedule_lr(&sched, ls.step));
             ls.step++;
-            ls.loss_sum += (double)loss * nb;
+            ls.loss_sum += loss * nb;
             ls.seen += nb;
-            if (cfg->on_progress) {
+            res->steps_run++;
+            res->step_seconds += cx_now() - step_start;
+            if (R == 0 && cfg->on_progress) {
                 double now = cx_now(), el = now - epoch_start;
                 double run_rate = (double)(ls.step - steps_at_start) / (now - run_start + 1e-9);
                 cx_train_progress p = {ls.epoch + 1,
@@ -502,7 +613,7 @@ cx_status cx_train(cx_model *m, const cx_train_source *train, const cx_train_sou
         r.lr = cx_schedule_lr(&sched, ls.step > 0 ? ls.step - 1 : 0);
         r.val_loss = r.val_acc = -1.0f;
         if (val && val->count > 0 &&
-            (st = evaluate(m, tm, val, B, NULL, NULL, &r.val_loss, &r.val_acc, err)))
+            (st = evaluate(m, tm, cm, val, B, NULL, NULL, &r.val_loss, &r.val_acc, err)))
             goto done;
         int have_val = val && val->count > 0;
         float score = have_val ? r.val_acc : r.train_acc;
@@ -516,7 +627,7 @@ cx_status cx_train(cx_model *m, const cx_train_source *train, const cx_train_sou
             ls.best_epoch = r.epoch;
             memcpy(b.best, w, nw * sizeof(float));
             if ((st = stamp_model(m, cfg, &ls, r.epoch, r.val_acc, err)) ||
-                (st = cx_model_save(m, cfg->out_path, err)))
+                (R == 0 && (st = cx_model_save(m, cfg->out_path, err))))
                 goto done;
         }
         if (res->nhistory < cfg->epochs) res->history[res->nhistory++] = r;
@@ -524,12 +635,12 @@ cx_status cx_train(cx_model *m, const cx_train_source *train, const cx_train_sou
         ls.loss_sum = 0;
         ls.correct = ls.seen = 0;
         ls.epoch_seconds = 0;
-        if (cfg->checkpoint_path) {
+        if (R == 0 && cfg->checkpoint_path) {
             loop_state next = ls;
             next.epoch++;
             if ((st = save_checkpoint(m, o, b.best, cfg, &next, res, n, err))) goto done;
         }
-        if (cfg->on_epoch) cfg->on_epoch(cfg->user, &r);
+        if (R == 0 && cfg->on_epoch) cfg->on_epoch(cfg->user, &r);
     }
     /* Leave the caller holding the best model. */
     memcpy(w, b.best, nw * sizeof(float));
@@ -537,7 +648,9 @@ done:
     res->epochs_done = res->nhistory ? res->history[res->nhistory - 1].epoch : 0;
     res->best_epoch = ls.best_epoch;
     res->best_val_acc = ls.best_acc;
+    res->comm_seconds = cx_comm_seconds(cm) - comm_at_start;
     cx_model_set_training(m, 0);
+    if (cm && !tm) cx_model_set_group(m, NULL);
     cx_optim_free(o);
     cx_team_free(tm);
     free_buffers(&b);

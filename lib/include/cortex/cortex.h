@@ -3,6 +3,7 @@
 #define CORTEX_CORTEX_H
 
 #include "cortex/core.h"
+#include "cortex/comm.h"
 #include "cortex/tensor.h"
 #include "cortex/layers.h"
 #include "cortex/loss.h"

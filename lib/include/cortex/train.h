@@ -9,6 +9,24 @@
  * uninterrupted run with the same seed, data and thread count.
  *
  * The library never prints: progress and per-epoch results go to callbacks.
+ *
+ * Over several processes (cx_set_comm, e.g. mpirun -np N): every process
+ * holds the same model and data list; each batch of cfg->batch examples is
+ * cut into N contiguous shards, process P loads and runs shard P (split
+ * again between its threads), the gradients are summed over the processes
+ * (one sum of the model's gradient block per step) and every process takes
+ * the same optimizer step. Batch normalization's statistics, the loss and
+ * the accuracy are summed too; validation is split between the processes.
+ * The augmentation and dropout randomness of each shard follow from its
+ * place among all N x T shards (T threads per process), so N processes of T
+ * threads train what one process of N x T threads trains, up to the order
+ * of the sums (the gradients' and batch normalization's): bit for bit for
+ * 2 processes of 1 thread against 1 of 2 threads.
+ * Process 0 alone saves the model and the checkpoint and calls on_progress
+ * and on_epoch; the checkpoint is the whole run's, so a run resumes with
+ * any number of processes (all of them read it: the output folder must be
+ * visible to every process). A batch of fewer examples than processes runs
+ * whole on every process.
  */
 #ifndef CORTEX_TRAIN_H
 #define CORTEX_TRAIN_H
@@ -83,6 +101,14 @@ typedef struct cx_train_result {
     int interrupted;
     int nhistory;
     cx_epoch_report *history; /* nhistory epochs (a resumed run's earlier ones too) */
+    /* This run (not a resumed run's earlier part): optimizer steps, the
+     * seconds they took (data, forward, backward, sums, update; validation
+     * excluded), and of those the seconds spent summing the gradients over
+     * the processes and in all communication (cx_comm: gradients, batch
+     * normalization, figures); 0 in a single process. */
+    long steps_run;
+    double step_seconds, grad_seconds, comm_seconds;
+    int processes; /* cx_comm_size of the run */
 } cx_train_result;
 
 /* Trains m (already initialized, or loaded) on train, validating on val
@@ -97,7 +123,9 @@ CX_API cx_status cx_train(cx_model *m, const cx_train_source *train, const cx_tr
 CX_API void cx_train_result_free(cx_train_result *res);
 
 /* Evaluates m on src in batches: writes predicted classes (if pred is
- * non-NULL, count entries) and returns mean loss / accuracy. */
+ * non-NULL, count entries) and returns mean loss / accuracy. Over several
+ * processes (cx_set_comm) each batch is split between them and the results
+ * are gathered: every process gets all of them. */
 CX_API cx_status cx_evaluate(cx_model *m, const cx_train_source *src, int batch, int *pred,
                              int *truth, float *loss, float *acc, cx_error *err);
 
