@@ -72,6 +72,10 @@ mpi 2 "$t" die dead 1 25 >dead.log 2>dead.err
 rc=$? secs=$(( $(date +%s) - start ))
 check "a killed process ends the job (exit $rc after ${secs}s), no hang" test "$rc" -ne 0 -a "$rc" -ne 124
 check "mpirun names the process that died" grep -q "rank 1" dead.err
+# process 1 died in its 25th step, in epoch 4 (7 steps an epoch): the
+# checkpoint of epoch 3 resumes, here to epoch 5 on one process
+"$t" resume after dead.ckpt 2 5 >after.log
+check "the dead job's last checkpoint resumes (epochs 4 and 5: 14 steps)" grep -q "trained: 5 epochs.* 14 steps" after.log
 
 # ---- the programs
 "$b/gen_images" data 40 1 >/dev/null

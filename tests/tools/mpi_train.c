@@ -6,7 +6,8 @@
  *                                             with STOP_AFTER, interrupted
  *                                             after that many steps
  *                                             (checkpoint OUT.ckpt)
- *   mpi_train resume OUT CKPT THREADS         continues CKPT to OUT
+ *   mpi_train resume OUT CKPT THREADS [EPOCHS] continues CKPT to OUT (of 3
+ *                                             epochs, or EPOCHS)
  *   mpi_train eval MODEL THREADS              prints the loss and accuracy
  *   mpi_train die OUT THREADS STEP            process 1 kills itself at STEP
  *   mpi_train compare A B TOL                 the largest relative difference
@@ -164,6 +165,7 @@ int main(int argc, char **argv)
     if (!strcmp(mode, "resume")) {
         cfg.resume = 1;
         cfg.checkpoint_path = argv[3];
+        if (argc > 5) cfg.epochs = atoi(argv[5]);
     }
     if (!strcmp(mode, "die")) { /* process 1 dies in the middle, as a node might */
         die_at = R == 1 ? atoi(argv[4]) : 0;
