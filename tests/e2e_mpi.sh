@@ -102,13 +102,19 @@ long=(--data data2 --arch "conv 8 3 relu; maxpool 2; conv 16 3 relu; gap" --size
 ASAN_OPTIONS=$mpi_asan mpirun --oversubscribe --allow-run-as-root -np 2 "$b/cortex-vision" train \
   "${long[@]}" --threads 1 --out c.safetensors >c.log 2>c.err </dev/null &
 pid=$!
-( sleep 60; kill -9 "$pid" 2>/dev/null ) &
+( sleep 30; kill -9 "$pid" 2>/dev/null ) &
 watchdog=$!
 for _ in $(seq 100); do [ -s c.safetensors.ckpt ] && break; sleep 0.2; done
 sleep 1
 kill -INT "$pid"
 wait "$pid"
+rc=$?
 kill "$watchdog" 2>/dev/null
+# OpenMPI 4.1's mpirun can deadlock in its own teardown after an interrupt
+# (PMIx_server_finalize), after its processes have exited: counted, shown
+if [ "$rc" = 137 ]; then
+  echo "note: mpirun itself hung after Ctrl-C, its processes gone; killed after 30 s"
+fi
 check "Ctrl-C on mpirun: the checkpoint is saved" grep -q "interrupted; checkpoint saved" c.err
 check "Ctrl-C on mpirun: no process aborts the job" bash -c "! grep -q MPI_ABORT c.err"
 last=$(grep -o '^epoch *[0-9]*' c.log | tail -1 | grep -o '[0-9]*$')
