@@ -58,6 +58,15 @@ check "learning curve PNG written" test -s "$tmp/m.safetensors.curve.png"
 check "no temporary files left" bash -c "! ls '$tmp' | grep -q '\.tmp\.'"
 check "training prints validation accuracy" grep -q "val " "$tmp/train.log"
 
+# ---- a residual network: trains, saves, loads and classifies
+expect_code 0 "train a res { } network" "$bin" train --data "$tmp/data" --size 16x16 --channels 1 --batch 16 --lr 0.01 --threads 2 \
+  --arch "conv 8 3; bn; relu; res { conv 8 3; bn; relu; conv 8 3; bn }; relu; res { conv 16 3 stride=2; bn; relu; conv 16 3; bn }; relu; gap" \
+  --epochs 4 --out "$tmp/res.safetensors"
+check "its spec keeps the blocks" grep -q "res { conv 16 3 stride=2" "$tmp/out"
+expect_code 0 "classify with the res network" "$bin" classify --model "$tmp/res.safetensors" "$tmp/data/hbars/img000.png"
+expect_code 1 "an unclosed res { is refused" "$bin" train --data "$tmp/data" --arch "conv 8 3; res { conv 8 3" --out "$tmp/x.safetensors"
+grep -q "without its '}'" "$tmp/err" && ok "the unclosed block is named" || bad "the unclosed block is named"
+
 # ---- info, eval
 expect_code 0 "info" "$bin" info --model "$tmp/m.safetensors"
 check "info lists labels" grep -q "dots, hbars, vbars" "$tmp/out"

@@ -29,6 +29,21 @@ static const struct {
      "conv 32 3; bn; relu; conv 32 3; bn; relu; maxpool 2; conv 64 3; bn; relu; conv 64 3; bn; "
      "relu; maxpool 2; conv 128 3; bn; relu; gap; dropout 0.2",
      "32x32 colour photos"},
+    {"resnet32", 3, 32,
+     "conv 32 3; bn; relu; res { conv 32 3; bn; relu; conv 32 3; bn }; relu; "
+     "res { conv 64 3 stride=2; bn; relu; conv 64 3; bn }; relu; "
+     "res { conv 64 3; bn; relu; conv 64 3; bn }; relu; "
+     "res { conv 128 3 stride=2; bn; relu; conv 128 3; bn }; relu; "
+     "res { conv 128 3; bn; relu; conv 128 3; bn }; relu; gap",
+     "32x32 colour photos, a small ResNet (five residual blocks)"},
+    {"resnet64", 3, 64,
+     "conv 32 3 stride=2; bn; relu; res { conv 32 3; bn; relu; conv 32 3; bn }; relu; "
+     "res { conv 64 3 stride=2; bn; relu; conv 64 3; bn }; relu; "
+     "res { conv 64 3; bn; relu; conv 64 3; bn }; relu; "
+     "res { conv 128 3 stride=2; bn; relu; conv 128 3; bn }; relu; "
+     "res { conv 128 3; bn; relu; conv 128 3; bn }; relu; "
+     "res { conv 256 3 stride=2; bn; relu; conv 256 3; bn }; relu; gap; dropout 0.2",
+     "64x64 to 128x128 colour photos, a ResNet (a strided stem, six residual blocks)"},
 };
 #define NPRESETS (int)(sizeof presets / sizeof presets[0])
 

@@ -33,6 +33,8 @@ struct cx_model {
     float **act;       /* act[i]: output of layer i, max_batch x out size */
     float *grad[2];    /* ping-pong buffers for output gradients */
     float *grad_input; /* gradient wrt the model input */
+    float **skipgrad;  /* [i]: for the end of a residual block, its shortcut's gradient */
+    int *skip_to;      /* [i]: 1 + the block end that adds layer i's output, or 0 */
     size_t grad_size;  /* floats in each grad buffer */
     float *work;
     size_t work_size;
@@ -96,6 +98,28 @@ static cx_status parse_input(int argc, char **argv, cx_shape *s, cx_error *err)
     return CX_OK;
 }
 
+/* A copy of spec with spaces around each brace: "res{conv 8 3}" reads as
+ * "res { conv 8 3 }". NULL when out of memory. */
+static char *spaced_braces(const char *spec)
+{
+    size_t n = strlen(spec), extra = 0;
+    for (size_t i = 0; i < n; i++)
+        extra += spec[i] == '{' || spec[i] == '}';
+    char *t = malloc(n + 2 * extra + 1), *o = t;
+    if (!t) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (spec[i] == '{' || spec[i] == '}') {
+            *o++ = ' ';
+            *o++ = spec[i];
+            *o++ = ' ';
+        } else {
+            *o++ = spec[i];
+        }
+    }
+    *o = '\0';
+    return t;
+}
+
 static cx_status build_canonical_spec(cx_model *m, cx_error *err)
 {
     size_t cap = 64 + (size_t)m->nlayers * (CX_LAYER_SPEC + 2);
@@ -104,8 +128,13 @@ static cx_status build_canonical_spec(cx_model *m, cx_error *err)
     size_t used = (size_t)snprintf(s, cap, "input");
     for (int i = 0; i < m->input.ndim; i++)
         used += (size_t)snprintf(s + used, cap - used, " %d", m->input.d[i]);
-    for (int i = 0; i < m->nlayers; i++)
-        used += (size_t)snprintf(s + used, cap - used, "; %s", m->layers[i]->spec);
+    /* "res { conv ...; batchnorm }": no semicolon after a "{" or before a "}" */
+    for (int i = 0; i < m->nlayers; i++) {
+        int tight =
+            !strcmp(m->layers[i]->spec, "}") || (i > 0 && !strcmp(m->layers[i - 1]->spec, "res {"));
+        used +=
+            (size_t)snprintf(s + used, cap - used, "%s%s", tight ? " " : "; ", m->layers[i]->spec);
+    }
     m->spec = s;
     return CX_OK;
 }
@@ -251,6 +280,12 @@ static cx_status create_layout(cx_model **out, const char *spec, const cx_shape 
         free(text);
         return cx_fail(err, CX_ERR_NOMEM, "spec: out of memory");
     }
+    free(text);
+    if (!(text = spaced_braces(spec))) {
+        free(m->layers);
+        free(m);
+        return cx_fail(err, CX_ERR_NOMEM, "spec: out of memory");
+    }
     cx_rng_seed(&m->rng, 0);
     cx_status st = CX_OK;
     cx_shape cur = {0};
@@ -259,6 +294,9 @@ static cx_status create_layout(cx_model **out, const char *spec, const cx_shape 
         cur = *input;
         have_input = 1;
     }
+    /* the residual blocks open at this point: their "res" layers and input shapes */
+    int open[MAX_LAYERS], nopen = 0;
+    cx_shape open_in[MAX_LAYERS];
     char *save = NULL;
     for (char *seg = strtok_r(text, ";\n", &save); seg && !st; seg = strtok_r(NULL, ";\n", &save)) {
         char *argv[MAX_TOKENS];
@@ -294,16 +332,59 @@ static cx_status create_layout(cx_model **out, const char *spec, const cx_shape 
             break;
         }
         if (m->nlayers == 0) m->input = cur;
-        const cx_layer_kind *kind = cx_layer_find(argv[0]);
-        const char *act = NULL;
-        if (kind && kind->takes_activation && argc > 1 && is_activation(argv[argc - 1])) {
-            act = argv[argc - 1];
-            argc--;
+        /* res { ... }: openings at the start of the segment, ends at its end */
+        char **av = argv;
+        while (argc > 0 && !strcmp(av[0], "res") && !st) {
+            if (argc < 2 || strcmp(av[1], "{")) {
+                st = cx_bad_token(err, "res", argc > 1 ? av[1] : "(nothing)",
+                                  "'{' (res { LAYERS })");
+                break;
+            }
+            cx_shape before = cur;
+            if ((st = make_layer(m, "res", 1, av + 1, &cur, err))) break;
+            open_in[nopen] = before;
+            open[nopen++] = m->nlayers - 1;
+            av += 2, argc -= 2;
         }
-        if ((st = make_layer(m, argv[0], argc - 1, argv + 1, &cur, err))) break;
-        if (act && strcmp(act, "linear") != 0) st = make_layer(m, act, 0, NULL, &cur, err);
+        if (st) break;
+        int closes = 0;
+        while (argc > 0 && !strcmp(av[argc - 1], "}"))
+            argc--, closes++;
+        for (int i = 0; i < argc && !st; i++)
+            if (!strcmp(av[i], "{") || !strcmp(av[i], "}") || !strcmp(av[i], "res"))
+                st = cx_fail(err, CX_ERR_ARG,
+                             "spec: '%s' in the middle of a layer (a block is 'res { LAYER; "
+                             "LAYER }', its layers between semicolons)",
+                             av[i]);
+        if (st) break;
+        if (argc > 0) {
+            const cx_layer_kind *kind = cx_layer_find(av[0]);
+            const char *act = NULL;
+            if (kind && kind->takes_activation && argc > 1 && is_activation(av[argc - 1])) {
+                act = av[argc - 1];
+                argc--;
+            }
+            if ((st = make_layer(m, av[0], argc - 1, av + 1, &cur, err))) break;
+            if (act && strcmp(act, "linear") != 0 && (st = make_layer(m, act, 0, NULL, &cur, err)))
+                break;
+        }
+        for (; closes > 0 && !st; closes--) {
+            if (nopen == 0) {
+                st = cx_fail(err, CX_ERR_ARG, "spec: '}' without a 'res {' before it");
+                break;
+            }
+            nopen--;
+            char dims[CX_MAX_DIMS][16], *dv[CX_MAX_DIMS];
+            for (int i = 0; i < open_in[nopen].ndim; i++) {
+                snprintf(dims[i], sizeof dims[i], "%d", open_in[nopen].d[i]);
+                dv[i] = dims[i];
+            }
+            if ((st = make_layer(m, "}", open_in[nopen].ndim, dv, &cur, err))) break;
+            m->layers[m->nlayers - 1]->skip = open[nopen] + 1;
+        }
     }
     free(text);
+    if (!st && nopen > 0) st = cx_fail(err, CX_ERR_ARG, "spec: 'res {' without its '}'");
     if (!st && !have_input)
         st = cx_fail(err, CX_ERR_ARG, "spec: no input shape (begin with e.g. 'input 1 28 28')");
     if (!st && m->nlayers == 0) {
@@ -356,6 +437,11 @@ void cx_model_free(cx_model *m)
         for (int i = 0; i < m->nlayers; i++)
             cx_free_floats(m->act[i]);
     free(m->act);
+    if (m->skipgrad)
+        for (int i = 0; i < m->nlayers; i++)
+            cx_free_floats(m->skipgrad[i]);
+    free(m->skipgrad);
+    free(m->skip_to);
     free(m->layers);
     cx_free_floats(m->grad[0]);
     cx_free_floats(m->grad[1]);
@@ -578,6 +664,8 @@ size_t cx_model_reserve_bytes(const cx_model *m, int max_batch)
         size_t o = cx_shape_size(&l->out);
         if (o > biggest) biggest = o;
         floats = add_sat(floats, mul_sat(o, b));
+        if (l->skip) /* the shortcut's gradient */
+            floats = add_sat(floats, mul_sat(cx_shape_size(&m->layers[l->skip - 1]->out), b));
         if (l->kind->workspace) {
             size_t w = l->kind->workspace(l, max_batch);
             if (w > work) work = w;
@@ -627,6 +715,19 @@ cx_status cx_model_reserve(cx_model *m, int max_batch, cx_error *err)
         cx_free_floats(m->act[i]);
         m->act[i] = cx_alloc_floats(cx_shape_size(&m->layers[i]->out) * (size_t)max_batch);
         if (!m->act[i]) return cx_fail(err, CX_ERR_NOMEM, "model: out of memory for activations");
+    }
+    if (!m->skipgrad && !(m->skipgrad = calloc((size_t)m->nlayers, sizeof *m->skipgrad)))
+        return cx_fail(err, CX_ERR_NOMEM, "model: out of memory");
+    if (!m->skip_to && !(m->skip_to = calloc((size_t)m->nlayers, sizeof *m->skip_to)))
+        return cx_fail(err, CX_ERR_NOMEM, "model: out of memory");
+    for (int i = 0; i < m->nlayers; i++) {
+        int from = m->layers[i]->skip - 1;
+        if (from < 0) continue;
+        m->skip_to[from] = i + 1;
+        cx_free_floats(m->skipgrad[i]);
+        m->skipgrad[i] = cx_alloc_floats(cx_shape_size(&m->layers[from]->out) * (size_t)max_batch);
+        if (!m->skipgrad[i])
+            return cx_fail(err, CX_ERR_NOMEM, "model: out of memory for gradients");
     }
     m->grad_size = biggest * (size_t)max_batch;
     for (int k = 0; k < 2; k++) {
@@ -695,7 +796,10 @@ const float *cx_model_forward(cx_model *m, int n, const float *x)
     const float *cur = x;
     for (int i = 0; i < m->nlayers; i++) {
         cx_layer *l = m->layers[i];
-        l->kind->forward(l, &r, n, cur, m->act[i]);
+        if (l->skip)
+            l->kind->forward_skip(l, &r, n, cur, m->act[l->skip - 1], m->act[i]);
+        else
+            l->kind->forward(l, &r, n, cur, m->act[i]);
         cur = m->act[i];
     }
     m->last_x = x;
@@ -717,7 +821,20 @@ void cx_model_backward(cx_model *m, int n, const float *dy)
         cx_layer *l = m->layers[i];
         const float *x = i > 0 ? m->act[i - 1] : m->last_x;
         float *dx = i > 0 ? m->grad[i & 1] : (m->want_input_grad ? m->grad_input : NULL);
-        l->kind->backward(l, &r, n, x, m->act[i], cur, dx);
+        if (m->skip_to[i]) { /* this output also went round a residual block */
+            const float *ds = m->skipgrad[m->skip_to[i] - 1];
+            float *d = (float *)cur; /* a gradient buffer: layer i + 1's dx */
+            size_t len = (size_t)n * cx_shape_size(&l->out);
+            for (size_t k = 0; k < len; k++)
+                d[k] += ds[k];
+        }
+        if (l->skip) {
+            float *ds = m->skipgrad[i];
+            memset(ds, 0, (size_t)n * cx_shape_size(&m->layers[l->skip - 1]->out) * sizeof *ds);
+            l->kind->backward_skip(l, &r, n, x, m->act[l->skip - 1], m->act[i], cur, dx, ds);
+        } else {
+            l->kind->backward(l, &r, n, x, m->act[i], cur, dx);
+        }
         cur = dx;
     }
 }

@@ -73,6 +73,9 @@ typedef struct cx_layer {
     cx_param params[CX_LAYER_MAX_PARAMS];
     char spec[CX_LAYER_SPEC]; /* canonical text, e.g. "conv 32 3 stride=1 pad=1" */
     int max_batch;            /* set by reserve */
+    /* The end of a residual block: 1 + the index of the layer whose output
+     * it adds (the block's "res"), set by the model; 0 for other layers. */
+    int skip;
 } cx_layer;
 
 struct cx_layer_kind {
@@ -97,6 +100,14 @@ struct cx_layer_kind {
     void (*backward)(cx_layer *l, const cx_run *r, int n, const float *x, const float *y,
                      const float *dy, float *dx);
     void (*destroy)(cx_layer *l);
+    /* The end of a residual block (l->skip > 0) runs these instead of
+     * forward and backward: s is the output of the block's opening layer,
+     * and backward adds the gradient with respect to s into ds (if not
+     * NULL). */
+    void (*forward_skip)(cx_layer *l, const cx_run *r, int n, const float *x, const float *s,
+                         float *y);
+    void (*backward_skip)(cx_layer *l, const cx_run *r, int n, const float *x, const float *s,
+                          const float *y, const float *dy, float *dx, float *ds);
 
     /* Streaming (optional): one time step of a sequence layer, carrying state
      * between calls. x is n frames of in.d[ndim-1] features, y is n frames of
