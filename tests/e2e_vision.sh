@@ -67,6 +67,16 @@ expect_code 0 "classify with the res network" "$bin" classify --model "$tmp/res.
 expect_code 1 "an unclosed res { is refused" "$bin" train --data "$tmp/data" --arch "conv 8 3; res { conv 8 3" --out "$tmp/x.safetensors"
 grep -q "without its '}'" "$tmp/err" && ok "the unclosed block is named" || bad "the unclosed block is named"
 
+# ---- fine-tuning from the res network: its layers, a new last one
+mkdir -p "$tmp/two"; cp -r "$tmp/data/hbars" "$tmp/data/vbars" "$tmp/two/"
+expect_code 0 "train --init --freeze" "$bin" train --data "$tmp/two" --init "$tmp/res.safetensors" --freeze 4 --epochs 2 --batch 16 --threads 2 --out "$tmp/ft.safetensors"
+check "--init names the layers taken and frozen" grep -q "^init: 20 of 21 layers .*2 labels); the first 4 frozen" "$tmp/out"
+expect_code 0 "classify with the fine-tuned model" "$bin" classify --model "$tmp/ft.safetensors" "$tmp/data/hbars/img000.png"
+expect_code 2 "--freeze without --init" "$bin" train --data "$tmp/two" --freeze 2 --out "$tmp/x.safetensors"
+expect_code 2 "--init with --arch" "$bin" train --data "$tmp/two" --init "$tmp/res.safetensors" --arch small28 --out "$tmp/x.safetensors"
+expect_code 1 "--init of a missing model" "$bin" train --data "$tmp/two" --init "$tmp/nothing.safetensors" --out "$tmp/x.safetensors"
+expect_code 1 "--freeze beyond the layers taken" "$bin" train --data "$tmp/two" --init "$tmp/res.safetensors" --freeze 30 --out "$tmp/x.safetensors"
+
 # ---- info, eval
 expect_code 0 "info" "$bin" info --model "$tmp/m.safetensors"
 check "info lists labels" grep -q "dots, hbars, vbars" "$tmp/out"

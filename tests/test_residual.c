@@ -198,6 +198,69 @@ static void test_threads(void)
     free(w[1]);
 }
 
+/* Fine-tuning: cx_model_transfer copies the leading layers that agree (a
+ * new last layer for other labels stays as initialized), cx_model_freeze
+ * keeps the first layers out of the optimizer's steps. */
+static void test_transfer_freeze(void)
+{
+    cx_model *a, *b, *c;
+    cx_error err;
+    const char *body = "input 2 6 6; conv 3 3; bn; relu; res { conv 3 3 }; gap; dense ";
+    char sa[128], sb[128];
+    snprintf(sa, sizeof sa, "%s4", body);
+    snprintf(sb, sizeof sb, "%s2", body);
+    CU_ASSERT_EQUAL_FATAL(cx_model_create(&a, sa, NULL, &err), CX_OK);
+    CU_ASSERT_EQUAL_FATAL(cx_model_create(&b, sb, NULL, &err), CX_OK);
+    cx_model_init(a, 1);
+    cx_model_init(b, 2);
+    float last[8];
+    memcpy(last, cx_model_tensor(b, cx_model_num_tensors(b) - 2)->w, sizeof last);
+    int n = -1;
+    CU_ASSERT_EQUAL_FATAL(cx_model_transfer(b, a, &n, &err), CX_OK);
+    CU_ASSERT_EQUAL(n, cx_model_num_layers(b) - 1);
+    for (int k = 0; k < cx_model_num_tensors(b) - 2; k++)
+        CU_ASSERT_EQUAL(memcmp(cx_model_tensor(b, k)->w, cx_model_tensor(a, k)->w,
+                               cx_model_tensor(b, k)->size * sizeof(float)),
+                        0);
+    CU_ASSERT_EQUAL(memcmp(cx_model_tensor(b, cx_model_num_tensors(b) - 2)->w, last, sizeof last),
+                    0);
+    /* an architecture that differs from the first layer on is refused */
+    CU_ASSERT_EQUAL_FATAL(cx_model_create(&c, "input 2 6 6; conv 4 3; gap; dense 2", NULL, &err),
+                          CX_OK);
+    CU_ASSERT_NOT_EQUAL(cx_model_transfer(c, a, &n, &err), CX_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "first layers differ"));
+    cx_model_free(c);
+    /* frozen: conv and bn (the first 2 layers) do not move in a step */
+    cx_model_freeze(b, 2);
+    size_t nw;
+    float *w = cx_model_param_block(b, &nw);
+    float *before = malloc(nw * sizeof *before);
+    memcpy(before, w, nw * sizeof *w);
+    cx_optim_config oc = cx_optim_defaults(CX_OPT_SGD);
+    cx_optim *o;
+    CU_ASSERT_EQUAL_FATAL(cx_optim_create(&o, b, &oc, &err), CX_OK);
+    CU_ASSERT_EQUAL_FATAL(cx_model_reserve(b, 4, &err), CX_OK);
+    float x[4 * 72], dz[8];
+    int y[4] = {0, 1, 0, 1};
+    cx_rng rng;
+    cx_rng_seed(&rng, 9);
+    cx_fill_uniform(x, 4 * 72, -1, 1, &rng);
+    cx_model_set_training(b, 1);
+    cx_model_zero_grad(b);
+    cx_softmax_xent(cx_model_forward(b, 4, x), y, 4, 2, 0.0f, dz, NULL);
+    cx_model_backward(b, 4, dz);
+    cx_optim_step(o, 0.1f);
+    cx_param *conv_w = cx_model_tensor(b, 0), *bn_w = cx_model_tensor(b, 2);
+    cx_param *res_w = cx_model_tensor(b, 6);
+    CU_ASSERT_EQUAL(memcmp(conv_w->w, before + (conv_w->w - w), conv_w->size * sizeof(float)), 0);
+    CU_ASSERT_EQUAL(memcmp(bn_w->w, before + (bn_w->w - w), bn_w->size * sizeof(float)), 0);
+    CU_ASSERT_NOT_EQUAL(memcmp(res_w->w, before + (res_w->w - w), res_w->size * sizeof(float)), 0);
+    free(before);
+    cx_optim_free(o);
+    cx_model_free(a);
+    cx_model_free(b);
+}
+
 int main(void)
 {
     cx_set_threads(1);
@@ -215,6 +278,7 @@ int main(void)
         {"res spec: canonical text, round trip, no spaces needed", test_spec},
         {"res spec errors", test_errors},
         {"res on one and two threads", test_threads},
+        {"fine-tuning: transfer and freeze", test_transfer_freeze},
         {NULL, NULL},
     };
     return cx_test_main("residual", tests);

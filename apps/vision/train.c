@@ -91,6 +91,10 @@ static void usage(FILE *f)
                "  --flip                 random horizontal flips (off by default: they hurt\n"
                "                         digits and text)\n"
                "  --erase P              random erasing with probability P (default 0)\n"
+               "  --init MODEL           fine-tune: start from MODEL's layers (its architecture,\n"
+               "                         input and normalization); its last dense layer is\n"
+               "                         made anew for DATA's labels\n"
+               "  --freeze N             with --init: keep the first N layers as trained\n"
                "  -h, --help             this help\n"
                "\n"
                "presets:\n");
@@ -103,6 +107,8 @@ typedef struct {
     float val_split;
     int channels, height, width;
     cx_augment aug;
+    const char *init; /* --init MODEL */
+    int freeze;       /* --freeze N */
 } train_opts;
 
 static int parse_size(const char *s, int *h, int *w)
@@ -121,7 +127,7 @@ static int parse_size(const char *s, int *h, int *w)
 /* 0: go on; 1: --help was shown; -1: a usage error was reported. */
 static int parse_args(int argc, char **argv, train_opts *o)
 {
-    enum { O_VAL = 256, O_CH, O_SIZE, O_CROP, O_FLIP, O_ERASE };
+    enum { O_VAL = 256, O_CH, O_SIZE, O_CROP, O_FLIP, O_ERASE, O_INIT, O_FREEZE };
     static const struct option opts[] = {TRAIN_ARGS_OPTIONS,
                                          {"val-split", required_argument, 0, O_VAL},
                                          {"channels", required_argument, 0, O_CH},
@@ -129,6 +135,8 @@ static int parse_args(int argc, char **argv, train_opts *o)
                                          {"crop", required_argument, 0, O_CROP},
                                          {"flip", no_argument, 0, O_FLIP},
                                          {"erase", required_argument, 0, O_ERASE},
+                                         {"init", required_argument, 0, O_INIT},
+                                         {"freeze", required_argument, 0, O_FREEZE},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
@@ -166,6 +174,12 @@ static int parse_args(int argc, char **argv, train_opts *o)
         case O_ERASE:
             bad = cli_float(PROG, "--erase", optarg, 0, 1, &o->aug.erase_prob);
             break;
+        case O_INIT:
+            o->init = optarg;
+            break;
+        case O_FREEZE:
+            bad = cli_int(PROG, "--freeze", optarg, 0, 10000, &o->freeze);
+            break;
         case 'h':
             usage(stdout);
             return 1;
@@ -173,6 +187,15 @@ static int parse_args(int argc, char **argv, train_opts *o)
             bad = 1;
         }
         if (bad) return -1;
+    }
+    if (o->freeze && !o->init) {
+        cli_error(PROG, "train: --freeze needs --init (layers of a trained model to keep)");
+        return -1;
+    }
+    if (o->init && (o->t.arch || o->channels || o->height)) {
+        cli_error(PROG, "train: --init takes the architecture, channels and size of its model "
+                        "(drop --arch, --channels and --size)");
+        return -1;
     }
     return train_args_check(&o->t, PROG, argc, argv);
 }
@@ -254,6 +277,31 @@ int cmd_train(int argc, char **argv)
     cx_optim_config ocfg = cfg.optim;
     cx_set_threads(o.t.threads);
 
+    /* --init: the trained model's layers but its last (dense) one, its input
+     * and its normalization; the last layer is made anew for these labels. */
+    cx_model *init = NULL;
+    cx_vision_prep init_prep;
+    char init_arch[4096];
+    if (o.init) {
+        const char *last;
+        if (cx_model_load(&init, o.init, &err) ||
+            cx_vision_prep_load(init, o.init, &init_prep, &err)) {
+            cli_error(PROG, "--init: %s", err.msg);
+            cx_model_free(init);
+            return EXIT_ERROR;
+        }
+        const char *sp = cx_model_spec(init);
+        last = strrchr(sp, ';');
+        if (!last || strncmp(last, "; dense ", 8) || (size_t)(last - sp) >= sizeof init_arch) {
+            cli_error(PROG, "--init: %s does not end with a dense layer to replace", o.init);
+            cx_model_free(init);
+            return EXIT_ERROR;
+        }
+        snprintf(init_arch, sizeof init_arch, "%.*s", (int)(last - sp), sp);
+        o.t.arch = init_arch;
+        o.channels = init_prep.channels;
+    }
+
     /* Channels and size: from the options, the preset, or the data. */
     if (!o.t.arch || strstr(o.t.arch, "input ") == NULL) {
         const char *arch = o.t.arch;
@@ -318,7 +366,23 @@ int cmd_train(int argc, char **argv)
     if (build_spec(&o, train->nclasses, spec, sizeof spec)) goto fail_quiet;
     if ((st = cx_model_create(&m, spec, NULL, &err))) goto fail;
     cx_model_init(m, o.t.seed);
-    if ((st = cx_dataset_mean_std(train, mean, sd, &err))) goto fail;
+    if (init) {
+        int copied = 0;
+        if ((st = cx_model_transfer(m, init, &copied, &err))) goto fail;
+        if (o.freeze > copied) {
+            cli_error(PROG, "--freeze: %d layers, but %d came from %s", o.freeze, copied, o.init);
+            goto fail_quiet;
+        }
+        cx_model_freeze(m, o.freeze);
+        printf("init: %d of %d layers from %s (the last one made anew for %d labels)%s", copied,
+               cx_model_num_layers(m), o.init, train->nclasses, o.freeze ? "; " : "\n");
+        if (o.freeze) printf("the first %d frozen\n", o.freeze);
+        memcpy(mean, init_prep.mean, sizeof mean);
+        memcpy(sd, init_prep.std, sizeof sd);
+        cx_model_set_meta(m, "train.init", o.init, &err);
+    } else if ((st = cx_dataset_mean_std(train, mean, sd, &err))) {
+        goto fail;
+    }
     cx_vision_prep prep = {o.channels, o.height, o.width, {0}, {0}};
     memcpy(prep.mean, mean, sizeof(float) * (size_t)o.channels);
     memcpy(prep.std, sd, sizeof(float) * (size_t)o.channels);
@@ -365,6 +429,7 @@ fail:
 fail_quiet:
 done:
     train_run_done(&run);
+    cx_model_free(init);
     cx_model_free(m);
     cx_dataset_free(train);
     cx_dataset_free(val);

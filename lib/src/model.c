@@ -979,6 +979,46 @@ const char *cx_model_meta_key(const cx_model *m, int i)
     return i >= 0 && i < m->nmeta ? m->meta_key[i] : NULL;
 }
 
+cx_status cx_model_transfer(cx_model *dst, const cx_model *src, int *layers, cx_error *err)
+{
+    if (layers) *layers = 0;
+    if (dst->nmembers || src->nmembers)
+        return cx_fail(err, CX_ERR_ARG, "model: an ensemble cannot pass on its layers");
+    if (!cx_shape_equal(&dst->input, &src->input)) {
+        char a[48], b[48];
+        return cx_fail(err, CX_ERR_SHAPE, "model: the trained model takes %s, this one %s",
+                       cx_shape_str(&src->input, a, sizeof a),
+                       cx_shape_str(&dst->input, b, sizeof b));
+    }
+    cx_status st = cx_model_alloc_params(dst, err);
+    if (st) return st;
+    int n = 0;
+    for (; n < dst->nlayers && n < src->nlayers; n++) {
+        const cx_layer *a = dst->layers[n], *b = src->layers[n];
+        int same = !strcmp(a->spec, b->spec) && a->nparams == b->nparams && a->skip == b->skip &&
+                   cx_shape_equal(&a->out, &b->out);
+        for (int j = 0; same && j < a->nparams; j++)
+            same = a->params[j].size == b->params[j].size;
+        if (!same) break;
+    }
+    if (n == 0)
+        return cx_fail(err, CX_ERR_SHAPE, "model: the first layers differ ('%s' against '%s')",
+                       dst->nlayers ? dst->layers[0]->spec : "", src->layers[0]->spec);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < dst->layers[i]->nparams; j++)
+            memcpy(dst->layers[i]->params[j].w, src->layers[i]->params[j].w,
+                   dst->layers[i]->params[j].size * sizeof(float));
+    if (layers) *layers = n;
+    return CX_OK;
+}
+
+void cx_model_freeze(cx_model *m, int n)
+{
+    for (int i = 0; i < n && i < m->nlayers; i++)
+        for (int j = 0; j < m->layers[i]->nparams; j++)
+            m->layers[i]->params[j].trainable = 0;
+}
+
 cx_status cx_model_copy_weights(cx_model *dst, const cx_model *src, cx_error *err)
 {
     if (dst->nw != src->nw || strcmp(dst->spec, src->spec) != 0)

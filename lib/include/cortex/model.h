@@ -148,6 +148,14 @@ CX_API const char *cx_model_meta_key(const cx_model *m, int i);
 
 /* Copies all parameter values (not metadata) from src; shapes must match. */
 CX_API cx_status cx_model_copy_weights(cx_model *dst, const cx_model *src, cx_error *err);
+/* Fine-tuning: copies the parameters of dst's leading layers from src's, as
+ * far as the two agree (the same canonical layer spec and tensor shapes,
+ * layer by layer); *layers (if non-NULL) gets how many layers were copied.
+ * Fails when not even the first layer agrees. */
+CX_API cx_status cx_model_transfer(cx_model *dst, const cx_model *src, int *layers, cx_error *err);
+/* Freezes the first n layers: the optimizer leaves their parameters as they
+ * are (batch normalization still updates its running statistics). */
+CX_API void cx_model_freeze(cx_model *m, int n);
 
 #define CX_MODEL_MAX_MEMBERS 16
 
