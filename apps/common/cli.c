@@ -151,6 +151,14 @@ int cli_rank(void)
     return cx_comm_rank(cx_get_comm());
 }
 
+int cli_threads(int requested)
+{
+    if (requested > 0) return requested;
+    long c = sysconf(_SC_NPROCESSORS_ONLN);
+    int n = c > 0 ? (int)(c / cx_comm_local_size()) : 1;
+    return n < 1 ? 1 : n;
+}
+
 const char *cli_workers(char *buf, size_t len)
 {
     int n = cx_comm_size(cx_get_comm()), t = cx_get_threads();

@@ -56,6 +56,10 @@ int cli_model_only(int argc, char **argv, void (*usage)(FILE *), const char **pa
 /* This process's rank in an MPI job (0 without one): only rank 0 writes
  * files and prints. */
 int cli_rank(void);
+/* --threads N as given, or for 0 (the default) this process's share of the
+ * cores: all of them, divided between an MPI job's processes on this
+ * machine. */
+int cli_threads(int requested);
 /* "2 threads", or in an MPI job "4 processes x 2 threads (MPI)". */
 const char *cli_workers(char *buf, size_t len);
 

@@ -141,7 +141,7 @@ int cmd_combine(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
-    cx_set_threads(threads);
+    cx_set_threads(cli_threads(threads));
     int rc = EXIT_ERROR, opened = 0;
     cx_speech_model **s = calloc((size_t)n, sizeof *s);
     cx_model **members = calloc((size_t)n, sizeof *members), *e = NULL;

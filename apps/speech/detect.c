@@ -103,7 +103,7 @@ int cmd_detect(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *file = argv[optind];
-    cx_set_threads(threads);
+    cx_set_threads(cli_threads(threads));
     cx_speech_model *s = speech_open_model(model);
     if (!s) return EXIT_ERROR;
     int rate = cx_speech_model_features(s)->sample_rate;

@@ -95,7 +95,7 @@ int cmd_eval(int argc, char **argv)
         eval_usage(stderr);
         return EXIT_USAGE;
     }
-    cx_set_threads(threads);
+    cx_set_threads(cli_threads(threads));
     cx_speech_model *s = speech_open_model(model);
     if (!s) return EXIT_ERROR;
     cx_model *m = cx_speech_model_net(s);

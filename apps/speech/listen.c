@@ -128,7 +128,7 @@ int cmd_listen(int argc, char **argv)
         listen_usage(stderr);
         return EXIT_USAGE;
     }
-    cx_set_threads(threads);
+    cx_set_threads(cli_threads(threads));
     cx_speech_model *s = speech_open_model(model);
     if (!s) return EXIT_ERROR;
     int rate = cx_speech_model_features(s)->sample_rate;

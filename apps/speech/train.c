@@ -585,7 +585,7 @@ int cmd_train(int argc, char **argv)
         cli_error(PROG, "%s", err.msg);
         return EXIT_USAGE;
     }
-    cx_set_threads(o.t.threads);
+    cx_set_threads(cli_threads(o.t.threads));
     cli_install_stop_handler();
 
     int rc = EXIT_ERROR, nwords = 0, nts = 0;

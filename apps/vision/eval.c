@@ -103,7 +103,7 @@ int cmd_eval(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
-    cx_set_threads(threads);
+    cx_set_threads(cli_threads(threads));
     cx_vision_model *v = vision_open_model(model);
     if (!v) return EXIT_ERROR;
     cx_model *m = cx_vision_model_net(v);

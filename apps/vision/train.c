@@ -275,7 +275,7 @@ int cmd_train(int argc, char **argv)
     if (!o.t.lr_set) cfg.lr = o.t.lr = cfg.optim.kind == CX_OPT_SGD ? 0.05f : 0.002f;
     if (!o.t.wd_set) cfg.optim.weight_decay = cfg.optim.kind == CX_OPT_ADAMW ? 0.05f : 5e-4f;
     cx_optim_config ocfg = cfg.optim;
-    cx_set_threads(o.t.threads);
+    cx_set_threads(cli_threads(o.t.threads));
 
     /* --init: the trained model's layers but its last (dense) one, its input
      * and its normalization; the last layer is made anew for these labels. */

@@ -1,6 +1,5 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cortex/core.h"
-#include "cortex/comm.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -160,10 +159,9 @@ static int g_threads;
 
 void cx_set_threads(int n)
 {
-    if (n <= 0) { /* the cores, shared between an MPI job's processes on this machine */
+    if (n <= 0) {
         long c = sysconf(_SC_NPROCESSORS_ONLN);
-        n = c > 0 ? (int)(c / cx_comm_local_size()) : 1;
-        if (n < 1) n = 1;
+        n = c > 0 ? (int)c : 1;
     }
     g_threads = n;
     openblas_set_num_threads(n);

@@ -69,7 +69,8 @@ CX_API void cx_set_comm(cx_comm *c);
 CX_API cx_comm *cx_get_comm(void);
 
 /* Processes of the job on this machine (OMPI_COMM_WORLD_LOCAL_SIZE and the
- * like), 1 when unknown: a program divides the cores between them. */
+ * like), 1 when unknown: a program divides the cores between them
+ * (cx_set_threads). */
 CX_API int cx_comm_local_size(void);
 
 #ifdef __cplusplus

@@ -71,8 +71,9 @@ CX_API uint64_t cx_hash_string(const char *s);
 CX_API char **cx_strlist_split(const char *s, int *n);
 CX_API void cx_strlist_free(char **v);
 
-/* The library's thread budget. n <= 0 means all cores (divided between the
- * processes of an MPI job on this machine: cx_comm_local_size). Training and
+/* The library's thread budget. n <= 0 means all cores (in an MPI job with
+ * several processes on one machine, give each its share: the cores over
+ * cx_comm_local_size(), as the programs do). Training and
  * evaluation (cx_train, cx_evaluate) split each batch between n threads of
  * the library's own, each running single-threaded OpenBLAS calls on its
  * share (idle threads sleep); everything else, such as batch-1
