@@ -26,33 +26,34 @@ cx_comm *cx_comm_single(void)
     return &g_single;
 }
 
-/* The size an MPI launcher announced, 0 when none did. */
-static int launched_size(void)
+/* The first of vars set to a count, 0 when none is. */
+static int env_count(const char *const *vars, size_t n)
 {
-    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE",
-                                       "MPI_LOCALNRANKS"};
-    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+    for (size_t i = 0; i < n; i++) {
         const char *s = getenv(vars[i]);
         if (s && *s) {
             long v = strtol(s, NULL, 10);
             if (v > 0 && v < 1 << 24) return (int)v;
         }
     }
-    return getenv("PMIX_RANK") ? 1 : 0;
+    return 0;
+}
+
+/* The size an MPI launcher announced, 0 when none did. */
+static int launched_size(void)
+{
+    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE",
+                                       "MPI_LOCALNRANKS"};
+    int n = env_count(vars, sizeof vars / sizeof vars[0]);
+    return n ? n : getenv("PMIX_RANK") ? 1 : 0;
 }
 
 int cx_comm_local_size(void)
 {
     static const char *const vars[] = {"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS",
                                        "SLURM_NTASKS_PER_NODE"};
-    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
-        const char *s = getenv(vars[i]);
-        if (s && *s) {
-            long v = strtol(s, NULL, 10);
-            if (v > 0 && v < 1 << 24) return (int)v;
-        }
-    }
-    return 1;
+    int n = env_count(vars, sizeof vars / sizeof vars[0]);
+    return n ? n : 1;
 }
 
 int cx_comm_have_mpi(void)

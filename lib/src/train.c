@@ -579,7 +579,7 @@ cx_status cx_train(cx_model *m, const cx_train_source *train, const cx_train_sou
                 if ((st = cx_comm_sum(cm, fig, 3, CX_COMM_DOUBLE, err))) goto done;
                 loss = fig[0], right = (long)fig[1], stop_all = fig[2] > 0;
             }
-            loss = (float)loss;
+            loss = (float)loss; /* the step's loss as one process reports it */
             ls.correct += right;
             if (tm)
                 cx_team_optim_step(tm, o, cx_schedule_lr(&sched, ls.step));
